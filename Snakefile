@@ -1,0 +1,24 @@
+# Alignment-aware and contrastive pre-training for zero-shot cross-lingual transfer.
+# `snakemake --cores N` runs the study of config.yaml; see README.md and docs/architecture.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/download.smk"
+include: "rules/prepare.smk"
+include: "rules/tokenize.smk"
+include: "rules/align.smk"
+include: "rules/pretrain.smk"
+include: "rules/finetune.smk"
+include: "rules/gather.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,179 @@
+"""Configuration: JSON-schema validation with defaults, plus the checks a schema cannot express.
+
+Every error names the key's path (``corpus.languages[2]``) and what is allowed, and all errors
+are reported at once, before any job runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+
+#: objectives whose loss reads word alignments
+ALIGNMENT_OBJECTIVES = ("weam", "word_aligned")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message lists every problem with its key path."""
+
+
+def _path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        ref = node["$ref"].lstrip("#/").split("/")
+        target = schema
+        for key in ref:
+            target = target[key]
+        node = target
+    return node
+
+
+def _fill_defaults(schema: dict, node: dict, value: Any) -> Any:
+    """Fill defaults of ``node`` into ``value`` (a dict), recursively, before validation."""
+    node = _resolve(schema, node)
+    if not isinstance(value, dict) or node.get("type") != "object":
+        return value
+    for key, sub in node.get("properties", {}).items():
+        sub_resolved = _resolve(schema, sub)
+        if key not in value and "default" in sub:
+            value[key] = copy.deepcopy(sub["default"])
+        elif key not in value and "default" in sub_resolved:
+            value[key] = copy.deepcopy(sub_resolved["default"])
+        if key in value:
+            value[key] = _fill_defaults(schema, sub, value[key])
+    return value
+
+
+def _describe(error) -> str:
+    where = _path(error.absolute_path)
+    validator = error.validator
+    if validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return f"{where}: unknown key(s) {extra}; allowed: {allowed}"
+    if validator == "enum":
+        return f"{where}: {error.instance!r} is not allowed; allowed: {error.validator_value}"
+    if validator == "type":
+        return f"{where}: expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+    if validator == "required":
+        return f"{where}: {error.message}"
+    return f"{where}: {error.message}"
+
+
+def _semantic_errors(cfg: dict) -> list[str]:
+    errors = []
+    objectives = cfg["pretraining"]["objectives"]
+    if not cfg["alignment"]["enabled"]:
+        needing = [o for o in objectives if o in ALIGNMENT_OBJECTIVES]
+        if needing:
+            errors.append(
+                f"pretraining.objectives: {needing} need word alignments but alignment.enabled is false; "
+                "enable alignment or remove these objectives"
+            )
+    corpus = cfg["corpus"]
+    overlap = sorted(set(corpus["languages"]) & set(corpus["eval_languages"]))
+    if overlap:
+        errors.append(f"corpus.eval_languages: {overlap} are already in corpus.languages; list each language once")
+    source = corpus["source"]
+    if source in ("url", "local"):
+        pairs = corpus[source]["pairs"]
+        missing = [lang for lang in corpus["languages"] + corpus["eval_languages"] if lang not in pairs]
+        if missing:
+            errors.append(
+                f"corpus.{source}.pairs: no entry for {missing}; every language of corpus.languages and "
+                f"corpus.eval_languages needs one (has: {sorted(pairs)})"
+            )
+        for lang, entry in pairs.items():
+            where = f"corpus.{source}.pairs.{lang}"
+            if entry["format"] == "tsv" and not (entry.get("url") or entry.get("path")):
+                errors.append(f"{where}: format tsv needs 'url' (with 'sha256') or 'path'")
+            if entry["format"] == "moses" and not (entry.get("en") and entry.get("xx")) and not entry.get("url") and not entry.get("path"):
+                errors.append(f"{where}: format moses needs 'en' and 'xx' files (or an archive 'url'/'path')")
+            for side in ("", "en", "xx"):
+                spec = entry.get(side, {}) if side else entry
+                if source == "url" and spec.get("url") and not spec.get("sha256"):
+                    errors.append(f"{where}{'.' + side if side else ''}: a url needs its sha256")
+        if cfg["tasks"]["topic"]["enabled"]:
+            errors.append(
+                f"tasks.topic.enabled: the topic task needs labelled documents, which only the ddtp source has "
+                f"(corpus.source is {source!r}); set tasks.topic.enabled: false"
+            )
+    split = cfg["prepare"]["split"]
+    if split["test"] + split["dev"] + split["train"] >= 1:
+        errors.append("prepare.split: test + dev + train must leave a share for pre-training (sum < 1)")
+    base = cfg["base"]
+    if base["source"] == "pretrained" and not base["name"]:
+        errors.append("base.name: base.source is 'pretrained' but no model name or folder is given")
+    if cfg["tokenizer"]["source"] == "pretrained" and base["source"] != "pretrained":
+        errors.append("tokenizer.source: 'pretrained' needs base.source: pretrained (the tokenizer comes from that model)")
+    if base["source"] == "pretrained" and cfg["tokenizer"]["source"] != "pretrained":
+        errors.append("tokenizer.source: a pretrained base model needs its own tokenizer; set tokenizer.source: pretrained")
+    if base["source"] == "scratch":
+        max_pos = base["architecture"]["max_position_embeddings"]
+        arch = base["architecture"]
+        if arch["hidden_size"] % arch["num_attention_heads"]:
+            errors.append("base.architecture.hidden_size must be a multiple of num_attention_heads")
+        needs = 2 * cfg["pretraining"]["budget"]["max_length"] + 3
+        if "tlm" in objectives and needs > max_pos:
+            errors.append(
+                f"pretraining.budget.max_length: TLM packs two sides ({needs} positions) but "
+                f"base.architecture.max_position_embeddings is {max_pos}"
+            )
+        for key in ("base.training", "finetuning", "tasks.retrieval"):
+            section = cfg
+            for part in key.split("."):
+                section = section[part]
+            if section["max_length"] > max_pos:
+                errors.append(f"{key}.max_length: {section['max_length']} exceeds max_position_embeddings {max_pos}")
+    return errors
+
+
+def validate_config(cfg: dict, source: str = "config") -> dict:
+    """Validate ``cfg`` in place (defaults filled) and return it; raise ConfigError listing all problems."""
+    import jsonschema
+
+    schema = load_schema()
+    if cfg is None:
+        cfg = {}
+    _fill_defaults(schema, schema, cfg)
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))
+    messages = [_describe(e) for e in problems]
+    if not messages:
+        messages = _semantic_errors(cfg)
+    if messages:
+        raise ConfigError(f"invalid configuration ({source}):\n  - " + "\n  - ".join(messages))
+    return cfg
+
+
+def load_config(path: str | Path) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        try:
+            cfg = yaml.safe_load(handle) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    return validate_config(cfg, source=str(path))
+
+
+def config_hash(cfg: dict) -> str:
+    """A short, stable hash of the validated config (key order does not matter)."""
+    blob = json.dumps(cfg, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]

@@ -1,0 +1,254 @@
+"""MLflow tracking for workflow jobs: one run per job, never a reason for a job to fail.
+
+Every job of the workflow opens one :class:`JobTracker`. The run is tagged with the rule, the
+wildcards, the git commit (and whether the tree was dirty) and the config hash; params come from
+the rule's params. Metrics are buffered and written in batches.
+
+Concurrency: the default backend is SQLite (``sqlite:///mlflow.db`` at the project root).
+SQLite fails with "database is locked" when several processes write at once, and two processes
+creating the schema at the same time can crash. Every call to a SQLite backend therefore runs
+under an exclusive ``fcntl`` lock on ``<db>.lock``; with a tracking server (``http://…``) no lock
+is taken.
+
+Failure: any exception from MLflow is reported once on stderr (and so in the job's log) and
+disables tracking for the rest of the job; the job's own outputs are unaffected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+FLUSH_SECONDS = 15.0
+FLUSH_METRICS = 500
+
+
+def flatten(prefix: str, value: Any, out: dict | None = None) -> dict:
+    """Flatten nested dicts/lists to dotted keys: {"a": {"b": 1}} -> {"a.b": 1}."""
+    out = {} if out is None else out
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            flatten(f"{prefix}.{key}" if prefix else str(key), sub, out)
+    else:
+        out[prefix] = value
+    return out
+
+
+def git_state(project_dir: str | Path) -> dict:
+    """The commit of ``project_dir`` and whether tracked files differ from it."""
+    def run(*args):
+        return subprocess.run(["git", *args], cwd=project_dir, capture_output=True, text=True, timeout=10)
+
+    try:
+        head = run("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return {"git_commit": "unknown", "git_dirty": "unknown"}
+        dirty = run("status", "--porcelain", "--untracked-files=no")
+        return {"git_commit": head.stdout.strip(), "git_dirty": str(bool(dirty.stdout.strip())).lower()}
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": "unknown", "git_dirty": "unknown"}
+
+
+def default_uri(project_dir: str | Path) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(project_dir).resolve() / 'mlflow.db'}"
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///"):])
+    return None
+
+
+class JobTracker:
+    """One MLflow run for one workflow job (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        rule: str,
+        wildcards: dict,
+        params: dict | None,
+        config: dict,
+        project_dir: str | Path,
+        enabled: bool = True,
+        uri: str | None = None,
+        experiment: str | None = None,
+        tags: dict | None = None,
+        stream=None,
+    ):
+        from .config import config_hash
+
+        self.rule = rule
+        self.wildcards = {k: str(v) for k, v in (wildcards or {}).items()}
+        self.params = params or {}
+        self.project_dir = Path(project_dir).resolve()
+        self.enabled = enabled
+        self.uri = uri or default_uri(self.project_dir)
+        self.experiment = experiment or config.get("study", "default")
+        self.config_hash = config_hash(config)
+        self.extra_tags = {k: str(v) for k, v in (tags or {}).items()}
+        self.stream = stream or sys.stderr
+        self.run_id: str | None = None
+        self._client = None
+        self._buffer: list = []
+        self._last_flush = time.monotonic()
+        lock_db = _sqlite_path(self.uri)
+        self._lock_path = lock_db.with_name(lock_db.name + ".lock") if lock_db else None
+
+    # -- plumbing -------------------------------------------------------------------------
+    @property
+    def job_key(self) -> str:
+        inner = ",".join(f"{k}={v}" for k, v in sorted(self.wildcards.items()))
+        return f"{self.rule}[{inner}]" if inner else self.rule
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._lock_path is None:
+            yield
+            return
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _safe(self, what: str, fn, *args, **kwargs):
+        if not self.enabled:
+            return None
+        try:
+            with self._locked():
+                return fn(*args, **kwargs)
+        except Exception as err:  # tracking must never fail a job
+            self.enabled = False
+            print(
+                f"[tracking] MLflow {what} failed ({type(err).__name__}: {err}); tracking is off for "
+                f"this job ({self.job_key}); its outputs are unaffected.",
+                file=self.stream,
+                flush=True,
+            )
+            return None
+
+    def _experiment_id(self, client) -> str:
+        exp = client.get_experiment_by_name(self.experiment)
+        if exp is not None:
+            return exp.experiment_id
+        artifacts = None
+        if _sqlite_path(self.uri) is not None:
+            artifacts = (self.project_dir / "mlartifacts").as_uri()
+        return client.create_experiment(self.experiment, artifact_location=artifacts)
+
+    # -- public API -------------------------------------------------------------------------
+    def start(self) -> "JobTracker":
+        def _start():
+            from mlflow.entities import Param
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.uri)
+            exp_id = self._experiment_id(self._client)
+            tags = {
+                "rule": self.rule,
+                "job": self.job_key,
+                "config_hash": self.config_hash,
+                **git_state(self.project_dir),
+                **{f"wc.{k}": v for k, v in self.wildcards.items()},
+                **self.wildcards,
+                **self.extra_tags,
+            }
+            run = self._client.create_run(exp_id, tags=tags, run_name=self.job_key)
+            self.run_id = run.info.run_id
+            flat = flatten("", self.params)
+            params = [Param(k[:250], str(v)[:6000]) for k, v in sorted(flat.items())]
+            for i in range(0, len(params), 100):
+                self._client.log_batch(self.run_id, params=params[i : i + 100])
+
+        self._safe("start", _start)
+        return self
+
+    def set_tags(self, tags: dict) -> None:
+        if self.run_id is None:
+            return
+
+        def _tags():
+            from mlflow.entities import RunTag
+
+            self._client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+        self._safe("set_tags", _tags)
+
+    def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+        if self.run_id is None:
+            return
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        for key, value in flatten("", metrics).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            self._buffer.append(Metric(key, float(value), now, int(step or 0)))
+        if len(self._buffer) >= FLUSH_METRICS or time.monotonic() - self._last_flush > FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.run_id is None or not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        self._last_flush = time.monotonic()
+
+        def _flush():
+            for i in range(0, len(batch), 1000):
+                self._client.log_batch(self.run_id, metrics=batch[i : i + 1000])
+
+        self._safe("log_metrics", _flush)
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        if self.run_id is None or not Path(path).exists():
+            return
+        if Path(path).is_dir():
+            self._safe("log_artifacts", self._client.log_artifacts, self.run_id, str(path), artifact_path)
+        else:
+            self._safe("log_artifact", self._client.log_artifact, self.run_id, str(path), artifact_path)
+
+    def find_run(self, rule: str, wildcards: dict) -> str | None:
+        """The id of the newest finished run of another job (e.g. the pre-training a fine-tuning started from)."""
+        if self.run_id is None:
+            return None
+        inner = ",".join(f"{k}={v}" for k, v in sorted(wildcards.items()))
+        key = f"{rule}[{inner}]" if inner else rule
+
+        def _find():
+            exp = self._client.get_experiment_by_name(self.experiment)
+            runs = self._client.search_runs(
+                [exp.experiment_id],
+                filter_string=f"tags.job = '{key}' and attributes.status = 'FINISHED'",
+                order_by=["attributes.start_time DESC"],
+                max_results=1,
+            )
+            return runs[0].info.run_id if runs else None
+
+        return self._safe("search_runs", _find)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        self.flush()
+        if self.run_id is not None:
+            self._safe("end", self._client.set_terminated, self.run_id, status)
+
+    def __enter__(self) -> "JobTracker":
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.finish("FAILED" if exc_type else "FINISHED")
+
+
+def pretraining_job(objective: str, config: dict) -> tuple[str, dict]:
+    """The (rule, wildcards) of the job that produced the pre-trained model of ``objective``."""
+    if objective != "base":
+        return "pretrain", {"objective": objective}
+    return ("pretrain_base" if config["base"]["source"] == "scratch" else "load_base"), {}

@@ -1,0 +1,33 @@
+# FastAlign (sil-thot's port) in both directions as separate jobs, then symmetrization.
+# One thread per job: byte-identical output across runs.
+
+
+rule align:
+    input:
+        corpus="results/align/en-{lang}/corpus.txt",
+    output:
+        "results/align/en-{lang}/{direction}.txt",
+    params:
+        options={k: v for k, v in config["alignment"].items() if k not in ("enabled", "symmetrization")},
+    log:
+        logpath("align/en-{lang}.{direction}"),
+    benchmark:
+        benchpath("align/en-{lang}.{direction}")
+    threads: 1
+    script:
+        "../workflow_scripts/align.py"
+
+
+rule symmetrize:
+    input:
+        fwd="results/align/en-{lang}/forward.txt",
+        rev="results/align/en-{lang}/reverse.txt",
+        corpus="results/align/en-{lang}/corpus.txt",
+    output:
+        "results/align/en-{lang}/symmetrized.txt",
+    params:
+        heuristic=config["alignment"]["symmetrization"],
+    log:
+        logpath("symmetrize/en-{lang}"),
+    script:
+        "../workflow_scripts/symmetrize.py"

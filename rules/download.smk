@@ -1,0 +1,41 @@
+# Corpus download: one job for the labelled English side (DDTP), one per language pair.
+# Downloads are cached in resources/ and never repeated while their checksums match.
+
+
+rule download_english:
+    output:
+        docs="results/corpus/en.jsonl",
+        manifest="results/corpus/en.manifest.json",
+    params:
+        source=SOURCE,
+        options=config["corpus"][SOURCE],
+        cache_dir=f"resources/{SOURCE}",
+    log:
+        logpath("download_english"),
+    benchmark:
+        benchpath("download_english")
+    script:
+        "../workflow_scripts/download.py"
+
+
+rule download_pair:
+    input:
+        english="results/corpus/en.jsonl" if LABELLED else [],
+    output:
+        docs="results/corpus/en-{lang}.jsonl",
+        manifest="results/corpus/en-{lang}.manifest.json",
+    params:
+        source=SOURCE,
+        # only this pair's entry, so that editing another language's source reruns nothing here
+        options=lambda wc: (
+            {**config["corpus"][SOURCE], "pairs": {wc.lang: config["corpus"][SOURCE]["pairs"][wc.lang]}}
+            if SOURCE in ("url", "local")
+            else config["corpus"][SOURCE]
+        ),
+        cache_dir=f"resources/{SOURCE}",
+    log:
+        logpath("download_pair/en-{lang}"),
+    benchmark:
+        benchpath("download_pair/en-{lang}")
+    script:
+        "../workflow_scripts/download.py"

@@ -1,0 +1,68 @@
+# The base model ("mBERT" of the study) and the continued-pre-training arms.
+# Checkpoints live beside the model and are not outputs, so --rerun-incomplete resumes.
+
+if config["base"]["source"] == "scratch":
+
+    rule pretrain_base:
+        input:
+            tokenized=tokenized_dirs(),
+            tokenizer="results/tokenizer",
+        output:
+            model=directory("results/models/base/model"),
+            history="results/models/base/history.jsonl",
+        params:
+            architecture=config["base"]["architecture"],
+            training=config["base"]["training"],
+            seed=config["seed"],
+            bf16=config["pretraining"]["bf16"],
+            checkpoint_every=config["pretraining"]["checkpoint_every"],
+            checkpoint_dir="results/models/base/checkpoints",
+        log:
+            logpath("pretrain_base"),
+        benchmark:
+            benchpath("pretrain_base")
+        threads: THREADS
+        resources:
+            gpu=0,
+        script:
+            "../workflow_scripts/pretrain_base.py"
+
+else:
+
+    rule load_base:
+        output:
+            model=directory("results/models/base/model"),
+            history="results/models/base/history.jsonl",
+        params:
+            name=config["base"]["name"],
+        log:
+            logpath("load_base"),
+        script:
+            "../workflow_scripts/load_base.py"
+
+
+rule pretrain:
+    input:
+        base="results/models/base/model",
+        tokenized=tokenized_dirs(),
+        alignments=lambda wc: alignment_files(wc.objective),
+    output:
+        model=directory("results/models/{objective}/model"),
+        history="results/models/{objective}/history.jsonl",
+    wildcard_constraints:
+        objective=_alternatives(ARMS),
+    params:
+        budget=config["pretraining"]["budget"],
+        options=lambda wc: config["pretraining"][wc.objective],
+        seed=config["seed"],
+        bf16=config["pretraining"]["bf16"],
+        checkpoint_every=config["pretraining"]["checkpoint_every"],
+        checkpoint_dir=lambda wc: f"results/models/{wc.objective}/checkpoints",
+        languages=LANGS,
+    log:
+        logpath("pretrain/{objective}"),
+    benchmark:
+        benchpath("pretrain/{objective}")
+    threads: THREADS
+    script:
+        "../workflow_scripts/pretrain.py"

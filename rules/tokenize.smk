@@ -1,0 +1,60 @@
+# Word segmentation (shared by aligner and objectives), the tokenizer, tokenized datasets.
+
+
+rule segment_pair:
+    input:
+        en="results/data/pretrain/en-{lang}.en",
+        xx="results/data/pretrain/en-{lang}.{lang}",
+    output:
+        corpus="results/align/en-{lang}/corpus.txt",
+    log:
+        logpath("segment_pair/en-{lang}"),
+    script:
+        "../workflow_scripts/segment_pair.py"
+
+
+if config["tokenizer"]["source"] == "train":
+
+    rule train_tokenizer:
+        input:
+            corpora=expand("results/align/en-{lang}/corpus.txt", lang=LANGS),
+        output:
+            directory("results/tokenizer"),
+        params:
+            vocab_size=config["tokenizer"]["vocab_size"],
+            lowercase=config["tokenizer"]["lowercase"],
+            seed=config["seed"],
+        log:
+            logpath("train_tokenizer"),
+        benchmark:
+            benchpath("train_tokenizer")
+        threads: THREADS
+        script:
+            "../workflow_scripts/train_tokenizer.py"
+
+else:
+
+    rule save_tokenizer:
+        output:
+            directory("results/tokenizer"),
+        params:
+            name=config["base"]["name"],
+        log:
+            logpath("save_tokenizer"),
+        script:
+            "../workflow_scripts/save_tokenizer.py"
+
+
+rule tokenize_pair:
+    input:
+        corpus="results/align/en-{lang}/corpus.txt",
+        tokenizer="results/tokenizer",
+    output:
+        directory("results/tokenized/en-{lang}"),
+    log:
+        logpath("tokenize_pair/en-{lang}"),
+    benchmark:
+        benchpath("tokenize_pair/en-{lang}")
+    threads: THREADS
+    script:
+        "../workflow_scripts/tokenize_pair.py"

@@ -1,0 +1,12 @@
+# Binds rule align (one direction) to alignxfer.alignment.align.
+import os
+
+os.environ["OMP_NUM_THREADS"] = "1"  # before the aligner loads: byte-identical output
+
+from alignxfer.jobs import job
+
+with job(snakemake) as ctx:
+    from alignxfer.alignment import align
+
+    stats = align(ctx.input.corpus, ctx.output[0], reverse=ctx.wildcards.direction == "reverse", options=ctx.params.options)
+    ctx.tracker.log_metrics(stats)

@@ -1,0 +1,19 @@
+# Binds rules download_english / download_pair to alignxfer.sources.
+from alignxfer.jobs import job
+
+with job(snakemake) as ctx:
+    from alignxfer.sources import get_source
+
+    source = get_source(ctx.params.source, ctx.params.options)
+    if snakemake.rule == "download_english":
+        manifest = source.fetch_english(ctx.params.cache_dir, ctx.output.docs, ctx.output.manifest)
+    else:
+        manifest = source.fetch_pair(
+            ctx.wildcards.lang,
+            ctx.params.cache_dir,
+            ctx.output.docs,
+            ctx.output.manifest,
+            english_jsonl=ctx.input.english or None,
+        )
+    ctx.tracker.log_metrics(manifest.get("counts", {}))
+    ctx.tracker.log_artifact(ctx.output.manifest)

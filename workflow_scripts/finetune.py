@@ -1,0 +1,24 @@
+# Binds rule finetune (zero-shot: English training data) to the task plug-in's finetune().
+from alignxfer.jobs import job
+
+wc = snakemake.wildcards
+with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot"}) as ctx:
+    from alignxfer.tasks import get_task
+    from alignxfer.tracking import pretraining_job
+
+    rule, wildcards = pretraining_job(wc.objective, ctx.config)
+    ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown"})
+    summary = get_task(wc.task).finetune(
+        ctx.input.model,
+        ctx.input.train,
+        ctx.input.dev,
+        ctx.input.labels,
+        ctx.output.model,
+        ctx.output.history,
+        ctx.output.dev,
+        hparams=ctx.params.hparams,
+        seed=int(wc.seed),
+        threads=ctx.threads,
+        callback=lambda step, metrics: ctx.tracker.log_metrics(metrics, step=step),
+    )
+    ctx.tracker.log_metrics(summary)

@@ -1,0 +1,22 @@
+# Binds rule gather to alignxfer.results / alignxfer.claims; logs tables and plots to MLflow.
+from pathlib import Path
+
+from alignxfer.jobs import job
+
+with job(snakemake) as ctx:
+    from alignxfer.claims import write_claims
+    from alignxfer.results import gather
+
+    tables_dir = Path(ctx.output.summary).parent
+    histories = {Path(p).parent.name: p for p in ctx.input.histories}
+    out = gather(
+        list(ctx.input.metrics),
+        tables_dir,
+        baseline=ctx.params.baseline,
+        control=ctx.params.control,
+        history_files=histories,
+        plots_dir=ctx.output.plots,
+    )
+    write_claims(out, ctx.params.claims_config, ctx.output.claims)
+    ctx.tracker.log_artifact(str(tables_dir), "tables")
+    ctx.tracker.log_artifact(ctx.output.plots, "plots")

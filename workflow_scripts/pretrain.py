@@ -1,0 +1,30 @@
+# Binds rule pretrain (one arm) to alignxfer.pretraining.continue_pretraining.
+from alignxfer.jobs import job
+
+with job(snakemake) as ctx:
+    from alignxfer.pretraining import continue_pretraining
+
+    langs = ctx.params.languages
+    tokenized = dict(zip(langs, ctx.input.tokenized))
+    alignments = dict(zip(langs, ctx.input.alignments)) if len(ctx.input.alignments) else None
+    base_run = ctx.tracker.find_run("pretrain_base", {}) or ctx.tracker.find_run("load_base", {})
+    if base_run:
+        ctx.tracker.set_tags({"base_run_id": base_run})
+    summary = continue_pretraining(
+        ctx.wildcards.objective,
+        ctx.input.base,
+        tokenized,
+        alignments,
+        ctx.output.model,
+        ctx.output.history,
+        budget=ctx.params.budget,
+        options=ctx.params.options,
+        seed=ctx.params.seed,
+        bf16=ctx.params.bf16,
+        checkpoint_dir=ctx.params.checkpoint_dir,
+        checkpoint_every=ctx.params.checkpoint_every,
+        threads=ctx.threads,
+        callback=lambda step, metrics: ctx.tracker.log_metrics(metrics, step=step),
+    )
+    ctx.tracker.log_metrics(summary)
+    ctx.tracker.log_artifact(ctx.output.history)

@@ -1,0 +1,22 @@
+# Binds rule pretrain_base to alignxfer.pretraining.pretrain_base.
+from alignxfer.jobs import job
+
+with job(snakemake) as ctx:
+    from alignxfer.pretraining import pretrain_base
+
+    summary = pretrain_base(
+        list(ctx.input.tokenized),
+        ctx.input.tokenizer,
+        ctx.output.model,
+        ctx.output.history,
+        architecture=ctx.params.architecture,
+        training=ctx.params.training,
+        seed=ctx.params.seed,
+        bf16=ctx.params.bf16,
+        checkpoint_dir=ctx.params.checkpoint_dir,
+        checkpoint_every=ctx.params.checkpoint_every,
+        threads=ctx.threads,
+        callback=lambda step, metrics: ctx.tracker.log_metrics(metrics, step=step),
+    )
+    ctx.tracker.log_metrics(summary)
+    ctx.tracker.log_artifact(ctx.output.history)

@@ -1,0 +1,21 @@
+# Binds rule retrieval to alignxfer.tasks.retrieval.evaluate_retrieval, one JSON per language.
+from alignxfer.jobs import job
+
+wc = snakemake.wildcards
+with job(snakemake, tags={"arm": wc.objective, "task": "retrieval"}) as ctx:
+    from alignxfer.tasks.retrieval import evaluate_retrieval
+    from alignxfer.tracking import pretraining_job
+
+    rule, wildcards = pretraining_job(wc.objective, ctx.config)
+    ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown"})
+    for lang, pairs, out in zip(ctx.params.languages, ctx.input.pairs, snakemake.output):
+        result = evaluate_retrieval(
+            ctx.input.model,
+            pairs,
+            out,
+            layer=ctx.params.layer,
+            max_length=ctx.params.max_length,
+            meta={"objective": wc.objective, "lang": lang},
+            threads=ctx.threads,
+        )
+        ctx.tracker.log_metrics({f"{lang}.{k}": v for k, v in result["metrics"].items()})
