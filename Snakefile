@@ -1,11 +1,13 @@
 # Alignment-aware and contrastive pre-training for zero-shot cross-lingual transfer.
 # `snakemake --cores N` runs the study of config.yaml; see README.md and docs/architecture.md.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 include: "rules/common.smk"

@@ -14,6 +14,8 @@ rule align:
     benchmark:
         benchpath("align/en-{lang}.{direction}")
     threads: 1
+    conda:
+        ENV
     script:
         "../workflow_scripts/align.py"
 
@@ -29,5 +31,7 @@ rule symmetrize:
         heuristic=config["alignment"]["symmetrization"],
     log:
         logpath("symmetrize/en-{lang}"),
+    conda:
+        ENV
     script:
         "../workflow_scripts/symmetrize.py"

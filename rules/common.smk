@@ -22,6 +22,7 @@ ARMS = [o for o in OBJECTIVES if o != "base"]
 SEEDS = config["finetuning"]["seeds"]
 CLASSIFICATION_TASKS = [t for t in ("topic",) if config["tasks"][t]["enabled"]]
 THREADS = config["threads"]
+ENV = "../envs/alignxfer.yaml"
 FINETUNE_HPARAMS = {k: v for k, v in config["finetuning"].items() if k != "seeds"}
 
 

@@ -14,6 +14,8 @@ rule download_english:
         logpath("download_english"),
     benchmark:
         benchpath("download_english")
+    conda:
+        ENV
     script:
         "../workflow_scripts/download.py"
 
@@ -37,5 +39,7 @@ rule download_pair:
         logpath("download_pair/en-{lang}"),
     benchmark:
         benchpath("download_pair/en-{lang}")
+    conda:
+        ENV
     script:
         "../workflow_scripts/download.py"

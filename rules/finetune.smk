@@ -26,6 +26,8 @@ rule finetune:
     benchmark:
         benchpath("finetune/{task}/{objective}/en/seed{seed}")
     threads: THREADS
+    conda:
+        ENV
     script:
         "../workflow_scripts/finetune.py"
 
@@ -46,6 +48,8 @@ rule evaluate_zero_shot:
     log:
         logpath("evaluate_zero_shot/{task}/{objective}/seed{seed}"),
     threads: THREADS
+    conda:
+        ENV
     script:
         "../workflow_scripts/evaluate_zero_shot.py"
 
@@ -69,6 +73,8 @@ rule translate_train:
     benchmark:
         benchpath("translate_train/{task}/{objective}/{lang}/seed{seed}")
     threads: THREADS
+    conda:
+        ENV
     script:
         "../workflow_scripts/translate_train.py"
 
@@ -86,5 +92,7 @@ rule retrieval:
     log:
         logpath("retrieval/{objective}"),
     threads: THREADS
+    conda:
+        ENV
     script:
         "../workflow_scripts/retrieval.py"

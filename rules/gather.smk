@@ -28,5 +28,7 @@ rule gather:
         },
     log:
         logpath("gather"),
+    conda:
+        ENV
     script:
         "../workflow_scripts/gather.py"

@@ -15,6 +15,8 @@ rule prepare_english:
         seed=config["seed"],
     log:
         logpath("prepare_english"),
+    conda:
+        ENV
     script:
         "../workflow_scripts/prepare_english.py"
 
@@ -38,5 +40,7 @@ rule prepare_pair:
         seed=config["seed"],
     log:
         logpath("prepare_pair/en-{lang}"),
+    conda:
+        ENV
     script:
         "../workflow_scripts/prepare_pair.py"

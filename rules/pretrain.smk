@@ -24,6 +24,8 @@ if config["base"]["source"] == "scratch":
         threads: THREADS
         resources:
             gpu=0,
+        conda:
+            ENV
         script:
             "../workflow_scripts/pretrain_base.py"
 
@@ -37,6 +39,8 @@ else:
             name=config["base"]["name"],
         log:
             logpath("load_base"),
+        conda:
+            ENV
         script:
             "../workflow_scripts/load_base.py"
 
@@ -64,5 +68,7 @@ rule pretrain:
     benchmark:
         benchpath("pretrain/{objective}")
     threads: THREADS
+    conda:
+        ENV
     script:
         "../workflow_scripts/pretrain.py"

@@ -9,6 +9,8 @@ rule segment_pair:
         corpus="results/align/en-{lang}/corpus.txt",
     log:
         logpath("segment_pair/en-{lang}"),
+    conda:
+        ENV
     script:
         "../workflow_scripts/segment_pair.py"
 
@@ -29,6 +31,8 @@ if config["tokenizer"]["source"] == "train":
         benchmark:
             benchpath("train_tokenizer")
         threads: THREADS
+        conda:
+            ENV
         script:
             "../workflow_scripts/train_tokenizer.py"
 
@@ -41,6 +45,8 @@ else:
             name=config["base"]["name"],
         log:
             logpath("save_tokenizer"),
+        conda:
+            ENV
         script:
             "../workflow_scripts/save_tokenizer.py"
 
@@ -56,5 +62,7 @@ rule tokenize_pair:
     benchmark:
         benchpath("tokenize_pair/en-{lang}")
     threads: THREADS
+    conda:
+        ENV
     script:
         "../workflow_scripts/tokenize_pair.py"

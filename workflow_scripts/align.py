@@ -1,4 +1,10 @@
 # Binds rule align (one direction) to alignxfer.alignment.align.
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
 import os
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before the aligner loads: byte-identical output

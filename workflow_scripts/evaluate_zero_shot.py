@@ -1,4 +1,10 @@
 # Binds rule evaluate_zero_shot: the English-trained model on every test language, one JSON each.
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
 from alignxfer.jobs import job
 
 wc = snakemake.wildcards

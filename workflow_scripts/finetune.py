@@ -1,4 +1,10 @@
 # Binds rule finetune (zero-shot: English training data) to the task plug-in's finetune().
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
 from alignxfer.jobs import job
 
 wc = snakemake.wildcards

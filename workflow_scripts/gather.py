@@ -1,4 +1,10 @@
 # Binds rule gather to alignxfer.results / alignxfer.claims; logs tables and plots to MLflow.
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
 from pathlib import Path
 
 from alignxfer.jobs import job

@@ -1,4 +1,10 @@
 # Binds rule load_base to alignxfer.pretraining.load_base (paper scale: a pretrained model).
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
 from alignxfer.io import write_jsonl
 from alignxfer.jobs import job
 

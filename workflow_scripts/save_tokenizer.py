@@ -1,4 +1,10 @@
 # Binds rule save_tokenizer to alignxfer.tokenization.save_pretrained_tokenizer.
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
 from alignxfer.jobs import job
 
 with job(snakemake) as ctx:

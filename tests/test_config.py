@@ -1,0 +1,71 @@
+import copy
+
+import pytest
+import yaml
+
+from alignxfer.config import ConfigError, config_hash, load_config, validate_config
+
+
+def test_default_config_is_valid_and_defaults_are_filled():
+    cfg = load_config("config.yaml")
+    assert cfg["pretraining"]["budget"]["gradient_accumulation"] == 1  # filled from the schema
+    assert cfg["corpus"]["languages"] == ["de", "fr", "es", "ru", "ja", "zh"]
+
+
+def test_empty_config_gets_every_default():
+    cfg = validate_config({})
+    assert cfg["corpus"]["source"] == "ddtp"
+    assert cfg["finetuning"]["seeds"] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        ({"corpus": {"languages": ["de", "xx"]}}, "corpus.languages[1]: 'xx' is not allowed"),
+        ({"corpus": {"source": "opus"}}, "corpus.source: 'opus' is not allowed; allowed: ['ddtp', 'url', 'local']"),
+        ({"pretraining": {"objectives": ["mlm", "weaam"]}}, "pretraining.objectives[1]: 'weaam' is not allowed"),
+        ({"finetuning": {"lr": 1e-5}}, "finetuning: unknown key(s) ['lr']"),
+        ({"base": {"training": {"steps": "many"}}}, "base.training.steps: expected integer"),
+        ({"alignment": {"enabled": False}}, "need word alignments but alignment.enabled is false"),
+        ({"corpus": {"source": "url"}}, "corpus.url.pairs: no entry for"),
+        ({"base": {"source": "pretrained"}}, "base.name"),
+        ({"prepare": {"split": {"test": 0.5, "dev": 0.3, "train": 0.3}}}, "prepare.split"),
+        ({"corpus": {"eval_languages": ["de"]}}, "corpus.eval_languages: ['de'] are already in corpus.languages"),
+    ],
+)
+def test_bad_config_names_the_key_and_what_is_allowed(bad, expected):
+    with pytest.raises(ConfigError) as err:
+        validate_config(copy.deepcopy(bad))
+    assert expected in str(err.value)
+
+
+def test_url_source_requires_checksums(tmp_path):
+    cfg = {
+        "corpus": {"source": "url", "languages": ["de"], "url": {"pairs": {"de": {"format": "tsv", "url": "file:///x.tsv"}}}},
+        "tasks": {"topic": {"enabled": False}},
+    }
+    with pytest.raises(ConfigError, match=r"corpus.url.pairs.de: a url needs its sha256"):
+        validate_config(cfg)
+
+
+def test_invalid_yaml_names_the_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("corpus: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml: not valid YAML"):
+        load_config(path)
+
+
+def test_config_hash_ignores_key_order():
+    a = validate_config(yaml.safe_load("seed: 3\nstudy: x\n"))
+    b = validate_config(yaml.safe_load("study: x\nseed: 3\n"))
+    assert config_hash(a) == config_hash(b)
+    assert config_hash(a) != config_hash(validate_config({"seed": 4, "study": "x"}))
+
+
+@pytest.mark.parametrize("path", ["configs/smoke.yaml", "configs/paper.yaml"])
+def test_shipped_configs_validate(path):
+    import os
+
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not present")
+    load_config(path)

@@ -1,0 +1,69 @@
+import multiprocessing as mp
+import sqlite3
+
+from alignxfer.config import validate_config
+from alignxfer.tracking import JobTracker, flatten
+
+
+def _job(args):
+    uri, project, index = args
+    cfg = validate_config({"study": "concurrency"})
+    with JobTracker(rule="pretrain", wildcards={"objective": f"arm{index}"}, params={"budget": {"steps": index}},
+                    config=cfg, project_dir=project, uri=uri) as tracker:
+        for step in range(30):
+            tracker.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
+            tracker.flush()
+        return tracker.run_id, tracker.enabled
+
+
+def test_concurrent_jobs_never_meet_a_locked_database(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        results = pool.map(_job, [(uri, str(tmp_path), i) for i in range(4)])
+    assert all(enabled for _, enabled in results), "a tracker was disabled by an MLflow error"
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("concurrency")
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 4
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["rule"] == "pretrain"
+        assert run.data.tags["job"].startswith("pretrain[objective=arm")
+        assert len(client.get_metric_history(run.info.run_id, "loss")) == 30
+        assert "budget.steps" in run.data.params
+
+
+def test_tracking_failure_never_fails_the_job(tmp_path, capsys):
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x")
+    uri = f"sqlite:///{blocker / 'mlflow.db'}"  # a path below a file: cannot be created
+    cfg = validate_config({})
+    with JobTracker(rule="gather", wildcards={}, params={}, config=cfg, project_dir=tmp_path, uri=uri) as tracker:
+        tracker.log_metrics({"x": 1.0})
+        (tmp_path / "output.txt").write_text("done")
+    assert (tmp_path / "output.txt").read_text() == "done"
+    assert not tracker.enabled
+    assert "tracking is off for this job (gather)" in capsys.readouterr().err
+
+
+def test_failed_job_is_marked_failed_and_linked_runs_are_found(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cfg = validate_config({"study": "links"})
+    with JobTracker(rule="pretrain", wildcards={"objective": "weam"}, params={}, config=cfg, project_dir=tmp_path, uri=uri) as pre:
+        pass
+    try:
+        with JobTracker(rule="finetune", wildcards={"seed": 1}, params={}, config=cfg, project_dir=tmp_path, uri=uri) as ft:
+            assert ft.find_run("pretrain", {"objective": "weam"}) == pre.run_id
+            assert ft.find_run("pretrain", {"objective": "tlm"}) is None
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    rows = sqlite3.connect(tmp_path / "mlflow.db").execute("select name, status from runs").fetchall()
+    assert sorted(rows) == [("finetune[seed=1]", "FAILED"), ("pretrain[objective=weam]", "FINISHED")]
+
+
+def test_flatten():
+    assert flatten("", {"a": {"b": 1, "c": {"d": 2}}, "e": [1]}) == {"a.b": 1, "a.c.d": 2, "e": [1]}
