@@ -40,6 +40,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
@@ -324,8 +325,13 @@ def write_apt_config(
     architecture: str,
     targets: list[str],
     keyring: str | None,
+    trusted: bool = False,
 ) -> dict[str, Path]:
-    """Write the private apt configuration under ``root``; returns its paths."""
+    """Write the private apt configuration under ``root``; returns its paths.
+
+    ``trusted`` (only for unsigned local ``file://`` mirrors) accepts a release without a
+    signature; the indices are still checked against the release's sha256 lines.
+    """
     root = Path(root).absolute()
     paths = {
         "root": root,
@@ -343,7 +349,9 @@ def write_apt_config(
     (paths["lists"] / "partial").mkdir(exist_ok=True)
     paths["status"].touch()
     opts = [f"arch={architecture}", f"target={','.join(targets)}"]
-    if keyring:
+    if trusted:
+        opts.append("trusted=yes")
+    elif keyring:
         opts.append(f"signed-by={keyring}")
     paths["sources"].write_text(f"deb [{' '.join(opts)}] {mirror} {suite} {component}\n", encoding="utf-8")
     # Read before the command line: keeps every configuration file of the host out.
@@ -433,6 +441,14 @@ class DdtpSource(Source):
     def languages(self) -> list[str] | None:
         return None  # known only from the release index (see fetch_pair's error)
 
+    def unsigned_local_mirror(self) -> bool:
+        """A ``file://`` mirror whose release has no signature (a test fixture, a local copy)."""
+        mirror = self.settings["mirror"]
+        if not mirror.startswith("file:"):
+            return False
+        dist = Path(urllib.parse.unquote(urllib.parse.urlparse(mirror).path)) / "dists" / self.settings["suite"]
+        return not (dist / "InRelease").exists() and not (dist / "Release.gpg").exists()
+
     # -- fetching into the cache ------------------------------------------------------------
 
     def _fetch(self, cache_dir, key: str, targets: list[str], languages: list[str], indices: list[str]) -> dict:
@@ -442,7 +458,8 @@ class DdtpSource(Source):
         """
         s = self.settings
         root = Path(cache_dir) / key
-        wanted = {**s, "targets": targets, "languages": languages, "indices": indices}
+        trusted = self.unsigned_local_mirror()
+        wanted = {**s, "targets": targets, "languages": languages, "indices": indices, "unsigned_local": trusted}
         manifest_path = root / "cache-manifest.json"
         with file_lock(Path(cache_dir) / f".{key}.lock"):
             if manifest_path.exists():
@@ -452,7 +469,7 @@ class DdtpSource(Source):
                     return cached
             paths = write_apt_config(
                 root, mirror=s["mirror"], suite=s["suite"], component=s["component"],
-                architecture=s["architecture"], targets=targets, keyring=s["keyring"],
+                architecture=s["architecture"], targets=targets, keyring=s["keyring"], trusted=trusted,
             )
             argv, env = apt_update_command(paths, languages=languages, architecture=s["architecture"], mirror=s["mirror"])
             start = time.time()
@@ -479,6 +496,7 @@ class DdtpSource(Source):
             cache = {
                 "settings": wanted,
                 "release": {
+                    "signature": "none: unsigned local file:// mirror" if trusted else (s["keyring"] or "apt's trusted keys"),
                     "file": files[0]["path"],
                     "sha256": files[0]["sha256"],
                     "date": fields.get("Date"),

@@ -1,0 +1,430 @@
+"""Corpus preparation: cleaning of unit pairs and the split by document.
+
+Every document goes to exactly one pool, ``test``, ``dev``, ``train`` or ``pretrain``, chosen by
+:func:`split_of` from a hash of ``(seed, doc_id)`` alone: a language's pools never depend on the
+other languages of the study, so adding a language touches only that language's files.
+
+* pre-training bitext (``results/data/pretrain/en-{lang}.*``): cleaned unit pairs of ``pretrain``
+  documents only, without any unit (English or other side) that occurs in a ``test`` document of
+  the pair file; capped at ``max_pretrain_pairs`` in an order fixed by a hash.
+* topic task (labelled documents only): English train/dev/test = ``train``/``dev``/``test``
+  pools (each capped); ``text`` = the document's units joined by one space. Per language,
+  ``test.{lang}`` = labelled ``test`` documents that have the language (capped);
+  ``train.{lang}``/``dev.{lang}`` = that language's versions of exactly the English train/dev
+  documents (a subset where a translation is missing).
+* retrieval pairs: cleaned unit pairs of ``test`` documents (capped; every English and every
+  other-side text occurs once, so that retrieval has one right answer).
+
+Cleaning of a unit pair, in this order (the first reason that fires is counted): ``empty``,
+``identical`` (en == xx), ``too_short`` / ``too_long`` (words of :func:`alignxfer.words.segment`
+on either side outside ``[min_words, max_words]``), ``length_ratio`` ((n_en+1)/(n_xx+1) or its
+inverse > ``max_length_ratio``), ``test_overlap`` (pre-training pool only), ``duplicate`` (the
+same (en, xx) pair was kept before, pools taken in the order test, dev, train, pretrain).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import re
+import statistics
+import unicodedata
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from alignxfer.io import write_json, write_jsonl, write_lines
+from alignxfer.words import segment
+
+SPLITS = ("test", "dev", "train", "pretrain")
+POOL_ORDER = {name: i for i, name in enumerate(SPLITS)}
+
+DEFAULT_OPTIONS = {
+    "min_words": 1,
+    "max_words": 200,
+    "max_length_ratio": 4.0,
+    # False (the documented default): the ratio of word counts itself. True: the ratio divided
+    # by the pair file's median ratio (for scripts that segment into many more words, e.g. ja/zh).
+    "length_ratio_by_median": False,
+    "invalid_utf8": "error",
+    "split": {"test": 0.15, "dev": 0.05, "train": 0.20},
+    "max_pretrain_pairs": 12000,
+    "max_train_docs": 2000,
+    "max_dev_docs": 400,
+    "max_test_docs": 600,
+    "max_retrieval_pairs": 500,
+}
+
+DROP_REASONS = ("empty", "identical", "too_short", "too_long", "length_ratio", "test_overlap", "duplicate")
+
+
+def _options(options: dict | None) -> dict:
+    merged = {**DEFAULT_OPTIONS, **(options or {})}
+    merged["split"] = {**DEFAULT_OPTIONS["split"], **((options or {}).get("split") or {})}
+    if merged["invalid_utf8"] not in ("error", "replace"):
+        raise ValueError(f"prepare.invalid_utf8 must be 'error' or 'replace', not {merged['invalid_utf8']!r}")
+    return merged
+
+
+# ----------------------------------------------------------------------------- hashing, splitting
+
+
+def _digest(*parts) -> bytes:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+
+
+def split_of(doc_id: str, seed: int, fractions: dict) -> str:
+    """The pool of a document: ``"test"``, ``"dev"``, ``"train"`` or ``"pretrain"``.
+
+    A function of ``(seed, doc_id)`` and the fractions only (sha256, so stable across runs,
+    machines and Python versions); ``pretrain`` takes what the three fractions leave.
+    """
+    cuts = []
+    total = 0.0
+    for name in ("test", "dev", "train"):
+        frac = float(fractions.get(name, 0.0))
+        if not 0.0 <= frac <= 1.0:
+            raise ValueError(f"split fraction {name}={frac} is not in [0, 1]")
+        total += frac
+        cuts.append((total, name))
+    if total > 1.0 + 1e-9:
+        raise ValueError(f"split fractions sum to {total} > 1")
+    u = int.from_bytes(_digest("split", seed, doc_id)[:8], "big") / 2.0**64
+    for cut, name in cuts:
+        if u < cut:
+            return name
+    return "pretrain"
+
+
+def order_key(seed: int, doc_id: str, *extra) -> bytes:
+    """A fixed pseudo-random order of documents (or units), independent of the split hash."""
+    return _digest("order", seed, doc_id, *extra)
+
+
+# ----------------------------------------------------------------------------- text
+
+
+# control characters that are not whitespace (whitespace is collapsed separately), and
+# invisible format characters that carry no text: soft hyphen, zero-width space, word joiner, BOM
+_DROP_CHARS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\u2060\ufeff]")
+
+
+def normalize(text: str) -> str:
+    """Unicode NFC, control characters removed, whitespace runs collapsed to one space, stripped."""
+    text = _DROP_CHARS.sub("", text)
+    text = " ".join(text.split())
+    return unicodedata.normalize("NFC", text)
+
+
+def _read_jsonl(path, invalid_utf8: str, counts: collections.Counter) -> Iterator[tuple[int, dict]]:
+    with open(path, "rb") as handle:
+        for lineno, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                if invalid_utf8 != "replace":
+                    raise ValueError(
+                        f"{path}:{lineno}: invalid UTF-8 at byte {err.start} of the line "
+                        "(set prepare.invalid_utf8: replace to replace it with U+FFFD)"
+                    ) from None
+                line = raw.decode("utf-8", errors="replace")
+                counts["invalid_utf8_replaced"] += 1
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
+
+
+def _doc_text(units: Iterable[str]) -> str:
+    return " ".join(u for u in units if u)
+
+
+def _check_out(out: dict, keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if k not in out]
+    if missing:
+        raise ValueError(f"missing output path(s) {missing}; expected keys {list(keys)}")
+
+
+def _label_counts(records: list[dict]) -> dict:
+    counts = collections.Counter(r["label"] for r in records)
+    return {k: counts[k] for k in sorted(counts)}
+
+
+# ----------------------------------------------------------------------------- English
+
+
+ENGLISH_OUT = ("train", "dev", "test", "labels", "summary")
+PAIR_OUT = ("pretrain_en", "pretrain_xx", "pretrain_ids", "train", "dev", "test", "retrieval", "summary")
+
+
+def prepare_english(en_jsonl, out: dict, options: dict, seed: int) -> dict:
+    """The English topic-task files from ``en.jsonl``; returns (and writes) the summary."""
+    _check_out(out, ENGLISH_OUT)
+    opts = _options(options)
+    reads = collections.Counter()
+    drops = collections.Counter()
+    pools: dict[str, list[dict]] = {name: [] for name in SPLITS}
+    documents = collections.Counter()
+    seen = set()
+    labels = set()
+    for lineno, doc in _read_jsonl(en_jsonl, opts["invalid_utf8"], reads):
+        doc_id = str(doc["doc_id"])
+        if doc_id in seen:
+            drops["duplicate_doc_id"] += 1
+            continue
+        seen.add(doc_id)
+        pool = split_of(doc_id, seed, opts["split"])
+        documents[pool] += 1
+        label = doc.get("label")
+        if label is None:
+            drops["unlabelled"] += 1
+            continue
+        text = _doc_text(normalize(u) for u in doc.get("units", []))
+        if not text:
+            drops["empty_text"] += 1
+            continue
+        labels.add(label)
+        pools[pool].append({"doc_id": doc_id, "text": text, "label": label})
+    caps = {"train": opts["max_train_docs"], "dev": opts["max_dev_docs"], "test": opts["max_test_docs"]}
+    selected = {}
+    for split in ("test", "dev", "train"):
+        docs = sorted(pools[split], key=lambda r: order_key(seed, r["doc_id"]))
+        selected[split] = docs[: caps[split]]
+    # Documents are distinct descriptions; still, no held-out text may reappear in training data.
+    test_texts = {r["text"] for r in pools["test"]}
+    for split in ("train", "dev"):
+        kept = [r for r in selected[split] if r["text"] not in test_texts]
+        drops["text_in_test"] += len(selected[split]) - len(kept)
+        selected[split] = kept
+    for split in ("train", "dev", "test"):
+        write_jsonl(out[split], selected[split])
+    label_list = sorted(labels)
+    write_json(out["labels"], label_list)
+    summary = {
+        "lang": "en",
+        "seed": seed,
+        "documents": sum(documents.values()),
+        "pools": {p: {"documents": documents[p], "labelled": len(pools[p])} for p in SPLITS},
+        "selected": {s: len(selected[s]) for s in ("train", "dev", "test")},
+        "label_counts": {s: _label_counts(selected[s]) for s in ("train", "dev", "test")},
+        "labels": label_list,
+        "drops": {k: drops[k] for k in sorted(drops) if drops[k]},
+        "invalid_utf8_replaced": reads["invalid_utf8_replaced"],
+    }
+    write_json(out["summary"], summary)
+    return summary
+
+
+# ----------------------------------------------------------------------------- pairs
+
+
+def _length_reason(en: str, xx: str, n_en: int, n_xx: int, opts: dict, median: float) -> str | None:
+    if not en or not xx:
+        return "empty"
+    if en == xx:
+        return "identical"
+    if min(n_en, n_xx) < opts["min_words"]:
+        return "too_short"
+    if max(n_en, n_xx) > opts["max_words"]:
+        return "too_long"
+    ratio = (n_en + 1) / (n_xx + 1) * median
+    if ratio > opts["max_length_ratio"] or 1.0 / ratio > opts["max_length_ratio"]:
+        return "length_ratio"
+    return None
+
+
+def _median_ratio(docs: list[dict]) -> float:
+    """Median of (n_xx+1)/(n_en+1) over the non-empty unit pairs (1.0 if there are none)."""
+    ratios = [
+        (nx + 1) / (ne + 1)
+        for d in docs for e, x, ne, nx in zip(d["en"], d["xx"], d["n_en"], d["n_xx"]) if e and x
+    ]
+    return statistics.median(ratios) if ratios else 1.0
+
+
+def _read_english_selection(path, split: str, seed: int, fractions: dict) -> list[dict]:
+    if path is None:
+        return []
+    records = []
+    counts = collections.Counter()
+    for lineno, rec in _read_jsonl(path, "error", counts):
+        doc_id = str(rec["doc_id"])
+        pool = split_of(doc_id, seed, fractions)
+        if pool != split:
+            raise ValueError(
+                f"{path}:{lineno}: document {doc_id} is in pool {pool!r}, not {split!r}, under "
+                f"seed {seed}: the English {split} file was made with another seed or split"
+            )
+        records.append(rec)
+    return records
+
+
+def prepare_pair(
+    pair_jsonl,
+    lang: str,
+    out: dict,
+    options: dict,
+    seed: int,
+    english_train=None,
+    english_dev=None,
+    english_docs=None,
+) -> dict:
+    """Pre-training bitext, topic files and retrieval pairs of one language; returns the summary.
+
+    ``english_train``/``english_dev``: the English topic files of :func:`prepare_english` (their
+    documents' translations become ``train``/``dev``). ``english_docs`` (optional): ``en.jsonl``;
+    if given, the English units of *every* test-pool document (also those without a translation
+    into ``lang``) are kept out of the pre-training bitext too, not only those of the pair file.
+    """
+    _check_out(out, PAIR_OUT)
+    opts = _options(options)
+    reads = collections.Counter()
+    drops = collections.Counter({reason: 0 for reason in DROP_REASONS})
+    doc_drops = collections.Counter()
+
+    # -- read and normalise
+    docs: list[dict] = []
+    seen_ids = set()
+    for lineno, doc in _read_jsonl(pair_jsonl, opts["invalid_utf8"], reads):
+        doc_id = str(doc["doc_id"])
+        en, xx = doc.get("en") or [], doc.get("xx") or []
+        if len(en) != len(xx):
+            raise ValueError(
+                f"{pair_jsonl}:{lineno}: document {doc_id} has {len(en)} English and {len(xx)} "
+                f"{lang} units; a pair file must hold unit-aligned documents"
+            )
+        if doc_id in seen_ids:
+            doc_drops["duplicate_doc_id"] += 1
+            continue
+        seen_ids.add(doc_id)
+        en = [normalize(u) for u in en]
+        xx = [normalize(u) for u in xx]
+        docs.append({
+            "doc_id": doc_id,
+            "en": en,
+            "xx": xx,
+            "n_en": [len(segment(u)) for u in en],
+            "n_xx": [len(segment(u)) for u in xx],
+            "label": doc.get("label"),
+            "pool": split_of(doc_id, seed, opts["split"]),
+            "order": order_key(seed, doc_id),
+        })
+    docs.sort(key=lambda d: (POOL_ORDER[d["pool"]], d["order"]))
+    median_ratio = _median_ratio(docs)
+    median = median_ratio if opts["length_ratio_by_median"] else 1.0
+
+    # -- every text of a test document, on either side, is kept out of pre-training
+    test_en = {u for d in docs if d["pool"] == "test" for u in d["en"] if u}
+    test_xx = {u for d in docs if d["pool"] == "test" for u in d["xx"] if u}
+    test_texts = {_doc_text(d["xx"]) for d in docs if d["pool"] == "test"}
+    if english_docs is not None:
+        for _, doc in _read_jsonl(english_docs, opts["invalid_utf8"], collections.Counter()):
+            if split_of(str(doc["doc_id"]), seed, opts["split"]) == "test":
+                test_en.update(u for u in (normalize(x) for x in doc.get("units", [])) if u)
+
+    # -- clean unit pairs
+    kept: dict[str, list[tuple[str, int, str, str]]] = {name: [] for name in SPLITS}
+    units = collections.Counter()
+    seen_pairs = set()
+    for d in docs:
+        pool = d["pool"]
+        for i, (en, xx, n_en, n_xx) in enumerate(zip(d["en"], d["xx"], d["n_en"], d["n_xx"])):
+            units[pool] += 1
+            reason = _length_reason(en, xx, n_en, n_xx, opts, median)
+            if reason is None and pool == "pretrain" and (en in test_en or xx in test_xx):
+                reason = "test_overlap"
+            if reason is None and (en, xx) in seen_pairs:
+                reason = "duplicate"
+            if reason is not None:
+                drops[reason] += 1
+                continue
+            seen_pairs.add((en, xx))
+            kept[pool].append((d["doc_id"], i, en, xx))
+
+    # -- pre-training bitext (already in document-hash order, units in document order)
+    pretrain = kept["pretrain"][: opts["max_pretrain_pairs"]]
+    write_lines(out["pretrain_en"], (en for _, _, en, _ in pretrain))
+    write_lines(out["pretrain_xx"], (xx for _, _, _, xx in pretrain))
+    write_lines(out["pretrain_ids"], (doc_id for doc_id, _, _, _ in pretrain))
+
+    # -- retrieval: test-pool pairs in a per-unit hash order; each side's text once
+    retrieval, r_en, r_xx = [], set(), set()
+    ambiguous = 0
+    for doc_id, i, en, xx in sorted(kept["test"], key=lambda p: order_key(seed, p[0], p[1])):
+        if len(retrieval) >= opts["max_retrieval_pairs"]:
+            break
+        if en in r_en or xx in r_xx:
+            ambiguous += 1
+            continue
+        r_en.add(en)
+        r_xx.add(xx)
+        retrieval.append({"doc_id": doc_id, "en": en, "xx": xx})
+    write_jsonl(out["retrieval"], retrieval)
+
+    # -- topic task
+    by_id = {d["doc_id"]: d for d in docs}
+    test_docs = []
+    for d in docs:
+        if d["pool"] != "test" or d["label"] is None:
+            continue
+        text = _doc_text(d["xx"])
+        if not text:
+            doc_drops["empty_text"] += 1
+            continue
+        test_docs.append({"doc_id": d["doc_id"], "text": text, "label": d["label"]})
+        if len(test_docs) >= opts["max_test_docs"]:
+            break
+    write_jsonl(out["test"], test_docs)
+
+    topic = {"test": len(test_docs)}
+    for split, path in (("train", english_train), ("dev", english_dev)):
+        selection = _read_english_selection(path, split, seed, opts["split"])
+        records, missing = [], 0
+        for rec in selection:
+            d = by_id.get(str(rec["doc_id"]))
+            text = _doc_text(d["xx"]) if d is not None else ""
+            if not text:
+                missing += 1
+                continue
+            if text in test_texts:
+                doc_drops["text_in_test"] += 1
+                continue
+            records.append({"doc_id": d["doc_id"], "text": text, "label": rec["label"]})
+        write_jsonl(out[split], records)
+        topic[split] = len(records)
+        topic[f"{split}_english"] = len(selection)
+        topic[f"{split}_missing"] = missing
+
+    pools = collections.Counter(d["pool"] for d in docs)
+    summary = {
+        "lang": lang,
+        "seed": seed,
+        "documents": len(docs),
+        "unit_pairs": sum(units.values()),
+        "pools": {
+            p: {
+                "documents": pools[p],
+                "labelled": sum(1 for d in docs if d["pool"] == p and d["label"] is not None),
+                "unit_pairs": units[p],
+                "clean_pairs": len(kept[p]),
+            }
+            for p in SPLITS
+        },
+        "clean_pairs": sum(len(v) for v in kept.values()),
+        "drops": {k: drops[k] for k in DROP_REASONS},
+        "document_drops": {k: doc_drops[k] for k in sorted(doc_drops)},
+        "median_length_ratio_xx_en": round(median_ratio, 4),
+        "length_ratio_by_median": bool(opts["length_ratio_by_median"]),
+        "test_overlap_includes_english_docs": english_docs is not None,
+        "pretrain_pairs": len(pretrain),
+        "pretrain_documents": len({doc_id for doc_id, _, _, _ in pretrain}),
+        "retrieval_pairs": len(retrieval),
+        "retrieval_skipped_repeated_text": ambiguous,
+        "topic": topic,
+        "label_counts": {"test": _label_counts(test_docs)},
+        "invalid_utf8_replaced": reads["invalid_utf8_replaced"],
+    }
+    write_json(out["summary"], summary)
+    return summary

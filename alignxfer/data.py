@@ -1,0 +1,400 @@
+"""Pre-training data: tokenized bitext + word alignments, truncation, masking, length-bucketed batches.
+
+Inputs (see docs/architecture.md):
+
+* a tokenized pair folder (``datasets.save_to_disk``) with columns ``src_ids``, ``src_word_ids``,
+  ``tgt_ids``, ``tgt_word_ids`` (no special tokens, untruncated; ``*_word_ids[k]`` is the word of
+  subword ``k``; src = English);
+* optionally a Pharaoh alignment file, one line per dataset row, ``i-j`` pairs (0-based, i = English
+  word, j = other word).
+
+Conventions used by every objective:
+
+* ``max_length`` is the length of one encoded side *including* ``[CLS]`` and ``[SEP]``, so each side
+  keeps at most ``max_length - 2`` content subwords. Every arm truncates the same way, so every arm
+  sees exactly the same subwords (TLM packs the two truncated sides into ``2 * max_length - 1``
+  positions).
+* A link survives truncation when both of its words keep at least one subword.
+* Positions: content subword ``k`` of a side sits at position ``k + 1`` (after ``[CLS]``).
+* Randomness is stateless: the data order of epoch ``e`` comes from ``(seed, e)`` and the masking
+  of micro-batch ``(step, micro)`` from ``(seed, step, micro)``, so a resumed run needs only the
+  data position, not a random-generator state, to reproduce the same batches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .io import read_lines
+
+#: batches are formed from pools of ``BUCKET_POOL`` batches sorted by length
+BUCKET_POOL = 50
+
+
+# --------------------------------------------------------------------------------------------
+# special tokens
+
+
+@dataclass
+class Specials:
+    """Token ids an objective needs, read from a tokenizer."""
+
+    pad: int
+    cls: int
+    sep: int
+    mask: int
+    vocab_size: int
+    special_ids: tuple = ()
+    #: ids drawn for the "random token" 10% of BERT masking (every non-special id)
+    replacement_ids: torch.Tensor = field(default=None, repr=False)
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer) -> "Specials":
+        missing = [
+            name
+            for name in ("pad_token_id", "cls_token_id", "sep_token_id", "mask_token_id")
+            if getattr(tokenizer, name, None) is None
+        ]
+        if missing:
+            raise ValueError(f"the tokenizer lacks {missing}; it needs [PAD] [CLS] [SEP] [MASK] tokens")
+        vocab_size = len(tokenizer)
+        special = tuple(sorted(set(tokenizer.all_special_ids)))
+        keep = torch.ones(vocab_size, dtype=torch.bool)
+        keep[list(special)] = False
+        return cls(
+            pad=tokenizer.pad_token_id,
+            cls=tokenizer.cls_token_id,
+            sep=tokenizer.sep_token_id,
+            mask=tokenizer.mask_token_id,
+            vocab_size=vocab_size,
+            special_ids=special,
+            replacement_ids=keep.nonzero().squeeze(1),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+class PairExample:
+    """One truncated sentence pair; ``links`` are (src word, tgt word) pairs or None."""
+
+    __slots__ = ("src", "src_words", "tgt", "tgt_words", "links", "row")
+
+    def __init__(self, src, src_words, tgt, tgt_words, links=None, row=-1):
+        self.src = src
+        self.src_words = src_words
+        self.tgt = tgt
+        self.tgt_words = tgt_words
+        self.links = links
+        self.row = row
+
+    def __len__(self) -> int:
+        return len(self.src) + len(self.tgt)
+
+
+def _word_count(word_ids: Sequence[int]) -> int:
+    return (max(word_ids) + 1) if len(word_ids) else 0
+
+
+def read_alignments(path, src_word_counts: Sequence[int], tgt_word_counts: Sequence[int]) -> list:
+    """Read a Pharaoh file and check it against the dataset it belongs to.
+
+    Returns one sorted list of ``(i, j)`` tuples per line. Fails with ValueError naming the file,
+    the (1-based) line and the offending index when the line count differs from the dataset or a
+    word index is out of range for its row.
+    """
+    lines = read_lines(path)
+    if len(lines) != len(src_word_counts):
+        raise ValueError(
+            f"{path}: {len(lines)} alignment lines but the tokenized dataset has {len(src_word_counts)} rows; "
+            "the alignment must have exactly one line per row (re-run the alignment for this pair)"
+        )
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        n_src, n_tgt = src_word_counts[lineno - 1], tgt_word_counts[lineno - 1]
+        links = []
+        for token in line.split():
+            left, sep, right = token.partition("-")
+            if not sep or not left.isdigit() or not right.isdigit():
+                raise ValueError(f"{path}:{lineno}: {token!r} is not a Pharaoh link 'i-j' of two non-negative integers")
+            i, j = int(left), int(right)
+            if i >= n_src:
+                raise ValueError(
+                    f"{path}:{lineno}: English word index {i} (link {token!r}) is out of range: "
+                    f"that row has {n_src} English words (indices 0..{n_src - 1})"
+                )
+            if j >= n_tgt:
+                raise ValueError(
+                    f"{path}:{lineno}: target word index {j} (link {token!r}) is out of range: "
+                    f"that row has {n_tgt} target words (indices 0..{n_tgt - 1})"
+                )
+            links.append((i, j))
+        out.append(sorted(set(links)))
+    return out
+
+
+def _load_columns(tokenized_dir) -> dict:
+    import datasets
+
+    ds = datasets.load_from_disk(str(tokenized_dir))
+    needed = ["src_ids", "src_word_ids", "tgt_ids", "tgt_word_ids"]
+    missing = [c for c in needed if c not in ds.column_names]
+    if missing:
+        raise ValueError(f"{tokenized_dir}: missing column(s) {missing}; has {ds.column_names}")
+    table = ds.select_columns(needed).with_format(None)[:]
+    for side in ("src", "tgt"):
+        for row, (ids, wids) in enumerate(zip(table[f"{side}_ids"], table[f"{side}_word_ids"])):
+            if len(ids) != len(wids):
+                raise ValueError(
+                    f"{tokenized_dir}: row {row}: {side}_ids has {len(ids)} entries but {side}_word_ids has {len(wids)}"
+                )
+    return table
+
+
+def load_pairs(
+    tokenized_dir, alignment_path=None, max_length: int | None = None, link_filter=None
+) -> list[PairExample]:
+    """Load one language pair; truncate each side to ``max_length - 2`` content subwords.
+
+    Rows with an empty side are skipped. With ``alignment_path`` every example carries the links
+    whose two words survive truncation; ``link_filter`` (a function of one line's full list of
+    links, e.g. :func:`one_to_one`) is applied before truncation.
+    """
+    table = _load_columns(tokenized_dir)
+    n_rows = len(table["src_ids"])
+    alignments = None
+    if alignment_path is not None:
+        alignments = read_alignments(
+            alignment_path,
+            [_word_count(w) for w in table["src_word_ids"]],
+            [_word_count(w) for w in table["tgt_word_ids"]],
+        )
+    keep = None if max_length is None else max_length - 2
+    if keep is not None and keep < 1:
+        raise ValueError(f"max_length {max_length} leaves no room for content between [CLS] and [SEP]")
+    examples = []
+    for row in range(n_rows):
+        src, src_w = table["src_ids"][row], table["src_word_ids"][row]
+        tgt, tgt_w = table["tgt_ids"][row], table["tgt_word_ids"][row]
+        if not src or not tgt:
+            continue
+        truncated = keep is not None and (len(src) > keep or len(tgt) > keep)
+        if truncated:
+            src, src_w, tgt, tgt_w = src[:keep], src_w[:keep], tgt[:keep], tgt_w[:keep]
+        links = None
+        if alignments is not None:
+            links = alignments[row]
+            if link_filter is not None:
+                links = link_filter(links)
+            if links and truncated:
+                present_src, present_tgt = set(src_w), set(tgt_w)
+                links = [(i, j) for i, j in links if i in present_src and j in present_tgt]
+        examples.append(PairExample(src, src_w, tgt, tgt_w, links, row))
+    return examples
+
+
+def load_sentences(tokenized_dirs: Sequence, max_length: int) -> list[list[int]]:
+    """Both sides of every pair as independent sentences, truncated, exact duplicates removed.
+
+    English units recur across pairs (the same package description is translated into several
+    languages); each distinct sentence is kept once, in first-seen order.
+    """
+    keep = max_length - 2
+    if keep < 1:
+        raise ValueError(f"max_length {max_length} leaves no room for content between [CLS] and [SEP]")
+    seen = set()
+    out = []
+    for directory in tokenized_dirs:
+        table = _load_columns(directory)
+        for column in ("src_ids", "tgt_ids"):
+            for ids in table[column]:
+                ids = tuple(ids[:keep])
+                if ids and ids not in seen:
+                    seen.add(ids)
+                    out.append(list(ids))
+    return out
+
+
+def one_to_one(links: Sequence[tuple]) -> list[tuple]:
+    """Links whose English word and whose target word each take part in exactly one link."""
+    src_count: dict = {}
+    tgt_count: dict = {}
+    for i, j in links:
+        src_count[i] = src_count.get(i, 0) + 1
+        tgt_count[j] = tgt_count.get(j, 0) + 1
+    return [(i, j) for i, j in links if src_count[i] == 1 and tgt_count[j] == 1]
+
+
+# --------------------------------------------------------------------------------------------
+# batching
+
+
+def stateless_generator(*keys: int) -> torch.Generator:
+    """A torch CPU generator seeded from integer keys (no hidden state carried between calls)."""
+    seed = int(np.random.SeedSequence([int(k) & 0xFFFFFFFF for k in keys]).generate_state(1, dtype=np.uint64)[0])
+    gen = torch.Generator()
+    gen.manual_seed(seed & 0x7FFFFFFFFFFFFFFF)
+    return gen
+
+
+class BucketBatcher:
+    """Deterministic length-bucketed batches.
+
+    Epoch ``e``: shuffle all examples with a generator seeded by ``(seed, e)``, cut the order into
+    pools of ``BUCKET_POOL`` batches, sort each pool by length, cut it into batches of
+    ``batch_size``, and shuffle the batch order. Batches thus hold similar lengths (little padding)
+    while their order stays random. When there are at least ``batch_size`` examples, the one
+    incomplete batch of an epoch is dropped (its examples come back in later epochs), so every
+    step sees a full batch. The position in the stream is ``(epoch, index)``.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, pool: int = BUCKET_POOL):
+        if len(lengths) == 0:
+            raise ValueError("no training examples")
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.pool = int(pool)
+        self.epoch = 0
+        self.index = 0
+        self._cache_epoch = None
+        self._cache = None
+
+    def epoch_batches(self, epoch: int) -> list:
+        if self._cache_epoch == epoch:
+            return self._cache
+        rng = np.random.default_rng([self.seed, epoch, 0x5EED])
+        order = rng.permutation(len(self.lengths))
+        chunk = self.batch_size * self.pool
+        batches = []
+        for start in range(0, len(order), chunk):
+            part = order[start : start + chunk]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            for b in range(0, len(part), self.batch_size):
+                batches.append(part[b : b + self.batch_size].tolist())
+        if len(order) >= self.batch_size and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        perm = rng.permutation(len(batches))
+        self._cache_epoch, self._cache = epoch, [batches[p] for p in perm]
+        return self._cache
+
+    def next(self) -> list:
+        batches = self.epoch_batches(self.epoch)
+        if self.index >= len(batches):
+            self.epoch, self.index = self.epoch + 1, 0
+            batches = self.epoch_batches(self.epoch)
+        batch = batches[self.index]
+        self.index += 1
+        return batch
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "index": self.index, "seed": self.seed, "batch_size": self.batch_size}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.index = int(state["epoch"]), int(state["index"])
+
+
+# --------------------------------------------------------------------------------------------
+# tensors
+
+
+def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad to the longest sequence; returns (ids, attention_mask) as int64 tensors."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    attn = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+        attn[row, : len(seq)] = 1
+    return ids, attn
+
+
+def encode_side(contents: Sequence[Sequence[int]], specials: Specials) -> dict:
+    """``[CLS] content [SEP]`` for each row, padded; ``content`` marks content subwords."""
+    seqs = [[specials.cls, *c, specials.sep] for c in contents]
+    ids, attn = pad_batch(seqs, specials.pad)
+    content = torch.zeros_like(attn, dtype=torch.bool)
+    for row, c in enumerate(contents):
+        content[row, 1 : 1 + len(c)] = True
+    return {"input_ids": ids, "attention_mask": attn, "content": content}
+
+
+def mask_tokens(
+    input_ids: torch.Tensor,
+    candidates: torch.Tensor,
+    mask_prob: float,
+    generator: torch.Generator,
+    specials: Specials,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking: choose ``mask_prob`` of the candidate positions of each row; of those, 80%
+    become ``[MASK]``, 10% a random non-special token, 10% stay. Returns (inputs, labels) with
+    labels -100 at positions that are not predicted.
+
+    The number chosen per row is ``floor(mask_prob * n + u)``, u ~ U(0, 1): exactly ``mask_prob``
+    in expectation, with less variance than independent coin flips, and no forced minimum that
+    would over-mask short sentences.
+    """
+    inputs = input_ids.clone()
+    labels = torch.full_like(input_ids, -100)
+    if mask_prob <= 0:
+        return inputs, labels
+    rows, width = input_ids.shape
+    n = candidates.sum(1).to(torch.float64)
+    u = torch.rand(rows, generator=generator, dtype=torch.float64)
+    k = torch.floor(mask_prob * n + u).clamp(max=n).to(torch.long)
+    scores = torch.rand(rows, width, generator=generator)
+    scores = scores.masked_fill(~candidates, 2.0)
+    ranks = scores.argsort(1).argsort(1)
+    chosen = (ranks < k.unsqueeze(1)) & candidates
+    labels[chosen] = input_ids[chosen]
+    action = torch.rand(rows, width, generator=generator)
+    to_mask = chosen & (action < 0.8)
+    to_random = chosen & (action >= 0.8) & (action < 0.9)
+    inputs[to_mask] = specials.mask
+    n_random = int(to_random.sum())
+    if n_random:
+        pick = torch.randint(len(specials.replacement_ids), (n_random,), generator=generator)
+        inputs[to_random] = specials.replacement_ids[pick]
+    return inputs, labels
+
+
+def word_positions(word_ids: Sequence[int], mode: str) -> dict:
+    """Map each word of a side to its token positions (content subword k -> position k + 1).
+
+    ``mode``: ``first`` -> [first position], ``last`` -> [last position], ``all`` -> every position.
+    """
+    out: dict = {}
+    for k, w in enumerate(word_ids):
+        pos = k + 1
+        if w not in out:
+            out[w] = [pos]
+        elif mode == "all":
+            out[w].append(pos)
+        elif mode == "last":
+            out[w][0] = pos
+    return out
+
+
+def move(batch, device):
+    """Recursively move tensors of a (nested) batch to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: move(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move(v, device) for v in batch)
+    return batch
+
+
+def count_tokens(side: dict) -> int:
+    return int(side["attention_mask"].sum())
+
+
+def ceil_div(a: int, b: int) -> int:
+    return int(math.ceil(a / b))

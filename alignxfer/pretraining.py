@@ -1,0 +1,513 @@
+"""The base model and the continued-pre-training arms, all trained by one loop (:func:`train`).
+
+Public entry points (bound to the workflow's rules by ``workflow_scripts/``):
+
+* :func:`pretrain_base` -- ``base.source: scratch``: a small BERT trained from scratch with MLM on
+  both sides of every pair, each side an independent sentence (exact duplicates removed).
+* :func:`load_base` -- ``base.source: pretrained``: copy a Hugging Face masked-LM + tokenizer.
+* :func:`continue_pretraining` -- one arm of ``alignxfer.objectives.OBJECTIVES`` from the base.
+
+The loop: AdamW (no weight decay on biases and LayerNorm weights), linear warmup then linear
+decay to 0, gradient accumulation (``batch_size`` is the micro-batch of one forward pass; one
+optimizer step consumes ``gradient_accumulation`` of them), gradient-norm clipping, bf16 autocast
+where the hardware runs it natively (``bf16="auto"``), the MLM head applied only at predicted
+positions, length-bucketed dynamic padding (``data.BucketBatcher``), the first CUDA device if any.
+
+Reproducibility: torch is seeded before the model is built; the data order and every masking
+decision derive statelessly from ``(seed, epoch)`` / ``(seed, step, micro-batch)``; dropout draws
+from torch's global generator, whose state is checkpointed. A checkpoint (model, optimizer,
+scheduler, RNG states, data position, step, history so far) is written atomically into
+``checkpoint_dir`` every ``checkpoint_every`` steps; a later call with the same settings resumes
+from the newest one and ends with bit-identical weights to an uninterrupted run. A checkpoint
+written under different settings (fingerprint mismatch) is ignored and replaced. Checkpoints are
+removed once the final model is saved (``keep_checkpoints=False``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import data as D
+from .io import atomic_dir, write_jsonl
+from .modeling import (
+    autocast,
+    build_scratch_model,
+    count_parameters,
+    load_mlm,
+    resolve_bf16,
+    select_device,
+)
+from .objectives import OBJECTIVES, SentenceMLM
+
+CHECKPOINT_PREFIX = "step-"
+
+
+# --------------------------------------------------------------------------------------------
+# optimisation pieces
+
+
+def make_optimizer(model, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for _, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (decay if param.ndim >= 2 else no_decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=learning_rate, betas=(0.9, 0.999), eps=1e-8)
+
+
+def linear_schedule(steps: int, warmup_ratio: float):
+    """lr multiplier for optimizer step ``s`` (0-based): (s+1)/w during w warmup steps, then linear
+    decay reaching 0 after the last step. No step runs at lr 0."""
+    warmup = int(round(warmup_ratio * steps))
+
+    def factor(s: int) -> float:
+        if s < warmup:
+            return (s + 1) / warmup
+        return max(0.0, (steps - s) / max(1, steps - warmup))
+
+    return factor
+
+
+def _fingerprint(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# checkpoints
+
+
+def _checkpoints(checkpoint_dir) -> list[tuple[int, Path]]:
+    root = Path(checkpoint_dir)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.iterdir():
+        if path.is_dir() and path.name.startswith(CHECKPOINT_PREFIX) and (path / "state.pt").exists():
+            try:
+                found.append((int(path.name[len(CHECKPOINT_PREFIX) :]), path))
+            except ValueError:
+                continue
+    return sorted(found, reverse=True)
+
+
+def _load_checkpoint(checkpoint_dir, fingerprint: str, device) -> dict | None:
+    for step, path in _checkpoints(checkpoint_dir):
+        try:
+            meta = json.loads((path / "meta.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if meta.get("fingerprint") != fingerprint:
+            print(
+                f"checkpoint {path} was written under other settings (fingerprint {meta.get('fingerprint')} "
+                f"!= {fingerprint}); ignoring it and starting from step 0",
+                file=sys.stderr,
+            )
+            return None
+        return torch.load(path / "state.pt", map_location=device, weights_only=True)
+    return None
+
+
+def _save_checkpoint(checkpoint_dir, step: int, state: dict, fingerprint: str) -> Path:
+    root = Path(checkpoint_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / f"{CHECKPOINT_PREFIX}{step:08d}"
+    with atomic_dir(target) as tmp:
+        torch.save(state, tmp / "state.pt")
+        (tmp / "meta.json").write_text(json.dumps({"step": step, "fingerprint": fingerprint}) + "\n")
+    for _, old in _checkpoints(root):
+        if old != target:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+# --------------------------------------------------------------------------------------------
+# the loop
+
+
+def train(
+    model,
+    objective,
+    examples: list,
+    *,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    warmup_ratio: float = 0.0,
+    weight_decay: float = 0.0,
+    gradient_accumulation: int = 1,
+    max_grad_norm: float | None = 1.0,
+    seed: int = 0,
+    bf16="auto",
+    device=None,
+    checkpoint_dir=None,
+    checkpoint_every: int = 0,
+    settings: dict | None = None,
+    history_path=None,
+    log_every: int = 10,
+    callback=None,
+    label: str = "",
+) -> dict:
+    """Train ``model`` in place on ``objective`` for ``steps`` optimizer steps; returns a summary.
+
+    ``settings`` (JSON-able) joins the loop's own hyperparameters in the checkpoint fingerprint.
+    ``callback(step, metrics)`` receives every history record.
+    """
+    device = select_device(device)
+    use_bf16 = resolve_bf16(bf16, device)
+    accumulation = int(gradient_accumulation)
+    model.to(device)
+    objective.check_model(model)
+    objective.setup(model, device)
+    model.train()
+    optimizer = make_optimizer(model, learning_rate, weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(steps, warmup_ratio))
+    batcher = D.BucketBatcher([objective.length(e) for e in examples], batch_size, seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    fingerprint = _fingerprint(
+        {
+            "settings": settings or {},
+            "objective": objective.name,
+            "options": objective.options,
+            "steps": steps,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "warmup_ratio": warmup_ratio,
+            "weight_decay": weight_decay,
+            "gradient_accumulation": accumulation,
+            "max_grad_norm": max_grad_norm,
+            "seed": seed,
+            "bf16": use_bf16,
+            "examples": len(examples),
+            "parameters": count_parameters(model),
+        }
+    )
+
+    step, history, elapsed_before, resumed_from, saved_window = 0, [], 0.0, 0, None
+    if checkpoint_dir is not None:
+        state = _load_checkpoint(checkpoint_dir, fingerprint, device)
+        if state is not None:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            batcher.load_state_dict(state["data"])
+            _set_rng_state(state["rng"])
+            step = resumed_from = int(state["step"])
+            history = list(state["history"])
+            elapsed_before = float(state["elapsed_s"])
+            saved_window = state["window"]
+            print(f"[{label}] resumed from step {step} ({checkpoint_dir})", flush=True)
+
+    names = ["loss"] + [f"loss_{c}" for c in objective.components]
+    window = {n: 0.0 for n in names}
+    window_steps, window_tokens = 0, 0
+    if saved_window is not None:  # partial sums of the logging window the checkpoint fell into
+        window = {n: float(saved_window["sums"][n]) for n in names}
+        window_steps = int(saved_window["steps"])
+    run_tokens = 0
+    t_run = time.perf_counter()
+    t_window = t_run
+
+    while step < steps:
+        optimizer.zero_grad(set_to_none=True)
+        lr = scheduler.get_last_lr()[0]
+        step_values = {n: 0.0 for n in names}
+        for micro in range(accumulation):
+            indices = batcher.next()
+            batch = objective.collate([examples[i] for i in indices], D.stateless_generator(seed, step, micro))
+            n_tokens = objective.tokens(batch)
+            batch = D.move(batch, device)
+            with autocast(device, use_bf16):
+                loss, parts = objective.loss(model, batch)
+            (loss / accumulation).backward()
+            step_values["loss"] += float(loss.detach()) / accumulation
+            for c in objective.components:
+                step_values[f"loss_{c}"] += float(parts[c]) / accumulation
+            window_tokens += n_tokens
+            run_tokens += n_tokens
+        if max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        for n in names:
+            window[n] += step_values[n]
+        window_steps += 1
+
+        record = None
+        if step % log_every == 0 or step == steps:
+            now = time.perf_counter()
+            record = {"step": step}
+            record.update({n: window[n] / window_steps for n in names})
+            record["lr"] = lr
+            record["tokens_per_s"] = window_tokens / max(now - t_window, 1e-9)
+            record["elapsed_s"] = elapsed_before + now - t_run
+            history.append(record)
+            parts_text = " ".join(f"{n} {record[n]:.4f}" for n in names)
+            print(
+                f"[{label}] step {step}/{steps} {parts_text} lr {lr:.3e} "
+                f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s",
+                flush=True,
+            )
+            window = {n: 0.0 for n in names}
+            window_steps, window_tokens, t_window = 0, 0, now
+
+        if checkpoint_dir is not None and checkpoint_every and step % checkpoint_every == 0 and step < steps:
+            _save_checkpoint(
+                checkpoint_dir,
+                step,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "data": batcher.state_dict(),
+                    "rng": _rng_state(),
+                    "step": step,
+                    "history": history,
+                    "window": {"sums": window, "steps": window_steps},
+                    "elapsed_s": elapsed_before + time.perf_counter() - t_run,
+                },
+                fingerprint,
+            )
+
+        if record is not None and callback is not None:
+            callback(step, dict(record))
+
+    run_time = time.perf_counter() - t_run
+    if history_path is not None:
+        write_jsonl(history_path, history)
+    last = history[-1] if history else {}
+    summary = {
+        "objective": objective.name,
+        "steps": steps,
+        "resumed_from_step": resumed_from,
+        "examples": len(examples),
+        "parameters": count_parameters(model),
+        "bf16": use_bf16,
+        "device": str(device),
+        "tokens_per_s": run_tokens / max(run_time, 1e-9),
+        "elapsed_s": elapsed_before + run_time,
+    }
+    for n in names:
+        if n in last:
+            summary[f"final_{n}"] = last[n]
+    return summary
+
+
+# --------------------------------------------------------------------------------------------
+# public entry points
+
+
+def _set_threads(threads) -> None:
+    if threads:
+        torch.set_num_threads(int(threads))
+
+
+def _save_model(model, tokenizer, out_dir) -> None:
+    model.eval()
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+
+
+def _finish_checkpoints(checkpoint_dir, keep: bool) -> None:
+    if checkpoint_dir is None or keep:
+        return
+    for _, path in _checkpoints(checkpoint_dir):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def pretrain_base(
+    tokenized_dirs: list,
+    tokenizer_dir,
+    out_dir,
+    history_path,
+    architecture: dict,
+    training: dict,
+    seed: int,
+    bf16="auto",
+    checkpoint_dir=None,
+    checkpoint_every: int = 0,
+    threads=None,
+    callback=None,
+    *,
+    log_every: int = 10,
+    device=None,
+    keep_checkpoints: bool = False,
+) -> dict:
+    """Train the base model from scratch (``base.source: scratch``) and save it to ``out_dir``.
+
+    MLM (BERT 80/10/10 at ``training["mask_prob"]``) on both sides of every pair of
+    ``tokenized_dirs``, each side an independent sentence (exact duplicates dropped), truncated
+    to ``training["max_length"]`` tokens including ``[CLS]``/``[SEP]``. ``training``:
+    steps, batch_size, max_length, learning_rate, warmup_ratio, weight_decay, mask_prob (and
+    optionally gradient_accumulation, max_grad_norm). Saves a ``BertForMaskedLM`` (safetensors)
+    and the tokenizer.
+    """
+    from transformers import AutoTokenizer
+
+    _set_threads(threads)
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    specials = D.Specials.from_tokenizer(tokenizer)
+    max_length = int(training["max_length"])
+    sentences = D.load_sentences(sorted(map(str, tokenized_dirs)), max_length)
+    torch.manual_seed(seed)
+    model = build_scratch_model(architecture, tokenizer)
+    objective = SentenceMLM({"mask_prob": training.get("mask_prob", 0.15)}, specials, max_length)
+    summary = train(
+        model,
+        objective,
+        sentences,
+        steps=int(training["steps"]),
+        batch_size=int(training["batch_size"]),
+        learning_rate=float(training["learning_rate"]),
+        warmup_ratio=float(training.get("warmup_ratio", 0.0)),
+        weight_decay=float(training.get("weight_decay", 0.0)),
+        gradient_accumulation=int(training.get("gradient_accumulation", 1)),
+        max_grad_norm=training.get("max_grad_norm", 1.0),
+        seed=seed,
+        bf16=bf16,
+        device=device,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every,
+        settings={"stage": "base", "architecture": architecture, "max_length": max_length},
+        history_path=history_path,
+        log_every=log_every,
+        callback=callback,
+        label="base",
+    )
+    _save_model(model.cpu(), tokenizer, out_dir)
+    _finish_checkpoints(checkpoint_dir, keep_checkpoints)
+    summary["sentences"] = summary.pop("examples")
+    summary["objective"] = "base"
+    return summary
+
+
+def load_base(name_or_path, out_dir) -> dict:
+    """Copy a pretrained masked-LM and its tokenizer (``base.source: pretrained``) to ``out_dir``."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+    D.Specials.from_tokenizer(tokenizer)
+    model = load_mlm(name_or_path)
+    _save_model(model, tokenizer, out_dir)
+    return {
+        "parameters": count_parameters(model),
+        "vocab_size": len(tokenizer),
+        "num_hidden_layers": getattr(model.config, "num_hidden_layers", None),
+        "hidden_size": getattr(model.config, "hidden_size", None),
+        "model_type": model.config.model_type,
+    }
+
+
+def load_pair_examples(objective, tokenized_dirs: dict, alignment_paths: dict | None, max_length: int) -> list:
+    """Every pair of every language (languages in sorted order), as the objective needs them."""
+    examples = []
+    for lang in sorted(tokenized_dirs):
+        align = None
+        if objective.needs_alignment:
+            if not alignment_paths or lang not in alignment_paths:
+                raise ValueError(
+                    f"objective {objective.name!r} needs word alignments but none was given for {lang!r}"
+                )
+            align = alignment_paths[lang]
+        examples.extend(
+            D.load_pairs(
+                tokenized_dirs[lang],
+                align,
+                max_length=max_length,
+                link_filter=getattr(objective, "link_filter", None),
+            )
+        )
+    return examples
+
+
+def continue_pretraining(
+    objective: str,
+    base_dir,
+    tokenized_dirs: dict,
+    alignment_paths: dict | None,
+    out_dir,
+    history_path,
+    budget: dict,
+    options: dict,
+    seed: int,
+    bf16="auto",
+    checkpoint_dir=None,
+    checkpoint_every: int = 0,
+    threads=None,
+    callback=None,
+    *,
+    log_every: int = 10,
+    device=None,
+    keep_checkpoints: bool = False,
+) -> dict:
+    """Continue pre-training the base model in ``base_dir`` with one arm; save to ``out_dir``.
+
+    ``tokenized_dirs`` / ``alignment_paths``: {lang: path}; ``budget``: steps, batch_size (pairs
+    per forward pass), max_length (per side, ``[CLS]``/``[SEP]`` included), learning_rate,
+    warmup_ratio, weight_decay, gradient_accumulation, max_grad_norm; ``options``: the arm's
+    section of ``config["pretraining"]``.
+    """
+    from transformers import AutoTokenizer
+
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; known: {sorted(OBJECTIVES)}")
+    _set_threads(threads)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    specials = D.Specials.from_tokenizer(tokenizer)
+    max_length = int(budget["max_length"])
+    arm = OBJECTIVES[objective](options, specials, max_length)
+    examples = load_pair_examples(arm, tokenized_dirs, alignment_paths, max_length)
+    torch.manual_seed(seed)
+    model = load_mlm(base_dir)
+    summary = train(
+        model,
+        arm,
+        examples,
+        steps=int(budget["steps"]),
+        batch_size=int(budget["batch_size"]),
+        learning_rate=float(budget["learning_rate"]),
+        warmup_ratio=float(budget.get("warmup_ratio", 0.0)),
+        weight_decay=float(budget.get("weight_decay", 0.0)),
+        gradient_accumulation=int(budget.get("gradient_accumulation", 1)),
+        max_grad_norm=budget.get("max_grad_norm", 1.0),
+        seed=seed,
+        bf16=bf16,
+        device=device,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every,
+        settings={"stage": objective, "languages": sorted(tokenized_dirs), "max_length": max_length},
+        history_path=history_path,
+        log_every=log_every,
+        callback=callback,
+        label=objective,
+    )
+    _save_model(model.cpu(), tokenizer, out_dir)
+    _finish_checkpoints(checkpoint_dir, keep_checkpoints)
+    summary["pairs"] = summary.pop("examples")
+    return summary

@@ -1,0 +1,362 @@
+"""The task plug-in interface and the fine-tuning machinery every fine-tuned task shares.
+
+A task plug-in (:class:`Task` subclass) turns its data files into *features* (dicts of token-id
+lists plus targets), and supplies a model class and a dev/test scorer; this module does the rest:
+seeding, threads, bf16 autocast, length-bucketed dynamic padding, AdamW with linear warmup and
+decay, per-epoch dev evaluation, best-dev checkpoint selection, and atomic output.
+
+The same loop serves sentence classification (topic, XNLI: add ``token_type_ids`` to the features)
+and extractive QA (MLQA: ``start_positions``/``end_positions`` instead of ``labels``): any feature
+key holding a list is padded, any scalar becomes a 1-d tensor, and the model's own ``loss`` is
+minimised.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import torch
+
+from alignxfer.io import atomic_dir, atomic_open, write_json
+
+#: fine-tuning hyperparameters (config ``finetuning:`` minus ``seeds``) and their defaults
+DEFAULT_HPARAMS = {
+    "learning_rate": 1.0e-4,
+    "epochs": 3,
+    "batch_size": 32,
+    "max_length": 64,
+    "warmup_ratio": 0.1,
+    "weight_decay": 0.01,
+    "bf16": "auto",
+    "max_grad_norm": 1.0,
+    "eval_batch_size": 128,
+    "log_every": 50,
+}
+
+#: written next to the fine-tuned model: seed, hyperparameters, label statistics, selected epoch
+INFO_FILE = "finetune_info.json"
+
+
+class Task:
+    """A fine-tuned evaluation task. Subclasses set ``name`` and ``primary_metric``."""
+
+    name: str = ""
+    primary_metric: str = ""
+    #: metric names this task writes into ``metrics`` of its metric JSON
+    metric_names: tuple = ()
+
+    def finetune(
+        self,
+        model_dir,
+        train_path,
+        dev_path,
+        labels_path,
+        out_dir,
+        history_path,
+        dev_metrics_path,
+        hparams: dict,
+        seed: int,
+        threads: int | None = None,
+        callback: Callable[[int, dict], None] | None = None,
+    ) -> dict:
+        """Fine-tune the pre-trained model in ``model_dir``; keep the best dev epoch in ``out_dir``."""
+        raise NotImplementedError
+
+    def evaluate(
+        self,
+        model_dir,
+        test_path,
+        labels_path,
+        out_path,
+        meta: dict,
+        hparams: dict,
+        threads: int | None = None,
+    ) -> dict:
+        """Score the fine-tuned model in ``model_dir`` on ``test_path``; write the metric JSON."""
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def resolve_hparams(hparams: dict | None) -> dict:
+    """Defaults filled in; keys this module does not know are kept (a task may use them)."""
+    out = dict(DEFAULT_HPARAMS)
+    out.update({k: v for k, v in (hparams or {}).items() if v is not None})
+    for key in ("epochs", "batch_size", "max_length", "eval_batch_size"):
+        if int(out[key]) < 1:
+            raise ValueError(f"finetuning.{key} must be a positive integer, got {out[key]!r}")
+    return out
+
+
+def setup_threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(int(threads))
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def resolve_bf16(setting, device: torch.device) -> bool:
+    """``auto``: bf16 autocast where the hardware runs bf16 natively (CUDA bf16 or CPU AVX-512 BF16/AMX)."""
+    if isinstance(setting, bool):
+        return setting
+    if setting not in ("auto", None):
+        raise ValueError(f"bf16 must be true, false or 'auto', got {setting!r}")
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+# --------------------------------------------------------------------------- batching
+
+
+def length_bucketed_batches(
+    lengths: Sequence[int], batch_size: int, generator: torch.Generator, bucket_batches: int = 50
+) -> list[list[int]]:
+    """Shuffled batches of similar length: shuffle, cut into buckets of ``bucket_batches`` batches,
+    sort each bucket by length, cut it into batches, shuffle the batch order. Seeded by ``generator``."""
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    bucket = batch_size * bucket_batches
+    batches = []
+    for start in range(0, len(order), bucket):
+        chunk = sorted(order[start : start + bucket], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    perm = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in perm]
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Evaluation batches: indices sorted by length (padding is minimal), in fixed order."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def collate(features: Sequence[dict], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """Pad every list-valued key to the batch's longest (``input_ids`` with the pad id, others 0);
+    scalar keys become 1-d tensors. Keys starting with ``_`` are bookkeeping and are skipped."""
+    batch = {}
+    for key in features[0]:
+        if key.startswith("_"):
+            continue
+        values = [f[key] for f in features]
+        if isinstance(values[0], (list, tuple)):
+            width = max(len(v) for v in values)
+            pad = pad_token_id if key == "input_ids" else 0
+            batch[key] = torch.tensor([list(v) + [pad] * (width - len(v)) for v in values], dtype=torch.long)
+        else:
+            batch[key] = torch.tensor(values)
+    return batch
+
+
+def iterate_eval_batches(
+    features: Sequence[dict], batch_size: int, pad_token_id: int, device: torch.device
+) -> Iterator[tuple[list[int], dict]]:
+    """(indices, tensors on device) over ``features``, sorted by length."""
+    lengths = [len(f["input_ids"]) for f in features]
+    for idx in sorted_batches(lengths, batch_size):
+        batch = collate([features[i] for i in idx], pad_token_id)
+        yield idx, {k: v.to(device) for k, v in batch.items()}
+
+
+# --------------------------------------------------------------------------- optimisation
+
+
+def make_optimizer(model: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW; biases and LayerNorm weights get no weight decay."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=learning_rate)
+
+
+def linear_schedule(optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup from 0 to the peak over ``warmup_steps``, then linear decay to 0 at ``total_steps``."""
+
+    def factor(step: int) -> float:
+        if warmup_steps and step < warmup_steps:
+            return (step + 1) / warmup_steps
+        remaining = total_steps - step
+        return max(0.0, remaining / max(1, total_steps - warmup_steps))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def is_better(candidate: dict, best: dict | None, primary_metric: str) -> bool:
+    """Checkpoint selection: higher primary dev metric wins; on a tie, lower dev loss; else keep the earlier."""
+    if best is None:
+        return True
+    if candidate[primary_metric] != best[primary_metric]:
+        return candidate[primary_metric] > best[primary_metric]
+    return candidate.get("loss", math.inf) < best.get("loss", math.inf)
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def train_with_dev_selection(
+    model: torch.nn.Module,
+    tokenizer,
+    train_features: list[dict],
+    evaluate_dev: Callable[[torch.nn.Module], dict],
+    hparams: dict,
+    seed: int,
+    out_dir,
+    history_path,
+    dev_metrics_path,
+    primary_metric: str,
+    info: dict | None = None,
+    callback: Callable[[int, dict], None] | None = None,
+    device: torch.device | None = None,
+) -> dict:
+    """Fine-tune ``model`` for ``hparams['epochs']`` epochs, scoring dev after each one.
+
+    ``evaluate_dev(model)`` returns a dict holding at least ``primary_metric`` and ``loss``.
+    The epoch with the best dev score (:func:`is_better`) is saved with ``save_pretrained``
+    (model + tokenizer + ``finetune_info.json``) atomically to ``out_dir``; one JSON line per epoch
+    goes to ``history_path``; the selected epoch's dev metrics to ``dev_metrics_path``.
+    Returns a flat summary of numbers (for tracking).
+    """
+    hp = resolve_hparams(hparams)
+    device = device or pick_device()
+    use_bf16 = resolve_bf16(hp["bf16"], device)
+    if not train_features:
+        raise ValueError("no training examples")
+    model.to(device)
+    generator = torch.Generator().manual_seed(int(seed))
+    lengths = [len(f["input_ids"]) for f in train_features]
+    batch_size = int(hp["batch_size"])
+    steps_per_epoch = math.ceil(len(train_features) / batch_size)
+    total_steps = steps_per_epoch * int(hp["epochs"])
+    warmup_steps = int(round(float(hp["warmup_ratio"]) * total_steps))
+    optimizer = make_optimizer(model, float(hp["learning_rate"]), float(hp["weight_decay"]))
+    scheduler = linear_schedule(optimizer, warmup_steps, total_steps)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    history, best, best_state = [], None, None
+    step, start = 0, time.perf_counter()
+    print(
+        f"fine-tuning: {len(train_features)} examples, {int(hp['epochs'])} epochs x {steps_per_epoch} steps, "
+        f"batch {batch_size}, lr {hp['learning_rate']}, bf16 {use_bf16}, device {device}, "
+        f"threads {torch.get_num_threads()}",
+        flush=True,
+    )
+    for epoch in range(1, int(hp["epochs"]) + 1):
+        model.train()
+        epoch_start, loss_sum, seen = time.perf_counter(), 0.0, 0
+        for idx in length_bucketed_batches(lengths, batch_size, generator):
+            batch = {k: v.to(device) for k, v in collate([train_features[i] for i in idx], pad_id).items()}
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                loss = model(**batch).loss
+            loss.backward()
+            if hp["max_grad_norm"]:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), float(hp["max_grad_norm"]))
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            loss_sum += float(loss.detach()) * len(idx)
+            seen += len(idx)
+            if callback and hp["log_every"] and step % int(hp["log_every"]) == 0:
+                callback(step, {"train_loss": float(loss.detach()), "lr": scheduler.get_last_lr()[0]})
+        train_seconds = time.perf_counter() - epoch_start
+        model.eval()
+        with torch.no_grad():
+            dev = evaluate_dev(model)
+        record = {
+            "epoch": epoch,
+            "step": step,
+            "train_loss": loss_sum / seen,
+            "lr": scheduler.get_last_lr()[0],
+            "epoch_seconds": train_seconds,
+            "examples_per_s": seen / train_seconds if train_seconds else None,
+            "elapsed_s": time.perf_counter() - start,
+            **{f"dev_{k}": v for k, v in dev.items()},
+        }
+        selected = is_better(dev, best, primary_metric)
+        if selected:
+            best = dict(dev, epoch=epoch, step=step)
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        record["selected"] = selected
+        history.append(record)
+        print(
+            f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev {primary_metric} "
+            f"{dev[primary_metric]:.4f}, dev loss {dev.get('loss', float('nan')):.4f}, "
+            f"{train_seconds:.1f}s{' (best so far)' if selected else ''}",
+            flush=True,
+        )
+        if callback:
+            callback(step, {k: v for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+
+    model.load_state_dict(best_state)
+    info = dict(info or {})
+    info.update({"seed": int(seed), "hparams": hp, "best_epoch": best["epoch"], "bf16": use_bf16,
+                 "dev": {k: v for k, v in best.items() if k not in ("epoch", "step")}})
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json(Path(tmp) / INFO_FILE, info)
+    with atomic_open(history_path) as handle:
+        for record in history:
+            handle.write(json.dumps(record) + "\n")
+    dev_json = {
+        "epoch": best["epoch"],
+        "step": best["step"],
+        "seed": int(seed),
+        "primary_metric": primary_metric,
+        "metrics": {k: v for k, v in best.items() if k not in ("epoch", "step")},
+        **{k: v for k, v in info.items() if k in ("task", "n_train", "n_dev")},
+    }
+    write_json(dev_metrics_path, dev_json)
+    summary = {
+        "best_epoch": best["epoch"],
+        "steps": step,
+        "train_seconds": time.perf_counter() - start,
+        **{f"dev_{k}": v for k, v in best.items() if k not in ("epoch", "step") and isinstance(v, (int, float))},
+    }
+    return summary
+
+
+def read_info(model_dir) -> dict:
+    path = Path(model_dir) / INFO_FILE
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def clone_hparams(hparams: dict | None) -> dict:
+    return copy.deepcopy(dict(hparams or {}))
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,224 @@
+"""Topic classification (MLDoc-like, from Debian package descriptions): one text, one label.
+
+Data: JSON lines ``{"doc_id", "text", "label"}``; ``labels.json`` is the list of label names
+(its order fixes the class ids). Texts go through :func:`alignxfer.words.segment` and then the
+tokenizer with ``is_split_into_words=True``, truncated to ``hparams['max_length']`` tokens.
+The classifier is ``AutoModelForSequenceClassification`` on top of the pre-trained encoder
+(its pooler and output layer are newly initialised, from the fine-tuning seed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from alignxfer import metrics as M
+from alignxfer.io import read_json, read_jsonl, write_json, write_jsonl
+from alignxfer.tasks.base import (
+    Task,
+    iterate_eval_batches,
+    pick_device,
+    read_info,
+    resolve_hparams,
+    seed_everything,
+    setup_threads,
+    train_with_dev_selection,
+)
+from alignxfer.words import segment
+
+
+def load_labels(labels_path) -> list[str]:
+    labels = read_json(labels_path)
+    if not isinstance(labels, list) or not labels or len(set(labels)) != len(labels):
+        raise ValueError(f"{labels_path}: expected a non-empty list of distinct label names")
+    return [str(label) for label in labels]
+
+
+def load_examples(path, labels: list[str]) -> list[dict]:
+    """Read a topic jsonl file; every label must be one of ``labels``."""
+    index = {label: i for i, label in enumerate(labels)}
+    examples = []
+    for lineno, record in enumerate(read_jsonl(path), 1):
+        for key in ("doc_id", "text", "label"):
+            if key not in record:
+                raise ValueError(f"{path}:{lineno}: missing key {key!r}")
+        if record["label"] not in index:
+            raise ValueError(
+                f"{path}:{lineno}: label {record['label']!r} of document {record['doc_id']!r} is not in the "
+                f"label list {labels}"
+            )
+        examples.append({"doc_id": record["doc_id"], "text": record["text"], "label_id": index[record["label"]]})
+    if not examples:
+        raise ValueError(f"{path}: no examples")
+    return examples
+
+
+def encode(tokenizer, examples: list[dict], max_length: int) -> list[dict]:
+    """Features: token ids (with special tokens, truncated), attention mask, label id."""
+    words = [segment(ex["text"]) for ex in examples]
+    enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+    features = []
+    for i, ex in enumerate(examples):
+        feature = {key: enc[key][i] for key in ("input_ids", "attention_mask", "token_type_ids") if key in enc}
+        feature["labels"] = ex["label_id"]
+        features.append(feature)
+    return features
+
+
+def predict(model, features: list[dict], batch_size: int, pad_token_id: int, device) -> tuple[list[int], float]:
+    """Predicted class ids (in input order) and the mean cross-entropy loss."""
+    model.eval()
+    preds = [0] * len(features)
+    loss_sum = 0.0
+    with torch.no_grad():
+        for idx, batch in iterate_eval_batches(features, batch_size, pad_token_id, device):
+            out = model(**batch)
+            loss_sum += float(out.loss) * len(idx)
+            for i, p in zip(idx, out.logits.argmax(dim=-1).tolist()):
+                preds[i] = p
+    return preds, loss_sum / len(features)
+
+
+class TopicTask(Task):
+    name = "topic"
+    primary_metric = "accuracy"
+    metric_names = ("accuracy", "macro_f1")
+
+    def finetune(
+        self,
+        model_dir,
+        train_path,
+        dev_path,
+        labels_path,
+        out_dir,
+        history_path,
+        dev_metrics_path,
+        hparams: dict,
+        seed: int,
+        threads: int | None = None,
+        callback: Callable[[int, dict], None] | None = None,
+    ) -> dict:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        setup_threads(threads)
+        hp = resolve_hparams(hparams)
+        labels = load_labels(labels_path)
+        train = load_examples(train_path, labels)
+        dev = load_examples(dev_path, labels)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        train_features = encode(tokenizer, train, int(hp["max_length"]))
+        dev_features = encode(tokenizer, dev, int(hp["max_length"]))
+
+        seed_everything(int(seed))  # the new pooler/classifier weights and dropout come from the seed
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+        )
+        device = pick_device()
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        gold_dev = [f["labels"] for f in dev_features]
+
+        def evaluate_dev(m) -> dict:
+            preds, loss = predict(m, dev_features, int(hp["eval_batch_size"]), pad_id, device)
+            return {**M.classification_metrics(gold_dev, preds), "loss": loss}
+
+        counts = Counter(labels[ex["label_id"]] for ex in train)
+        majority = max(labels, key=lambda label: (counts[label], -labels.index(label)))
+        info = {
+            "task": self.name,
+            "labels": labels,
+            "train_label_counts": {label: counts[label] for label in labels},
+            "majority_label": majority,
+            "n_train": len(train),
+            "n_dev": len(dev),
+            "source_model": str(model_dir),
+        }
+        summary = train_with_dev_selection(
+            model,
+            tokenizer,
+            train_features,
+            evaluate_dev,
+            hp,
+            int(seed),
+            out_dir,
+            history_path,
+            dev_metrics_path,
+            self.primary_metric,
+            info=info,
+            callback=callback,
+            device=device,
+        )
+        return summary
+
+    def evaluate(
+        self,
+        model_dir,
+        test_path,
+        labels_path,
+        out_path,
+        meta: dict,
+        hparams: dict,
+        threads: int | None = None,
+        predictions_path=None,
+    ) -> dict:
+        """Write ``{"task", "setting", "objective", "lang", "train_lang", "seed", "n", "metrics",
+        "majority_baseline", ...meta}``. The majority baseline is the test accuracy of always
+        predicting the *training* majority class (from ``meta['majority_label']`` or the fine-tuned
+        model's ``finetune_info.json``); failing both, the test set's own majority share."""
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        setup_threads(threads)
+        hp = resolve_hparams(hparams)
+        labels = load_labels(labels_path)
+        examples = load_examples(test_path, labels)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+        model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        if model_labels != labels:
+            raise ValueError(f"{model_dir}: the model's labels {model_labels} differ from {labels_path}: {labels}")
+        device = pick_device()
+        model.to(device)
+        features = encode(tokenizer, examples, int(hp["max_length"]))
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        preds, loss = predict(model, features, int(hp["eval_batch_size"]), pad_id, device)
+        gold = [f["labels"] for f in features]
+
+        info = read_info(model_dir)
+        majority_label = meta.get("majority_label") or info.get("majority_label")
+        if majority_label is not None:
+            baseline = M.majority_accuracy([labels[g] for g in gold], majority_label)
+            baseline_source = "train"
+        else:
+            baseline = M.majority_accuracy(gold)
+            baseline_source = "test"
+
+        result = {
+            "task": self.name,
+            "setting": None,
+            "objective": None,
+            "lang": None,
+            "train_lang": None,
+            "seed": None,
+            **meta,
+            "n": len(examples),
+            "primary_metric": self.primary_metric,
+            "metrics": M.classification_metrics(gold, preds),
+            "loss": loss,
+            "majority_baseline": baseline,
+            "majority_baseline_source": baseline_source,
+            "test_file": str(test_path),
+        }
+        if info.get("best_epoch") is not None:
+            result["best_epoch"] = info["best_epoch"]
+        write_json(out_path, result)
+        if predictions_path:
+            write_jsonl(
+                predictions_path,
+                ({"doc_id": ex["doc_id"], "gold": labels[g], "pred": labels[p]} for ex, g, p in zip(examples, gold, preds)),
+            )
+        return result
