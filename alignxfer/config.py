@@ -19,6 +19,10 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schem
 #: objectives whose loss reads word alignments
 ALIGNMENT_OBJECTIVES = ("weam", "word_aligned")
 
+#: fast_align settings that sil-thot's port fixes at fast_align's defaults (no setter exists);
+#: kept as keys so that a study states them, refused when changed (alignxfer.alignment checks too)
+FIXED_BY_ALIGNER = {"diagonal_tension": 4.0, "prior_alpha": 0.01}
+
 
 class ConfigError(ValueError):
     """An invalid configuration; the message lists every problem with its key path."""
@@ -87,6 +91,12 @@ def _semantic_errors(cfg: dict) -> list[str]:
             errors.append(
                 f"pretraining.objectives: {needing} need word alignments but alignment.enabled is false; "
                 "enable alignment or remove these objectives"
+            )
+    for key, fixed in FIXED_BY_ALIGNER.items():
+        if cfg["alignment"][key] != fixed:
+            errors.append(
+                f"alignment.{key}: {cfg['alignment'][key]} is not supported; sil-thot's FastAlign port fixes it at "
+                f"fast_align's default {fixed}"
             )
     corpus = cfg["corpus"]
     overlap = sorted(set(corpus["languages"]) & set(corpus["eval_languages"]))

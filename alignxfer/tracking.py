@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import subprocess
 import sys
 import time
@@ -63,6 +64,11 @@ def _sqlite_path(uri: str) -> Path | None:
     if uri.startswith("sqlite:///"):
         return Path(uri[len("sqlite:///"):])
     return None
+
+
+def metric_name(key: str) -> str:
+    """``key`` as a legal MLflow metric name (``p@1_xx_en`` -> ``p_at_1_xx_en``)."""
+    return re.sub(r"[^\w\-. :/]", "_", key.replace("@", "_at_"))
 
 
 class JobTracker:
@@ -192,7 +198,7 @@ class JobTracker:
         for key, value in flatten("", metrics).items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            self._buffer.append(Metric(key, float(value), now, int(step or 0)))
+            self._buffer.append(Metric(metric_name(key), float(value), now, int(step or 0)))
         if len(self._buffer) >= FLUSH_METRICS or time.monotonic() - self._last_flush > FLUSH_SECONDS:
             self.flush()
 

@@ -1,4 +1,4 @@
-# Binds rule symmetrize to alignxfer.alignment.symmetrize_files (+ validation against the corpus).
+# Binds rule symmetrize to alignxfer.alignment.symmetrize_files (indices checked against the corpus).
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -8,8 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 from alignxfer.jobs import job
 
 with job(snakemake) as ctx:
-    from alignxfer.alignment import symmetrize_files, validate_alignment
+    from alignxfer.alignment import symmetrize_files
 
-    stats = symmetrize_files(ctx.input.fwd, ctx.input.rev, ctx.output[0], ctx.params.heuristic)
-    validate_alignment(ctx.output[0], ctx.input.corpus)
+    stats = symmetrize_files(ctx.input.fwd, ctx.input.rev, ctx.output[0], ctx.params.heuristic, corpus_path=ctx.input.corpus)
     ctx.tracker.log_metrics(stats)

@@ -10,4 +10,4 @@ from alignxfer.jobs import job
 with job(snakemake) as ctx:
     from alignxfer.tokenization import tokenize_pair
 
-    ctx.tracker.log_metrics(tokenize_pair(ctx.input.corpus, ctx.input.tokenizer, ctx.output[0]))
+    ctx.tracker.log_metrics(tokenize_pair(ctx.input.corpus, ctx.input.tokenizer, ctx.output[0], threads=ctx.threads))

@@ -457,7 +457,7 @@ class DdtpSource(Source):
         ``indices`` are ``Packages`` and/or Debian language codes of ``Translation-*``.
         """
         s = self.settings
-        root = Path(cache_dir) / key
+        root = Path(cache_dir).resolve() / key  # apt writes absolute paths under it
         trusted = self.unsigned_local_mirror()
         wanted = {**s, "targets": targets, "languages": languages, "indices": indices, "unsigned_local": trusted}
         manifest_path = root / "cache-manifest.json"

@@ -1,0 +1,203 @@
+"""Word segmentation into the aligner's input, the WordPiece tokenizer, and tokenized bitext.
+
+One segmentation (:func:`alignxfer.words.segment`) feeds both the aligner and the tokenizer: the
+tokenized dataset stores, for every subword, the index of the word in ``corpus.txt`` it belongs
+to, so word alignments map onto subwords without any re-segmentation.
+
+* :func:`write_aligner_input` -- line-aligned bitext -> ``en words ||| xx words``.
+* :func:`train_tokenizer` -- a WordPiece vocabulary trained on the pre-training text of every
+  language, saved as a folder ``AutoTokenizer.from_pretrained`` opens.
+* :func:`save_pretrained_tokenizer` -- at paper scale, the base model's own tokenizer.
+* :func:`tokenize_pair` -- ``corpus.txt`` -> a ``datasets.save_to_disk`` folder with ``src_ids``,
+  ``src_word_ids``, ``tgt_ids``, ``tgt_word_ids`` (no special tokens, untruncated).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Sequence
+
+from .alignment import format_pair, read_corpus
+from .io import atomic_dir, atomic_open, read_lines
+from .words import segment
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def write_aligner_input(en_path, xx_path, out_path) -> int:
+    """Segment two line-aligned files into the aligner's ``en ||| xx`` input; returns the line count."""
+    en, xx = read_lines(en_path), read_lines(xx_path)
+    if len(en) != len(xx):
+        raise ValueError(
+            f"bitext sides differ in line count: {en_path} has {len(en)} lines, {xx_path} has {len(xx)}; "
+            "line n of one side must translate line n of the other"
+        )
+    with atomic_open(out_path) as handle:
+        for a, b in zip(en, xx):
+            handle.write(format_pair(segment(a), segment(b)))
+            handle.write("\n")
+    return len(en)
+
+
+def _limit_threads(threads: int | None) -> None:
+    # the tokenizers library parallelises with rayon; the job's thread budget applies to it too
+    if threads:
+        os.environ["RAYON_NUM_THREADS"] = str(threads)
+
+
+def build_wordpiece(vocab: dict | None = None, lowercase: bool = False):
+    """An (untrained when ``vocab`` is None) WordPiece ``tokenizers.Tokenizer`` with BERT's pipeline."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
+
+    tok = Tokenizer(models.WordPiece(vocab or {}, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = normalizers.Sequence(
+        [normalizers.NFC(), normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=lowercase)]
+    )
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    return tok
+
+
+def _wrap(tok):
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"],
+    )
+
+
+def _training_lines(corpora: Sequence) -> list[str]:
+    """Distinct segmented sentences of every corpus, in a fixed order.
+
+    English units recur across pairs (one description, several translations): each distinct
+    sentence counts once, so English does not dominate the vocabulary by repetition.
+    """
+    seen: dict[str, None] = {}
+    for path in sorted(map(str, corpora)):
+        src, tgt = read_corpus(path)
+        for words in src + tgt:
+            if words:
+                seen.setdefault(" ".join(words), None)
+    return list(seen)
+
+
+def train_tokenizer(corpora: Sequence, out_dir, vocab_size: int, lowercase: bool = False, seed: int = 0, threads: int | None = 1) -> dict:
+    """Train WordPiece on the aligner inputs ``corpora`` and save it to ``out_dir`` atomically.
+
+    ``seed`` is recorded only: WordPiece training is deterministic for a given input order, which
+    :func:`_training_lines` fixes.
+    """
+    from tokenizers import trainers
+
+    _limit_threads(threads)
+    started = time.perf_counter()
+    lines = _training_lines(corpora)
+    if not lines:
+        raise ValueError(f"no text to train a tokenizer on in {list(map(str, corpora))}")
+    tok = build_wordpiece(lowercase=lowercase)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=int(vocab_size), min_frequency=2, special_tokens=SPECIAL_TOKENS, show_progress=False
+    )
+    tok.train_from_iterator(lines, trainer=trainer, length=len(lines))
+    fast = _wrap(tok)
+    with atomic_dir(out_dir) as tmp:
+        fast.save_pretrained(str(tmp))
+    return {
+        "training_sentences": len(lines),
+        "vocab_size": tok.get_vocab_size(),
+        "seed": seed,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def save_pretrained_tokenizer(name_or_path, out_dir) -> dict:
+    """Copy a pretrained model's tokenizer (hub name or local folder) to ``out_dir``."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+    except OSError as err:
+        raise OSError(
+            f"base.name: cannot load a tokenizer from {name_or_path!r} ({err}); give a Hugging Face model id "
+            "(needs network or the local cache) or a folder written by save_pretrained"
+        ) from err
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"{name_or_path}: a fast tokenizer is needed (word ids per subword)")
+    with atomic_dir(out_dir) as tmp:
+        tokenizer.save_pretrained(str(tmp))
+    return {"vocab_size": len(tokenizer)}
+
+
+def encode_words(tokenizer, sentences: Sequence[Sequence[str]], batch_size: int = 1000) -> tuple[list, list]:
+    """Subword ids and word ids (index of the word each subword belongs to) of pre-split sentences.
+
+    A word the tokenizer turns into nothing (e.g. a character its normaliser removes) becomes
+    ``[UNK]``, so every word keeps at least one subword and word indices stay dense.
+    """
+    unk = tokenizer.unk_token_id
+    all_ids, all_wids = [], []
+    for start in range(0, len(sentences), batch_size):
+        chunk = [list(s) for s in sentences[start : start + batch_size]]
+        nonempty = [n for n, s in enumerate(chunk) if s]
+        enc = tokenizer([chunk[n] for n in nonempty], is_split_into_words=True, add_special_tokens=False) if nonempty else None
+        results = {}
+        for k, n in enumerate(nonempty):
+            ids = enc["input_ids"][k]
+            wids = enc.word_ids(k)
+            if len(set(wids)) < len(chunk[n]):
+                by_word: dict[int, list] = {}
+                for t, w in zip(ids, wids):
+                    by_word.setdefault(w, []).append(t)
+                ids, wids = [], []
+                for w in range(len(chunk[n])):
+                    pieces = by_word.get(w) or [unk]
+                    ids.extend(pieces)
+                    wids.extend([w] * len(pieces))
+            results[n] = (list(ids), list(wids))
+        for n in range(len(chunk)):
+            ids, wids = results.get(n, ([], []))
+            all_ids.append(ids)
+            all_wids.append(wids)
+    return all_ids, all_wids
+
+
+def tokenize_pair(corpus_path, tokenizer_dir, out_dir, threads: int | None = 1) -> dict:
+    """Tokenize an aligner input file into a ``save_to_disk`` dataset (one row per line)."""
+    import datasets
+    from transformers import AutoTokenizer
+
+    _limit_threads(threads)
+    started = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    src, tgt = read_corpus(corpus_path)
+    src_ids, src_wids = encode_words(tokenizer, src)
+    tgt_ids, tgt_wids = encode_words(tokenizer, tgt)
+    ds = datasets.Dataset.from_dict(
+        {"src_ids": src_ids, "src_word_ids": src_wids, "tgt_ids": tgt_ids, "tgt_word_ids": tgt_wids}
+    )
+    with atomic_dir(out_dir) as tmp:
+        ds.save_to_disk(str(tmp))
+    n_words = sum(len(s) for s in src) + sum(len(t) for t in tgt)
+    n_sub = sum(map(len, src_ids)) + sum(map(len, tgt_ids))
+    unk = tokenizer.unk_token_id
+    n_unk = sum(ids.count(unk) for ids in src_ids + tgt_ids)
+    return {
+        "rows": len(src_ids),
+        "subwords_per_word": n_sub / n_words if n_words else 0.0,
+        "unk_rate": n_unk / n_sub if n_sub else 0.0,
+        "seconds": time.perf_counter() - started,
+    }
