@@ -335,3 +335,39 @@ def test_real_apt_get_with_file_mirror(tmp_path):
     assert not list((cache / "ja" / "lists").glob("*Packages*"))  # a pair fetches only its translation
     with pytest.raises(ValueError, match="languages it has: de, ja, zh"):
         src.fetch_pair("ru", cache, tmp_path / "en-ru.jsonl", tmp_path / "en-ru.json")
+
+
+def test_whitespace_only_line_inside_a_description_is_a_paragraph_break():
+    # bookworm's Translation-fr has descriptions whose paragraph separator is "  " instead of " ."
+    text = [
+        "Package: p389",
+        "Description-md5: 630be364e8b8b2a8f60ee17e872a2550",
+        "Description-fr: suite - fichiers",
+        " Premier paragraphe.",
+        "  ",
+        " Second paragraphe.",
+        "  ",
+        "Package: autre",
+        "Description-md5: 00000000000000000000000000000001",
+        "Description-fr: autre synopsis",
+        "",
+    ]
+    recs = list(parse_translation(text))
+    assert len(recs) == 2
+    assert recs[0].units == ["suite - fichiers", "Premier paragraphe.", "Second paragraphe."]
+    assert recs[1].units == ["autre synopsis"]
+
+
+def test_continuation_outside_a_field_names_the_file_and_line():
+    with pytest.raises(ValueError, match=r"Translation-xx:2: continuation line outside a field"):
+        list(parse_translation(["", " stray"], "Translation-xx"))
+
+
+def test_index_file_names_escaped_by_apt_are_found(tmp_path):
+    # apt names the zh_CN list "..._Translation-zh%5fCN.gz"
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    name = "deb.debian.org_debian_dists_bookworm_main_i18n_Translation-zh%5fCN.gz"
+    (lists / name).write_bytes(b"")
+    source = ddtp.DdtpSource({"mirror": "http://deb.debian.org/debian"})
+    assert source._find_index(lists, "zh_CN").name == name

@@ -123,28 +123,42 @@ def section_topic(section: str | None) -> str | None:
 # ----------------------------------------------------------------------------- parsing
 
 
-def iter_stanzas(lines: Iterable[str]) -> Iterator[list[tuple[str, str, list[str]]]]:
+def iter_stanzas(lines: Iterable[str], source: str = "index") -> Iterator[list[tuple[str, str, list[str]]]]:
     """Deb822 stanzas as lists of ``(field, value, continuation lines)``.
 
-    Continuation lines keep their leading whitespace (minus nothing): callers decide how to
-    read them. Stanzas are separated by empty lines.
+    Continuation lines keep their leading whitespace: callers decide how to read them. Stanzas
+    are separated by empty lines. A line of only spaces or tabs *between two continuation lines*
+    is read as the paragraph separator `` .`` it stands for (real DDTP files contain a few, e.g.
+    Translation-fr of bookworm); anywhere else it separates stanzas, as Debian Policy 5.1 allows.
     """
     stanza: list[tuple[str, str, list[str]]] = []
-    for line in lines:
+    pending_blank = False  # a whitespace-only line, meaning decided by the next line
+    for lineno, line in enumerate(lines, 1):
         line = line.rstrip("\r\n")
         if not line.strip():
+            if line and stanza:
+                pending_blank = True
+                continue
             if stanza:
                 yield stanza
                 stanza = []
+            pending_blank = False
             continue
         if line[0] in " \t":
             if not stanza:
-                raise ValueError(f"continuation line outside a field: {line!r}")
+                raise ValueError(f"{source}:{lineno}: continuation line outside a field: {line!r}")
+            if pending_blank:
+                stanza[-1][2].append(" .")
+                pending_blank = False
             stanza[-1][2].append(line)
             continue
+        if pending_blank:
+            yield stanza
+            stanza = []
+            pending_blank = False
         field, sep, value = line.partition(":")
         if not sep:
-            raise ValueError(f"malformed deb822 line (no ':'): {line!r}")
+            raise ValueError(f"{source}:{lineno}: malformed deb822 line (no ':'): {line!r}")
         stanza.append((field.strip(), value.strip(), []))
     if stanza:
         yield stanza
@@ -180,10 +194,10 @@ class TranslationRecord:
     units: list[str]
 
 
-def parse_translation(lines: Iterable[str]) -> Iterator[TranslationRecord]:
+def parse_translation(lines: Iterable[str], source: str = "Translation index") -> Iterator[TranslationRecord]:
     """Records of a ``Translation-<lang>`` index (``Package``, ``Description-md5``,
     ``Description-<lang>`` with synopsis and body)."""
-    for stanza in iter_stanzas(lines):
+    for stanza in iter_stanzas(lines, source):
         package = md5 = lang = None
         units: list[str] = []
         for field, value, cont in stanza:
@@ -211,10 +225,10 @@ class PackageInfo:
         return min(self.sections.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
-def parse_packages(lines: Iterable[str]) -> dict[str, PackageInfo]:
+def parse_packages(lines: Iterable[str], source: str = "Packages index") -> dict[str, PackageInfo]:
     """``Description-md5`` -> sections and names of the packages of a ``Packages`` index."""
     info: dict[str, PackageInfo] = {}
-    for stanza in iter_stanzas(lines):
+    for stanza in iter_stanzas(lines, source):
         fields = {field.lower(): value for field, value, _ in stanza}
         md5 = fields.get("description-md5")
         if not md5:
@@ -526,7 +540,8 @@ class DdtpSource(Source):
     def _find_index(self, lists: Path, index: str) -> Path | None:
         s = self.settings
         pattern = _index_pattern(s["suite"], s["component"], s["architecture"], index)
-        found = sorted(p for p in lists.iterdir() if p.is_file() and pattern.search(p.name))
+        # apt escapes some characters of the URL in list file names: Translation-zh%5fCN
+        found = sorted(p for p in lists.iterdir() if p.is_file() and pattern.search(urllib.parse.unquote(p.name)))
         return found[0] if found else None
 
     def _file_entry(self, root: Path, path: Path, release: dict | None, index: str | None = None) -> dict:
@@ -587,10 +602,12 @@ class DdtpSource(Source):
 
     def english_documents(self, cache_dir, cache: dict) -> tuple[list[dict], Counter, Counter]:
         counts, drops = Counter(), Counter()
-        packages = parse_packages(iter_index_lines(self._index_path(cache_dir, "en", cache, "Packages")))
+        packages_path = self._index_path(cache_dir, "en", cache, "Packages")
+        packages = parse_packages(iter_index_lines(packages_path), str(packages_path))
         counts.add("packages_descriptions", len(packages))
         docs, seen = [], set()
-        for rec in parse_translation(iter_index_lines(self._index_path(cache_dir, "en", cache, "en"))):
+        en_path = self._index_path(cache_dir, "en", cache, "en")
+        for rec in parse_translation(iter_index_lines(en_path), str(en_path)):
             counts.add("translation_records")
             if not rec.md5:
                 drops.add("no_md5")
@@ -654,7 +671,8 @@ class DdtpSource(Source):
             english_from = "cache"
         records = []
         seen = set()
-        for rec in parse_translation(iter_index_lines(self._index_path(cache_dir, code, cache, code))):
+        xx_path = self._index_path(cache_dir, code, cache, code)
+        for rec in parse_translation(iter_index_lines(xx_path), str(xx_path)):
             counts.add("translation_records")
             if not rec.md5:
                 drops.add("no_md5")
