@@ -95,11 +95,24 @@ def _training_lines(corpora: Sequence) -> list[str]:
     return list(seen)
 
 
+def _continuation_tokens(tok, lines: Sequence[str]) -> list[str]:
+    """``##c`` for every character ``c`` that occurs inside a word (after normalisation), sorted."""
+    chars: set[str] = set()
+    for line in lines:
+        for word, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(line)):
+            chars.update(word[1:])
+    return ["##" + c for c in sorted(chars)]
+
+
 def train_tokenizer(corpora: Sequence, out_dir, vocab_size: int, lowercase: bool = False, seed: int = 0, threads: int | None = 1) -> dict:
     """Train WordPiece on the aligner inputs ``corpora`` and save it to ``out_dir`` atomically.
 
-    ``seed`` is recorded only: WordPiece training is deterministic for a given input order, which
-    :func:`_training_lines` fixes.
+    The trainer of ``tokenizers`` is not deterministic on its own (huggingface/tokenizers#1794):
+    it gives the ``##`` continuation tokens ids in hash-map order, and those ids break ties
+    between equally frequent merges. Registering every continuation token up front, in sorted
+    order, fixes their ids, so the same text gives the same vocabulary. They are registered as
+    special tokens for training only; the saved tokenizer is rebuilt from the plain vocabulary.
+    ``seed`` is recorded only (training has no randomness once ties are fixed).
     """
     from tokenizers import trainers
 
@@ -109,16 +122,22 @@ def train_tokenizer(corpora: Sequence, out_dir, vocab_size: int, lowercase: bool
     if not lines:
         raise ValueError(f"no text to train a tokenizer on in {list(map(str, corpora))}")
     tok = build_wordpiece(lowercase=lowercase)
+    continuation = _continuation_tokens(tok, lines)
     trainer = trainers.WordPieceTrainer(
-        vocab_size=int(vocab_size), min_frequency=2, special_tokens=SPECIAL_TOKENS, show_progress=False
+        vocab_size=int(vocab_size),
+        min_frequency=2,
+        special_tokens=SPECIAL_TOKENS + continuation,
+        show_progress=False,
     )
     tok.train_from_iterator(lines, trainer=trainer, length=len(lines))
-    fast = _wrap(tok)
+    vocab = tok.get_vocab()
+    fast = _wrap(build_wordpiece(vocab=vocab, lowercase=lowercase))
     with atomic_dir(out_dir) as tmp:
         fast.save_pretrained(str(tmp))
     return {
         "training_sentences": len(lines),
-        "vocab_size": tok.get_vocab_size(),
+        "vocab_size": len(vocab),
+        "continuation_tokens": len(continuation),
         "seed": seed,
         "seconds": time.perf_counter() - started,
     }
