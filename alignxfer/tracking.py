@@ -149,7 +149,11 @@ class JobTracker:
         artifacts = None
         if _sqlite_path(self.uri) is not None:
             artifacts = (self.project_dir / "mlartifacts").as_uri()
-        return client.create_experiment(self.experiment, artifact_location=artifacts)
+        # MLflow 3's UI opens an experiment of unknown kind in its GenAI view; this one holds
+        # training runs, so it opens on the runs table, where arms, languages and seeds compare
+        return client.create_experiment(
+            self.experiment, artifact_location=artifacts, tags={"mlflow.experimentKind": "custom_model_development"}
+        )
 
     # -- public API -------------------------------------------------------------------------
     def start(self) -> "JobTracker":
