@@ -19,6 +19,10 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schem
 #: objectives whose loss reads word alignments
 ALIGNMENT_OBJECTIVES = ("weam", "word_aligned")
 
+#: tasks whose data come from Hugging Face datasets (config ``tasks.<name>``; alignxfer.tasks.hub);
+#: kept here so that planning the workflow never imports torch
+DATASET_TASKS = ("xnli", "mlqa")
+
 #: fast_align settings that sil-thot's port fixes at fast_align's defaults (no setter exists);
 #: kept as keys so that a study states them, refused when changed (alignxfer.alignment checks too)
 FIXED_BY_ALIGNER = {"diagonal_tension": 4.0, "prior_alpha": 0.01}
@@ -165,7 +169,7 @@ def _semantic_errors(cfg: dict) -> list[str]:
 def _task_errors(cfg: dict) -> list[str]:
     """Checks of the Hugging Face dataset tasks (xnli, mlqa) that the schema cannot express."""
     errors = []
-    for name in ("xnli", "mlqa"):
+    for name in DATASET_TASKS:
         task = cfg["tasks"][name]
         if not task["enabled"]:
             continue

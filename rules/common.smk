@@ -6,8 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
-from alignxfer.config import ALIGNMENT_OBJECTIVES, ConfigError, validate_config
-from alignxfer.tasks import HUB_TASKS
+from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, validate_config
 
 try:
     validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")

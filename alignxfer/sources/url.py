@@ -20,6 +20,11 @@ with ``url`` instead of ``path`` and a required ``sha256`` for every file::
 Files are cached as ``<cache_dir>/<sha256>/<file name>``; a cached file whose checksum matches
 is never downloaded again. A download whose checksum does not match fails naming the URL and
 both checksums, and leaves every existing file as it was. ``doc_id`` = ``url:<lang>:<line>``.
+
+A study whose checksums are not known yet (``configs/paper.yaml`` as shipped) fails validation
+until they are filled in; ``python -m alignxfer.sources.url CONFIG...`` (:func:`main`) downloads
+every url that lacks one into the cache, where :func:`download` then finds it, and prints the
+checksums as a config overlay.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ Retrieval needs no fine-tuning and is a plain function: :func:`alignxfer.tasks.r
 
 from __future__ import annotations
 
+from alignxfer.config import DATASET_TASKS
 from alignxfer.tasks.base import Task
 from alignxfer.tasks.mlqa import MlqaTask
 from alignxfer.tasks.topic import TopicTask
@@ -22,7 +23,8 @@ TASKS: dict[str, type[Task]] = {
 }
 
 #: tasks whose data are prepared from Hugging Face datasets (config ``tasks.<name>``)
-HUB_TASKS = (XnliTask.name, MlqaTask.name)
+HUB_TASKS = DATASET_TASKS
+assert set(HUB_TASKS) <= set(TASKS)
 
 
 def get_task(name: str) -> Task:
