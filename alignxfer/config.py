@@ -19,6 +19,10 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schem
 #: objectives whose loss reads word alignments
 ALIGNMENT_OBJECTIVES = ("weam", "word_aligned")
 
+#: tasks whose data come from Hugging Face datasets (config ``tasks.<name>``; alignxfer.tasks.hub);
+#: kept here so that planning the workflow never imports torch
+DATASET_TASKS = ("xnli", "mlqa")
+
 #: fast_align settings that sil-thot's port fixes at fast_align's defaults (no setter exists);
 #: kept as keys so that a study states them, refused when changed (alignxfer.alignment checks too)
 FIXED_BY_ALIGNER = {"diagonal_tension": 4.0, "prior_alpha": 0.01}
@@ -120,12 +124,18 @@ def _semantic_errors(cfg: dict) -> list[str]:
             for side in ("", "en", "xx"):
                 spec = entry.get(side, {}) if side else entry
                 if source == "url" and spec.get("url") and not spec.get("sha256"):
-                    errors.append(f"{where}{'.' + side if side else ''}: a url needs its sha256")
+                    errors.append(
+                        f"{where}{'.' + side if side else ''}: a url needs its sha256 (not filled in for "
+                        f"{spec['url']}); `python -m alignxfer.sources.url CONFIG...` downloads every url that "
+                        "lacks one into the workflow's cache and prints the sha256 lines to add (or run sha256sum "
+                        "on a copy you trust)"
+                    )
         if cfg["tasks"]["topic"]["enabled"]:
             errors.append(
                 f"tasks.topic.enabled: the topic task needs labelled documents, which only the ddtp source has "
                 f"(corpus.source is {source!r}); set tasks.topic.enabled: false"
             )
+    errors += _task_errors(cfg)
     split = cfg["prepare"]["split"]
     if split["test"] + split["dev"] + split["train"] >= 1:
         errors.append("prepare.split: test + dev + train must leave a share for pre-training (sum < 1)")
@@ -147,13 +157,52 @@ def _semantic_errors(cfg: dict) -> list[str]:
                 f"pretraining.budget.max_length: TLM packs two sides ({needs} positions) but "
                 f"base.architecture.max_position_embeddings is {max_pos}"
             )
-        for key in ("base.training", "finetuning", "tasks.retrieval"):
+        for key in ("base.training", "finetuning", "tasks.retrieval", "tasks.xnli", "tasks.mlqa"):
             section = cfg
             for part in key.split("."):
                 section = section[part]
-            if section["max_length"] > max_pos:
+            if section.get("enabled", True) and (section["max_length"] or 0) > max_pos:
                 errors.append(f"{key}.max_length: {section['max_length']} exceeds max_position_embeddings {max_pos}")
     return errors
+
+
+def _task_errors(cfg: dict) -> list[str]:
+    """Checks of the Hugging Face dataset tasks (xnli, mlqa) that the schema cannot express."""
+    errors = []
+    for name in DATASET_TASKS:
+        task = cfg["tasks"][name]
+        if not task["enabled"]:
+            continue
+        if not task["settings"]:
+            errors.append(f"tasks.{name}.settings: empty; list zero_shot and/or translate_train, or set enabled: false")
+        for part in ("train", "dev", "test", "translate_train", "translate_dev"):
+            spec = task[part]
+            if not looks_like_local_path(spec["dataset"]) and not spec.get("split"):
+                errors.append(
+                    f"tasks.{name}.{part}.split: a hub dataset ({spec['dataset']!r}) needs the split to load "
+                    "(e.g. train, validation, test)"
+                )
+    mlqa = cfg["tasks"]["mlqa"]
+    if mlqa["enabled"]:
+        length = mlqa["max_length"] or cfg["finetuning"]["max_length"]
+        room = length - mlqa["max_query_length"] - 3
+        where = "tasks.mlqa.max_length" if mlqa["max_length"] else "finetuning.max_length (tasks.mlqa.max_length is null)"
+        if room <= 0:
+            errors.append(
+                f"{where}: {length} leaves no room for the context after a tasks.mlqa.max_query_length "
+                f"({mlqa['max_query_length']})-token question; raise it or lower max_query_length"
+            )
+        elif mlqa["doc_stride"] >= room:
+            errors.append(
+                f"tasks.mlqa.doc_stride: {mlqa['doc_stride']} must be smaller than the context room of a window, "
+                f"{room} tokens ({where} {length} - max_query_length {mlqa['max_query_length']} - 3)"
+            )
+    return errors
+
+
+def looks_like_local_path(name: str) -> bool:
+    """Whether a task source's ``dataset`` names a local folder/file rather than a hub dataset."""
+    return name.startswith(("/", "./", "../", "~", "file://")) or Path(name).exists()
 
 
 def validate_config(cfg: dict, source: str = "config") -> dict:

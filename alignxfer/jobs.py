@@ -55,6 +55,14 @@ def _params_dict(params) -> dict:
         return dict(params or {})
 
 
+def _gpus(smk) -> int:
+    """The job's ``gpu`` resource (0 when the rule declares none)."""
+    try:
+        return int(getattr(smk.resources, "gpu", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 class JobContext:
     def __init__(self, smk, tracker, threads: int):
         self.smk = smk
@@ -82,6 +90,10 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
             handle = stack.enter_context(open(log_path, "w", encoding="utf-8"))
             stack.enter_context(contextlib.redirect_stdout(_Tee(sys.__stdout__, handle)))
             stack.enter_context(contextlib.redirect_stderr(_Tee(sys.__stderr__, handle)))
+        if _gpus(smk) >= 1:  # a GPU job: pick a free GPU of this machine (alignxfer.devices)
+            from .devices import claim_gpu
+
+            stack.enter_context(claim_gpu(project_dir / "resources" / "gpu-slots"))
         tracking = smk.config.get("tracking", {})
         wildcards = {k: v for k, v in smk.wildcards.items()}
         tracker = JobTracker(

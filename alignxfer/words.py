@@ -55,6 +55,31 @@ def segment(text: str) -> list[str]:
     return words
 
 
+def segment_spans(text: str) -> list[tuple[int, int]]:
+    """The character spans ``(start, end)`` of :func:`segment`'s words in ``text``.
+
+    ``[text[s:e] for s, e in segment_spans(text)] == segment(text)``: extractive QA maps answer
+    character offsets to words, and predicted words back to the exact original substring.
+    """
+    spans: list[tuple[int, int]] = []
+    start = None
+    for i, ch in enumerate(text):
+        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"):
+            if start is not None:
+                spans.append((start, i))
+                start = None
+        elif is_cjk(ch) or _is_split_char(ch):
+            if start is not None:
+                spans.append((start, i))
+                start = None
+            spans.append((i, i + 1))
+        elif start is None:
+            start = i
+    if start is not None:
+        spans.append((start, len(text)))
+    return spans
+
+
 def join_wrapped(left: str, right: str) -> str:
     """Join two wrapped lines of one paragraph: no space between two CJK characters."""
     left, right = left.rstrip(), right.lstrip()

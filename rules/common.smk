@@ -6,7 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
-from alignxfer.config import ALIGNMENT_OBJECTIVES, ConfigError, validate_config
+from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, validate_config
 
 try:
     validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
@@ -20,10 +20,18 @@ EVAL_LANGS = LANGS + config["corpus"]["eval_languages"]
 OBJECTIVES = config["pretraining"]["objectives"]
 ARMS = [o for o in OBJECTIVES if o != "base"]
 SEEDS = config["finetuning"]["seeds"]
-CLASSIFICATION_TASKS = [t for t in ("topic",) if config["tasks"][t]["enabled"]]
+# fine-tuned tasks: topic (from the ddtp corpus) and the Hugging Face dataset tasks (xnli, mlqa)
+DATASET_TASKS = [t for t in HUB_TASKS if config["tasks"][t]["enabled"]]
+FINETUNED_TASKS = [t for t in ("topic",) if config["tasks"][t]["enabled"]] + DATASET_TASKS
+# test languages besides English: topic uses the corpus languages, a dataset task its own list
+TASK_LANGS = {"topic": EVAL_LANGS, **{t: config["tasks"][t]["languages"] for t in DATASET_TASKS}}
+ALL_LANGS = sorted(set(EVAL_LANGS).union(*TASK_LANGS.values()))
 THREADS = config["threads"]
+GPUS = config["gpus_per_job"]  # Snakemake resource `gpu` of every model job
 ENV = "../envs/alignxfer.yaml"
 FINETUNE_HPARAMS = {k: v for k, v in config["finetuning"].items() if k != "seeds"}
+# task options that reach the fine-tuning code next to the shared hyperparameters
+TASK_HPARAM_KEYS = ("max_length", "doc_stride", "max_query_length", "max_answer_length", "n_best")
 
 
 def _alternatives(values):
@@ -31,10 +39,10 @@ def _alternatives(values):
 
 
 wildcard_constraints:
-    lang=_alternatives(EVAL_LANGS),
+    lang=_alternatives(ALL_LANGS),
     objective=_alternatives(OBJECTIVES),
     seed=r"\d+",
-    task=_alternatives(CLASSIFICATION_TASKS),
+    task=_alternatives(FINETUNED_TASKS),
     setting="zero_shot|translate_train",
     direction="forward|reverse",
 
@@ -57,20 +65,44 @@ def alignment_files(objective):
     return []
 
 
-def eval_languages(setting):
-    return ["en"] + EVAL_LANGS if setting == "zero_shot" else EVAL_LANGS
+def eval_languages(task, setting):
+    return ["en"] + TASK_LANGS[task] if setting == "zero_shot" else TASK_LANGS[task]
+
+
+def zero_shot_metrics(task):
+    """Output patterns of one zero-shot evaluation job of ``task``: one metric file per test language."""
+    if task not in TASK_LANGS:
+        return []
+    return expand(
+        "results/metrics/{{task}}/zero_shot/{{objective}}/{lang}/seed{{seed}}.json",
+        lang=eval_languages(task, "zero_shot"),
+    )
+
+
+def task_hparams(task):
+    """The fine-tuning hyperparameters of ``task``: finetuning's, plus the task's own options (a
+    task's non-null max_length wins). For topic exactly finetuning's, as before the dataset tasks."""
+    if task not in DATASET_TASKS:
+        return FINETUNE_HPARAMS
+    own = {k: v for k, v in config["tasks"][task].items() if k in TASK_HPARAM_KEYS and v is not None}
+    return {**FINETUNE_HPARAMS, **own}
+
+
+def task_source(task, part, lang, max_examples=None):
+    """One part of a dataset task's data, as rule prepare_task_* passes it to alignxfer.tasks.hub."""
+    return {"source": config["tasks"][task][part], "lang": lang, "max_examples": max_examples}
 
 
 def metric_files():
     files = []
-    for task in CLASSIFICATION_TASKS:
+    for task in FINETUNED_TASKS:
         for setting in config["tasks"][task]["settings"]:
             files += expand(
                 "results/metrics/{task}/{setting}/{objective}/{lang}/seed{seed}.json",
                 task=task,
                 setting=setting,
                 objective=OBJECTIVES,
-                lang=eval_languages(setting),
+                lang=eval_languages(task, setting),
                 seed=SEEDS,
             )
     if config["tasks"]["retrieval"]["enabled"]:

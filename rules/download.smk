@@ -1,5 +1,12 @@
 # Corpus download: one job for the labelled English side (DDTP), one per language pair.
 # Downloads are cached in resources/ and never repeated while their checksums match.
+# On a cluster (e.g. --executor slurm) downloads run on the submitting machine: compute nodes
+# often have no internet.
+
+
+localrules:
+    download_english,
+    download_pair,
 
 
 rule download_english:

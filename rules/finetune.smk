@@ -7,6 +7,8 @@
 #  - retrieval: no fine-tuning, one job per arm over every language.
 # Jobs are this coarse on purpose: each Python job pays ~6 s of imports (torch, transformers,
 # mlflow), which at one job per language would dominate the default study's run time.
+# Every task uses these rules; a task's test languages are TASK_LANGS[task] (rules/common.smk),
+# so the zero-shot evaluation, whose outputs list the languages, has one rule per task.
 
 
 rule finetune:
@@ -20,12 +22,14 @@ rule finetune:
         history="results/finetune/{task}/{objective}/en/seed{seed}/history.jsonl",
         dev="results/finetune/{task}/{objective}/en/seed{seed}/dev.json",
     params:
-        hparams=FINETUNE_HPARAMS,
+        hparams=lambda wc: task_hparams(wc.task),
     log:
         logpath("finetune/{task}/{objective}/en/seed{seed}"),
     benchmark:
         benchpath("finetune/{task}/{objective}/en/seed{seed}")
     threads: THREADS
+    resources:
+        gpu=GPUS,
     conda:
         ENV
     script:
@@ -35,23 +39,42 @@ rule finetune:
 rule evaluate_zero_shot:
     input:
         model="results/finetune/{task}/{objective}/en/seed{seed}/model",
-        tests=lambda wc: expand("results/data/{task}/test.{lang}.jsonl", task=wc.task, lang=["en"] + EVAL_LANGS),
+        tests=lambda wc: expand("results/data/{task}/test.{lang}.jsonl", task=wc.task, lang=eval_languages(wc.task, "zero_shot")),
         labels="results/data/{task}/labels.json",
     output:
-        expand(
-            "results/metrics/{{task}}/zero_shot/{{objective}}/{lang}/seed{{seed}}.json",
-            lang=["en"] + EVAL_LANGS,
-        ),
+        zero_shot_metrics("topic"),
+    wildcard_constraints:
+        task="topic",
     params:
-        hparams=FINETUNE_HPARAMS,
-        languages=["en"] + EVAL_LANGS,
+        hparams=lambda wc: task_hparams(wc.task),
+        languages=lambda wc: eval_languages(wc.task, "zero_shot"),
     log:
         logpath("evaluate_zero_shot/{task}/{objective}/seed{seed}"),
     threads: THREADS
+    resources:
+        gpu=GPUS,
     conda:
         ENV
     script:
         "../workflow_scripts/evaluate_zero_shot.py"
+
+
+if "xnli" in DATASET_TASKS:
+
+    use rule evaluate_zero_shot as evaluate_zero_shot_xnli with:
+        output:
+            zero_shot_metrics("xnli"),
+        wildcard_constraints:
+            task="xnli",
+
+
+if "mlqa" in DATASET_TASKS:
+
+    use rule evaluate_zero_shot as evaluate_zero_shot_mlqa with:
+        output:
+            zero_shot_metrics("mlqa"),
+        wildcard_constraints:
+            task="mlqa",
 
 
 rule translate_train:
@@ -67,12 +90,14 @@ rule translate_train:
         dev="results/finetune/{task}/{objective}/{lang}/seed{seed}/dev.json",
         metrics="results/metrics/{task}/translate_train/{objective}/{lang}/seed{seed}.json",
     params:
-        hparams=FINETUNE_HPARAMS,
+        hparams=lambda wc: task_hparams(wc.task),
     log:
         logpath("translate_train/{task}/{objective}/{lang}/seed{seed}"),
     benchmark:
         benchpath("translate_train/{task}/{objective}/{lang}/seed{seed}")
     threads: THREADS
+    resources:
+        gpu=GPUS,
     conda:
         ENV
     script:
@@ -92,6 +117,8 @@ rule retrieval:
     log:
         logpath("retrieval/{objective}"),
     threads: THREADS
+    resources:
+        gpu=GPUS,
     conda:
         ENV
     script:

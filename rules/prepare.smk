@@ -44,3 +44,78 @@ rule prepare_pair:
         ENV
     script:
         "../workflow_scripts/prepare_pair.py"
+
+
+# Dataset tasks (xnli, mlqa): task files from Hugging Face datasets (hub or local copies), see
+# alignxfer.tasks.hub. English train/dev/test and the label list in one job; every other
+# language's test file, and its translate-train files, in jobs of their own, so that adding a
+# test language prepares only that language.
+# They read the hub, so on a cluster they run on the submitting machine, like the downloads.
+
+
+localrules:
+    prepare_task_english,
+    prepare_task_test,
+    prepare_task_translated,
+
+
+rule prepare_task_english:
+    output:
+        train="results/data/{task}/train.en.jsonl",
+        dev="results/data/{task}/dev.en.jsonl",
+        test="results/data/{task}/test.en.jsonl",
+        labels="results/data/{task}/labels.json",
+        summary="results/data/summary/{task}/en.json",
+    wildcard_constraints:
+        task=_alternatives(DATASET_TASKS),
+    params:
+        parts=lambda wc: {
+            "train": task_source(wc.task, "train", "en", config["tasks"][wc.task]["max_train_examples"]),
+            "dev": task_source(wc.task, "dev", "en"),
+            "test": task_source(wc.task, "test", "en"),
+        },
+        seed=config["seed"],
+    log:
+        logpath("prepare_task_english/{task}"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/prepare_task.py"
+
+
+rule prepare_task_test:
+    output:
+        test="results/data/{task}/test.{lang}.jsonl",
+        summary="results/data/summary/{task}/test.{lang}.json",
+    wildcard_constraints:
+        task=_alternatives(DATASET_TASKS),
+    params:
+        parts=lambda wc: {"test": task_source(wc.task, "test", wc.lang)},
+        seed=config["seed"],
+    log:
+        logpath("prepare_task_test/{task}/{lang}"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/prepare_task.py"
+
+
+rule prepare_task_translated:
+    output:
+        train="results/data/{task}/train.{lang}.jsonl",
+        dev="results/data/{task}/dev.{lang}.jsonl",
+        summary="results/data/summary/{task}/translated.{lang}.json",
+    wildcard_constraints:
+        task=_alternatives(DATASET_TASKS),
+    params:
+        parts=lambda wc: {
+            "train": task_source(wc.task, "translate_train", wc.lang, config["tasks"][wc.task]["max_train_examples"]),
+            "dev": task_source(wc.task, "translate_dev", wc.lang),
+        },
+        seed=config["seed"],
+    log:
+        logpath("prepare_task_translated/{task}/{lang}"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/prepare_task.py"

@@ -23,13 +23,16 @@ if config["base"]["source"] == "scratch":
             benchpath("pretrain_base")
         threads: THREADS
         resources:
-            gpu=0,
+            gpu=GPUS,
         conda:
             ENV
         script:
             "../workflow_scripts/pretrain_base.py"
 
 else:
+
+    localrules:
+        load_base,
 
     rule load_base:
         output:
@@ -68,6 +71,8 @@ rule pretrain:
     benchmark:
         benchpath("pretrain/{objective}")
     threads: THREADS
+    resources:
+        gpu=GPUS,
     conda:
         ENV
     script:

@@ -38,6 +38,9 @@ if config["tokenizer"]["source"] == "train":
 
 else:
 
+    localrules:
+        save_tokenizer,
+
     rule save_tokenizer:
         output:
             directory("results/tokenizer"),

@@ -20,6 +20,11 @@ with ``url`` instead of ``path`` and a required ``sha256`` for every file::
 Files are cached as ``<cache_dir>/<sha256>/<file name>``; a cached file whose checksum matches
 is never downloaded again. A download whose checksum does not match fails naming the URL and
 both checksums, and leaves every existing file as it was. ``doc_id`` = ``url:<lang>:<line>``.
+
+A study whose checksums are not known yet (``configs/paper.yaml`` as shipped) fails validation
+until they are filled in; ``python -m alignxfer.sources.url CONFIG...`` (:func:`main`) downloads
+every url that lacks one into the cache, where :func:`download` then finds it, and prints the
+checksums as a config overlay.
 """
 
 from __future__ import annotations
@@ -88,3 +93,103 @@ class UrlSource(LocalSource):
     def _materialize(self, ref: FileRef, cache_dir) -> tuple[Path, dict]:
         path, reused = download(ref.location, ref.sha256, cache_dir)
         return path, file_record(path, url=ref.location, member=ref.member, cache_reused=reused)
+
+
+# --------------------------------------------------------------------------- filling in checksums
+
+
+def fetch_and_hash(url: str, cache_dir, timeout: float = 120.0) -> tuple[str, Path]:
+    """Download ``url`` (no checksum known yet) into the cache, at the place :func:`download`
+    looks for it (``<cache_dir>/<sha256>/<file name>``); returns ``(sha256, path)``."""
+    name = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path)).name or "download"
+    folder = Path(cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f".{name}.{os.getpid()}.part"
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
+        sha256 = digest.hexdigest()
+        dest = folder / sha256 / name
+        with file_lock(folder / f".{sha256}.lock"):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, dest)
+    finally:
+        if part.exists():
+            part.unlink()
+    return sha256, dest
+
+
+def _merge(base: dict, over: dict) -> dict:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def missing_checksums(cfg: dict) -> list[tuple[tuple[str, ...], str]]:
+    """``(key path under corpus.url.pairs, url)`` of every url in ``cfg`` that has no sha256."""
+    out = []
+    pairs = (cfg.get("corpus") or {}).get("url", {}).get("pairs", {}) or {}
+    for lang, entry in pairs.items():
+        for side in ("", "en", "xx"):
+            spec = entry.get(side) or {} if side else entry
+            if spec.get("url") and not spec.get("sha256"):
+                out.append(((lang,) + ((side,) if side else ()), spec["url"]))
+    return out
+
+
+def checksum_overlay(cfg: dict, cache_dir, log=print) -> dict:
+    """Download every url of ``cfg`` lacking a sha256; the config overlay that adds the checksums."""
+    overlay: dict = {}
+    for keys, url in missing_checksums(cfg):
+        log(f"downloading {url} ...")
+        sha256, path = fetch_and_hash(url, cache_dir)
+        log(f"  {sha256}  {path} ({path.stat().st_size} bytes)")
+        node = overlay.setdefault("corpus", {}).setdefault("url", {}).setdefault("pairs", {})
+        for key in keys:
+            node = node.setdefault(key, {})
+        node["sha256"] = sha256
+    return overlay
+
+
+def main(argv=None) -> int:
+    """``python -m alignxfer.sources.url CONFIG [CONFIG...]``: fill in the missing sha256 of corpus.url."""
+    import argparse
+    import sys
+
+    import yaml
+
+    parser = argparse.ArgumentParser(
+        prog="python -m alignxfer.sources.url",
+        description="Download every corpus.url file of the given config(s) that has no sha256 yet (into the "
+        "workflow's cache, where the download rule will find it) and print a config overlay with the checksums. "
+        "Check what you downloaded before trusting it.",
+    )
+    parser.add_argument("configs", nargs="+", help="config files, merged in order like snakemake --configfile")
+    parser.add_argument("--cache-dir", default="resources/url", help="the workflow's download cache (default: %(default)s)")
+    parser.add_argument("--output", help="write the overlay YAML here (default: standard output)")
+    args = parser.parse_args(argv)
+    cfg: dict = {}
+    for path in args.configs:
+        with open(path, encoding="utf-8") as handle:
+            _merge(cfg, yaml.safe_load(handle) or {})
+    if not missing_checksums(cfg):
+        print("every corpus.url file already has a sha256", file=sys.stderr)
+        return 0
+    overlay = checksum_overlay(cfg, args.cache_dir, log=lambda msg: print(msg, file=sys.stderr))
+    text = "# sha256 of the corpus.url files, computed by python -m alignxfer.sources.url\n" + yaml.safe_dump(overlay, sort_keys=True)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}; run with --configfile {' '.join(args.configs)} {args.output}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

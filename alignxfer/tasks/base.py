@@ -80,6 +80,18 @@ class Task:
         """Score the fine-tuned model in ``model_dir`` on ``test_path``; write the metric JSON."""
         raise NotImplementedError
 
+    # tasks whose data come from Hugging Face datasets (alignxfer.tasks.hub) also implement:
+
+    def label_names(self) -> list:
+        """The content of the task's ``labels.json`` (class names in id order; ``[]`` for QA)."""
+        raise NotImplementedError(f"task {self.name!r} does not prepare its data from datasets")
+
+    def records_from_rows(self, rows, lang: str, drops, label_names=None, where: str = "") -> Iterable[dict]:
+        """Convert dataset rows of language ``lang`` into the task's JSON-lines records, counting
+        each dropped row's reason in ``drops`` (a Counter). ``label_names``: the class names of a
+        ``ClassLabel`` column ``label``, if the dataset has one."""
+        raise NotImplementedError(f"task {self.name!r} does not prepare its data from datasets")
+
 
 # --------------------------------------------------------------------------- environment
 

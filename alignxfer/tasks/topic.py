@@ -87,6 +87,13 @@ class TopicTask(Task):
     primary_metric = "accuracy"
     metric_names = ("accuracy", "macro_f1")
 
+    # the two hooks a sentence(-pair) classification task changes (XNLI: premise/hypothesis pairs)
+    def load_examples(self, path, labels: list[str]) -> list[dict]:
+        return load_examples(path, labels)
+
+    def encode(self, tokenizer, examples: list[dict], max_length: int) -> list[dict]:
+        return encode(tokenizer, examples, max_length)
+
     def finetune(
         self,
         model_dir,
@@ -106,11 +113,11 @@ class TopicTask(Task):
         setup_threads(threads)
         hp = resolve_hparams(hparams)
         labels = load_labels(labels_path)
-        train = load_examples(train_path, labels)
-        dev = load_examples(dev_path, labels)
+        train = self.load_examples(train_path, labels)
+        dev = self.load_examples(dev_path, labels)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        train_features = encode(tokenizer, train, int(hp["max_length"]))
-        dev_features = encode(tokenizer, dev, int(hp["max_length"]))
+        train_features = self.encode(tokenizer, train, int(hp["max_length"]))
+        dev_features = self.encode(tokenizer, dev, int(hp["max_length"]))
 
         seed_everything(int(seed))  # the new pooler/classifier weights and dropout come from the seed
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -175,7 +182,7 @@ class TopicTask(Task):
         setup_threads(threads)
         hp = resolve_hparams(hparams)
         labels = load_labels(labels_path)
-        examples = load_examples(test_path, labels)
+        examples = self.load_examples(test_path, labels)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForSequenceClassification.from_pretrained(model_dir)
         model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
@@ -183,7 +190,7 @@ class TopicTask(Task):
             raise ValueError(f"{model_dir}: the model's labels {model_labels} differ from {labels_path}: {labels}")
         device = pick_device()
         model.to(device)
-        features = encode(tokenizer, examples, int(hp["max_length"]))
+        features = self.encode(tokenizer, examples, int(hp["max_length"]))
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         preds, loss = predict(model, features, int(hp["eval_batch_size"]), pad_id, device)
         gold = [f["labels"] for f in features]
