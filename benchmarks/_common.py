@@ -1,8 +1,11 @@
 """Shared helpers of the benchmarks: the command header, per-process peak memory, a synthetic corpus.
 
-Peak memory: every measured stage runs in its own child process, reaped with ``os.wait4``, whose
-``ru_maxrss`` is that child's own peak resident set size (Linux: KiB). It includes the interpreter
-and its imports, so each benchmark also reports an import-only child as the floor.
+Peak memory: every measured stage runs in its own child process, which reports its own peak
+resident set size at its end: ``VmHWM`` of ``/proc/self/status`` (the high-water mark of the
+address space it got at exec; KiB). Not ``os.wait4``/``RUSAGE_CHILDREN`` ``ru_maxrss``: on Linux that
+also counts the parent's RSS at the time of the fork, so a child of a 1.5 GB parent "peaks" at
+1.5 GB even when it runs ``pass``. The peak includes the interpreter and its imports, so each
+benchmark also reports an import-only child as the floor.
 
 The synthetic corpus (used only when no real ``corpus.txt`` is available): the bitext fixtures
 (``tests/fixtures/bitext``) are far too small to be repeated into a benchmark corpus (a handful of
@@ -113,7 +116,7 @@ def mib(kib: float) -> str:
 
 
 def run_child(args: list[str], env_extra: dict | None = None, log_path=None) -> dict:
-    """Run ``python args...`` and reap it with wait4: wall seconds and its own peak RSS (KiB).
+    """Run ``python args...`` and reap it with wait4: wall seconds and its CPU seconds (user + sys).
 
     The child's stdout goes to ``log_path`` (or nowhere), its stderr to ours.
     """
@@ -132,10 +135,17 @@ def run_child(args: list[str], env_extra: dict | None = None, log_path=None) -> 
     if proc.returncode != 0:
         tail = Path(log_path).read_text()[-3000:] if log_path else ""
         sys.exit(f"child failed (exit {proc.returncode}): {shlex.join([PYTHON, *args])}\n{tail}")
-    return {"wall_s": wall, "maxrss_kib": usage.ru_maxrss, "user_s": usage.ru_utime, "sys_s": usage.ru_stime}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime}
 
 
-def self_maxrss_kib() -> int:
+def peak_rss_kib() -> int:
+    """This process's peak RSS since exec (VmHWM), KiB; ru_maxrss where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 

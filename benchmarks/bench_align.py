@@ -11,7 +11,7 @@ Stages, each in a fresh child process, as the workflow runs them (one job each, 
 set before the interpreter starts): forward, reverse (``alignxfer.alignment.align``),
 symmetrization (``alignxfer.alignment.symmetrize_files`` with the corpus). For each: the
 process's wall time (interpreter start + imports + work), the seconds inside the call, pairs/s,
-and the process's own peak RSS (``os.wait4`` rusage ``ru_maxrss``). Baselines in the same run:
+and the process's own peak RSS (its ``VmHWM`` at exit, see ``_common.py``). Baselines in the same run:
 an import-only child (memory and start-up floor); forward and reverse as two concurrent
 one-thread processes (what ``snakemake --cores 2`` does); both directions in ONE process with
 OMP_NUM_THREADS=2 (speed ratio to one thread, and how many lines match the one-thread output).
@@ -59,6 +59,7 @@ def child(args) -> None:
         else:
             raise SystemExit(f"unknown stage {stage}")
         result["stages"].append({"stage": stage, "call_s": time.perf_counter() - t0, "stats": stats})
+    result["peak_rss_kib"] = C.peak_rss_kib()
     Path(args.result).write_text(json.dumps(result))
 
 
@@ -78,7 +79,7 @@ def reap(proc, start) -> dict:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         sys.exit(f"child {proc.args} failed with exit code {proc.returncode}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime}
 
 
 def run_stage(stage, corpus, out, options, heuristic, threads, tmp) -> dict:
@@ -140,7 +141,7 @@ def main() -> None:
         print(f"# corpus: {source}")
         print(f"# {n} pairs, {en_words / n:.1f} en + {xx_words / n:.1f} xx words a pair on average; "
               f"options {options}, symmetrization {heuristic}")
-        print(f"# peak RSS = the child's own ru_maxrss from os.wait4 (includes interpreter and imports)")
+        print("# peak RSS = each child's own VmHWM at its end (interpreter and imports included)")
         sys.stdout.flush()
 
         one = tmp / "t1"
@@ -149,17 +150,20 @@ def main() -> None:
         stages = {s: run_stage(s, corpus, one, options, heuristic, 1, tmp) for s in ("forward", "reverse", "symmetrize")}
 
         rows = []
-        rows.append(["import only (floor)", f"{base['wall_s']:.2f}", f"{base['cpu_s']:.2f}", "-", "-", C.mib(base["maxrss_kib"])])
+        rows.append(["import only (floor)", f"{base['wall_s']:.2f}", f"{base['cpu_s']:.2f}", "-", "-", "-", C.mib(base["peak_rss_kib"])])
         for name, info in stages.items():
             call = info["stages"][0]["call_s"]
-            rows.append([f"{name} (1 thread)", f"{info['wall_s']:.2f}", f"{info['cpu_s']:.2f}", f"{call:.2f}", f"{n / call:,.0f}", C.mib(info["maxrss_kib"])])
+            rows.append([f"{name} (1 thread)", f"{info['wall_s']:.2f}", f"{info['cpu_s']:.2f}", f"{call:.2f}", f"{n / call:,.0f}",
+                         f"{n / info['cpu_s']:,.0f}", C.mib(info["peak_rss_kib"])])
         total_wall = sum(i["wall_s"] for i in stages.values())
         total_call = sum(i["stages"][0]["call_s"] for i in stages.values())
-        peak = max(i["maxrss_kib"] for i in stages.values())
+        peak = max(i["peak_rss_kib"] for i in stages.values())
         total_cpu = sum(i["cpu_s"] for i in stages.values())
-        rows.append(["TOTAL fwd+rev+sym, sequential", f"{total_wall:.2f}", f"{total_cpu:.2f}", f"{total_call:.2f}", f"{n / total_call:,.0f}", C.mib(peak) + " (max)"])
+        rows.append(["TOTAL fwd+rev+sym, sequential", f"{total_wall:.2f}", f"{total_cpu:.2f}", f"{total_call:.2f}", f"{n / total_call:,.0f}", f"{n / total_cpu:,.0f}", C.mib(peak) + " (max)"])
         print()
-        print(C.table(rows, ["stage", "process wall s", "process CPU s", "in-call s", "pairs/s (in-call)", "peak RSS"]))
+        print(C.table(rows, ["stage", "process wall s", "process CPU s", "in-call s", "pairs/s (in-call)", "pairs/CPU-s (process)", "peak RSS"]))
+        print("pairs/CPU-s = pairs / the process's user+sys CPU seconds (imports included): less sensitive than wall time "
+              "to other processes sharing the cores")
         print(f"\nend-to-end (process wall, imports included): {n / total_wall:,.0f} pairs/s for forward + reverse + symmetrization")
         sys.stdout.flush()
 
@@ -170,6 +174,7 @@ def main() -> None:
             t0 = time.perf_counter()
             procs = [spawn(s, corpus, par, options, heuristic, 1, tmp / f"par-{s}.json") for s in ("forward", "reverse")]
             par_info = [reap(*p) for p in procs]
+            par_info = [dict(i, **json.loads((tmp / f"par-{s}.json").read_text())) for i, s in zip(par_info, ("forward", "reverse"))]
             par_wall = time.perf_counter() - t0
             # both directions in one process, two OpenMP threads
             two = tmp / "t2"
@@ -180,9 +185,9 @@ def main() -> None:
             rows = [
                 ["1 thread, fwd then rev (2 processes, sequential)", f"{t1_call:.2f}", f"{n / t1_call:,.0f}", "1.00", "reference"],
                 ["1 thread each, fwd and rev concurrently (2 processes)", f"{par_wall:.2f} (wall)", f"{n / par_wall:,.0f}",
-                 f"{t1_call / par_wall:.2f}", C.mib(max(i["maxrss_kib"] for i in par_info)) + " (max)"],
+                 f"{t1_call / par_wall:.2f}", C.mib(max(i["peak_rss_kib"] for i in par_info)) + " (max)"],
                 ["OMP_NUM_THREADS=2, fwd then rev in ONE process", f"{t2_call:.2f}", f"{n / t2_call:,.0f}",
-                 f"{t1_call / t2_call:.2f}", C.mib(t2["maxrss_kib"])],
+                 f"{t1_call / t2_call:.2f}", C.mib(t2["peak_rss_kib"])],
             ]
             print("\nbaselines (forward + reverse only, no symmetrization; seconds inside align() unless marked wall):")
             print(C.table(rows, ["configuration", "seconds", "pairs/s", "speed-up vs 1 thread", "peak RSS"]))

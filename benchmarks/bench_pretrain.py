@@ -12,8 +12,8 @@ and a tokenized dataset built by ``alignxfer.tokenization`` from a synthetic cor
 ``alignxfer.data.load_sentences`` (both sides of every pair, truncated to max_length - 2 content
 tokens, exact duplicates dropped); the Trainer gets them as ``[CLS] ids [SEP]``.
 
-Runs, each in its own child process (peak RSS = that child's ``ru_maxrss`` from ``os.wait4``,
-interpreter and imports included), all with the same torch threads (``--threads``, default the
+Runs, each in its own child process (peak RSS = that child's own VmHWM at its end, interpreter
+and imports included; see ``_common.py``), all with the same torch threads (``--threads``, default the
 config's ``threads``, the workflow's per-job thread count):
 
 1. 2048x2048 matmuls in bf16 and fp32 (the FLOP/s references; this child's RSS is the floor:
@@ -136,6 +136,13 @@ def params(model) -> dict:
     return {"full": full, "non_embedding": full - embedding}
 
 
+def watch_dtype(model) -> set:
+    """The dtypes the first query projection produces (bf16 under autocast): proof of the precision used."""
+    seen: set = set()
+    model.base_model.encoder.layer[0].attention.self.query.register_forward_hook(lambda m, i, o: seen.add(str(o.dtype).replace("torch.", "")))
+    return seen
+
+
 def child_matmul(args) -> dict:
     import torch
 
@@ -178,6 +185,7 @@ def child_project(args) -> dict:
     specials = D.Specials.from_tokenizer(tokenizer)
     torch.manual_seed(args.seed)
     model = build_scratch_model(cfg["architecture"], tokenizer)
+    dtypes = watch_dtype(model)
     clock = PhaseClock()
     window = Window(clock)
 
@@ -218,7 +226,7 @@ def child_project(args) -> dict:
         profiler.__exit__(None, None, None)
         out["profile"] = profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=18, max_name_column_width=42)
     out.update(
-        sentences=len(sentences), digest=digest, params=params(model), bf16=bool(summary["bf16"]),
+        sentences=len(sentences), digest=digest, params=params(model), bf16=bool(summary["bf16"]), dtypes=sorted(dtypes),
         threads=torch.get_num_threads(), mean_loss=sum(window.losses.values()) / len(window.losses),
         last_loss=window.losses[args.steps],
         bf16_resolved=resolve_bf16(cfg["bf16"], torch.device("cpu")),
@@ -241,6 +249,7 @@ def child_trainer(args, grouped: bool) -> dict:
     dataset = datasets.Dataset.from_dict({"input_ids": [[cls, *s, sep] for s in sentences]})
     torch.manual_seed(args.seed)
     model = build_scratch_model(cfg["architecture"], tokenizer)
+    dtypes = watch_dtype(model)
     use_bf16 = resolve_bf16(cfg["bf16"], torch.device("cpu"))
     clock = PhaseClock()
     window = Window(clock)
@@ -292,7 +301,8 @@ def child_trainer(args, grouped: bool) -> dict:
         trainer.train()
     out = window.result(args.warmup, args.steps)
     out.update(
-        sentences=len(sentences), digest=digest, params=params(model), bf16=use_bf16,
+        sentences=len(sentences), digest=digest, params=params(model), bf16=use_bf16, dtypes=sorted(dtypes),
+        mixed_precision=str(trainer.accelerator.mixed_precision),
         threads=torch.get_num_threads(), mean_loss=sum(window.losses.values()) / len(window.losses),
         last_loss=window.losses[args.steps], optimizer=targs.optim.value if hasattr(targs.optim, "value") else str(targs.optim),
     )
@@ -308,6 +318,7 @@ def child(args) -> None:
         result = child_trainer(args, grouped=args.child == "trainer_grouped")
     else:
         raise SystemExit(f"unknown child {args.child}")
+    result["peak_rss_kib"] = C.peak_rss_kib()
     Path(args.result).write_text(json.dumps(result))
 
 
@@ -393,7 +404,7 @@ def main() -> None:
               f"transformers {transformers.__version__}, {threads} torch thread(s) per run (OMP_NUM_THREADS={threads})")
         if C.DEPS_USED:
             print(f"# accelerate (needed by Trainer, no project dependency) imported from {C.DEPS}")
-        print("# peak RSS = each child's own ru_maxrss from os.wait4 (interpreter, imports and data included)")
+        print("# peak RSS = each child's own VmHWM at its end (interpreter, imports and data included)")
         sys.stdout.flush()
 
         common = ["--cfg", json.dumps(cfg), "--tokenizer", tokenizer_dir, "--tokenized", ",".join(tokenized_dirs),
@@ -420,7 +431,7 @@ def main() -> None:
           f"bf16 {mm['bf16']['gflops']:.0f} ({mm['bf16']['best_gflops']:.0f}) GFLOP/s, fp32 {mm['fp32']['gflops']:.0f} "
           f"({mm['fp32']['best_gflops']:.0f}) GFLOP/s; per CPU-second: bf16 {mm['bf16']['gflops_per_cpu_s']:.0f}, "
           f"fp32 {mm['fp32']['gflops_per_cpu_s']:.0f}")
-    print(f"peak RSS of the matmul child (torch + transformers + alignxfer imported, no data: the floor): {C.mib(mm['proc']['maxrss_kib'])}")
+    print(f"peak RSS of the matmul child (torch + transformers + alignxfer imported, no data: the floor): {C.mib(mm['peak_rss_kib'])}")
     digests = {results[n]["digest"] for n in runs if n != "matmul"}
     p = results["project"]["params"]
     print(f"same sentences in every run: {'yes' if len(digests) == 1 else 'NO'} ({results['project']['sentences']} sentences, sha {results['project']['digest']}); "
@@ -432,11 +443,12 @@ def main() -> None:
         r = results[name]
         rows.append([
             labels[name], f"{r['tokens_per_s']:,.0f}", f"{r['tokens_per_cpu_s']:,.0f}", f"{r['seconds'] / r['steps_timed']:.3f}",
-            f"{r['tokens'] / r['positions']:.0%}", C.mib(r["proc"]["maxrss_kib"]), f"{r['mean_loss']:.3f}", "on" if r["bf16"] else "off",
+            f"{r['tokens'] / r['positions']:.0%}", C.mib(r["peak_rss_kib"]), f"{r['mean_loss']:.3f}", "/".join(r["dtypes"]),
         ])
     print()
-    print(C.table(rows, ["loop", "tokens/s (non-pad)", "tokens/CPU-s", "s/step", "non-pad share", "peak RSS", "mean loss", "bf16"]))
-    print("'non-pad share' = non-pad tokens / padded positions fed to the encoder; mean loss = mean MLM loss of all steps")
+    print(C.table(rows, ["loop", "tokens/s (non-pad)", "tokens/CPU-s", "s/step", "non-pad share", "peak RSS", "mean loss", "linear out dtype"]))
+    print("'non-pad share' = non-pad tokens / padded positions fed to the encoder; mean loss = mean MLM loss of all steps; "
+          "'linear out dtype' = what layer 0's query projection produced (bfloat16: autocast was on)")
 
     rows = []
     for name in runs[1:]:
@@ -469,7 +481,8 @@ def main() -> None:
         phase_rows.append([labels[name]] + [f"{ph[k] / steps:.3f}" for k in ("collate", "forward", "backward+clip+rest", "optimizer")])
     print(C.table(phase_rows, ["loop", "collate+mask", "forward+loss", "backward+clip+rest", "optimizer.step"]))
     if "optimizer" in results.get("trainer", {}):
-        print(f"Trainer optimizer: {results['trainer']['optimizer']}; alignxfer: torch.optim.AdamW (default foreach)")
+        print(f"Trainer: optimizer {results['trainer']['optimizer']}, accelerate mixed_precision {results['trainer']['mixed_precision']}; "
+              f"alignxfer: torch.optim.AdamW (default foreach), torch.autocast(cpu, bfloat16)")
     if profile is not None:
         print(f"\ntorch.profiler, alignxfer loop, steps {args.warmup + 1}..{args.steps} (ops by self CPU time; "
               f"profiling overhead included: {profile['tokens_per_s']:,.0f} tokens/s under the profiler):")
