@@ -17,6 +17,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 LANGS = ["de", "fr", "es", "ru", "ja", "zh", "it", "pl", "nl", "pt"]
 
@@ -40,6 +43,7 @@ def main() -> None:
     parser.add_argument("--languages", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
+    C.header("workflow planning time (snakemake -n) for a large grid")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         grid = {
@@ -55,6 +59,8 @@ def main() -> None:
     print(f"grid {args.languages} languages x 6 arms x {args.seeds} seeds x 2 settings: {jobs} jobs planned in {seconds:.2f} s")
     print(f"ratio grid/default: {seconds / base_s:.2f}x time for {jobs / max(base_jobs, 1):.2f}x jobs")
     print("goal: under 10 s:", "met" if seconds < 10 else "NOT met")
+    print("(each time is one `python -m snakemake -n` process: interpreter start and imports included)")
+    print(f"# load average at end: {C.load_average()}")
 
 
 if __name__ == "__main__":
