@@ -21,7 +21,7 @@ if config["base"]["source"] == "scratch":
             logpath("pretrain_base"),
         benchmark:
             benchpath("pretrain_base")
-        threads: THREADS
+        threads: config["base"]["threads"]
         resources:
             gpu=GPUS,
         conda:
