@@ -54,6 +54,19 @@ CHECKPOINT_PREFIX = "step-"
 # optimisation pieces
 
 
+def optimisation_settings(section: dict) -> dict:
+    """The :func:`train` arguments of a config section (``base.training`` or ``pretraining.budget``)."""
+    return {
+        "steps": int(section["steps"]),
+        "batch_size": int(section["batch_size"]),
+        "learning_rate": float(section["learning_rate"]),
+        "warmup_ratio": float(section.get("warmup_ratio", 0.0)),
+        "weight_decay": float(section.get("weight_decay", 0.0)),
+        "gradient_accumulation": int(section.get("gradient_accumulation", 1)),
+        "max_grad_norm": section.get("max_grad_norm", 1.0),
+    }
+
+
 def make_optimizer(model, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
     decay, no_decay = [], []
     for _, param in model.named_parameters():
@@ -382,13 +395,7 @@ def pretrain_base(
         model,
         objective,
         sentences,
-        steps=int(training["steps"]),
-        batch_size=int(training["batch_size"]),
-        learning_rate=float(training["learning_rate"]),
-        warmup_ratio=float(training.get("warmup_ratio", 0.0)),
-        weight_decay=float(training.get("weight_decay", 0.0)),
-        gradient_accumulation=int(training.get("gradient_accumulation", 1)),
-        max_grad_norm=training.get("max_grad_norm", 1.0),
+        **optimisation_settings(training),
         seed=seed,
         bf16=bf16,
         device=device,
@@ -489,13 +496,7 @@ def continue_pretraining(
         model,
         arm,
         examples,
-        steps=int(budget["steps"]),
-        batch_size=int(budget["batch_size"]),
-        learning_rate=float(budget["learning_rate"]),
-        warmup_ratio=float(budget.get("warmup_ratio", 0.0)),
-        weight_decay=float(budget.get("weight_decay", 0.0)),
-        gradient_accumulation=int(budget.get("gradient_accumulation", 1)),
-        max_grad_norm=budget.get("max_grad_norm", 1.0),
+        **optimisation_settings(budget),
         seed=seed,
         bf16=bf16,
         device=device,
