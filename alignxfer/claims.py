@@ -21,7 +21,8 @@ points, the unit of replication being the fine-tuning seed; see :mod:`alignxfer.
   (``avg``, English included, the XNLI convention); a comparison between zero-shot and
   translate-train uses the languages both settings test (no English).
 * Claims about XNLI are judged on the ``xnli`` task when it was run, otherwise on the configured
-  sentence-classification task (``topic``) as a stand-in, which the verdict says.
+  sentence-classification task (``topic``) as a stand-in, which the verdict says; never on an
+  extractive-QA task (``mlqa``): without a sentence-classification task they are not testable.
 * A claim whose conjuncts need data that was not produced (an arm, a setting) is *not testable*,
   unless a testable conjunct already fails (then *not supported*).
 
@@ -134,9 +135,18 @@ class _Data:
         if "xnli" in self.tasks:
             return "xnli", ""
         for task in ("topic",) + tuple(self.tasks):
-            if task in self.tasks:
+            if task in self.tasks and _sentence_classification(task):
                 return task, f"No XNLI in this configuration: judged on `{task}` (sentence classification) as a stand-in for XNLI."
         return None, "No sentence-classification task in this configuration."
+
+
+def _sentence_classification(task: str) -> bool:
+    """Whether ``task``'s plug-in classifies sentences or sentence pairs, as XNLI does (not QA)."""
+    from alignxfer.tasks import TASKS
+    from alignxfer.tasks.topic import TopicTask
+
+    cls = TASKS.get(task)
+    return cls is not None and issubclass(cls, TopicTask)
 
 
 def _cmp_line(a: str, b: str, cmp: dict, what: str) -> str:

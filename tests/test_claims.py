@@ -1,0 +1,330 @@
+"""alignxfer.claims: verdicts of RESEARCH.md §1's claims on constructed metric files, with the
+numbers in the verdict texts checked against scipy."""
+
+import numpy as np
+import pytest
+from scipy import stats as st
+
+from alignxfer import claims as C
+from alignxfer import results as R
+from tests.helpers_metrics import write_metric, write_study
+
+SUPPORTED, NOT_SUPPORTED, NOT_TESTABLE = "supported", "not supported", "not testable in this configuration"
+PAPER = {"learning_rate": 5e-5, "batch_size": 32, "max_length": 128, "weam_mask_prob": 0.3, "weam_lambda": 1.0}
+
+# Zero-shot, per-seed accuracies (points), languages en, de, fr. Per-seed averages over the three:
+#   base         61.667 62.000 60.333   (mean 61.333)
+#   mlm          62.000 61.667 62.333   (mean 62.0)
+#   tlm          68.667 69.667 67.667   (mean 68.667: +7.33 over base)
+#   weam         72.000 72.333 71.667   (mean 72.0: +3.33 over tlm, +3.22 over word_aligned)
+#   word_aligned 68.333 68.333 69.667   (mean 68.778: tlm − word_aligned = −0.11, "similar")
+#   contrastive  66.667 67.000 66.333   (+4.67 over mlm; worst language de 57 vs mlm's 51)
+ZS = {
+    "base": {"en": [80, 81, 79], "de": [50, 52, 48], "fr": [55, 53, 54]},
+    "mlm": {"en": [81, 80, 79], "de": [51, 50, 52], "fr": [54, 55, 56]},
+    "tlm": {"en": [84, 85, 83], "de": [60, 61, 59], "fr": [62, 63, 61]},
+    "weam": {"en": [85, 86, 84], "de": [65, 64, 66], "fr": [66, 67, 65]},
+    "word_aligned": {"en": [84, 83, 85], "de": [60, 59, 61], "fr": [61, 63, 63]},
+    "contrastive": {"en": [83, 84, 82], "de": [57, 58, 56], "fr": [60, 59, 61]},
+}
+# Translate-train (de, fr). Per-seed averages:
+#   base 63, 64, 62 (mean 63); tlm 59, 59.5, 59 (mean 59.167: −3.83, "not as good");
+#   weam 66.5, 66.5, 68 (mean 67: +4)
+# weam zero-shot on (de, fr): 65.5 every seed -> 1.5 points below its translate-train 67.0: "close"
+TT = {
+    "base": {"de": [62, 63, 61], "fr": [64, 65, 63]},
+    "tlm": {"de": [58, 59, 57], "fr": [60, 60, 61]},
+    "weam": {"de": [66, 67, 68], "fr": [67, 66, 68]},
+}
+
+
+def _avg(arm: dict, langs=None) -> list[float]:
+    langs = langs or list(arm)
+    return list(np.mean([arm[lang] for lang in langs], axis=0))
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _welch(a, b):
+    return float(np.mean(a) - np.mean(b)), st.ttest_ind(a, b, equal_var=False)
+
+
+def _judge(tmp_path, scores: dict, task: str = "topic", config=PAPER, gather: bool = False) -> dict:
+    """Write the metric files, judge the claims (from gather's result, as the workflow does, or
+    from the tidy table alone, which is faster) and write ``tables/claims.md``."""
+    files = write_study(tmp_path / "metrics", scores, task=task)
+    source = R.gather(files, tmp_path / "tables") if gather else R.load_metrics(files)
+    verdicts = C.write_claims(source, config, tmp_path / "tables" / "claims.md")
+    return {c["id"]: c for c in verdicts}
+
+
+def _text(claim: dict) -> str:
+    return claim["reason"] + "\n" + "\n".join(claim["evidence"])
+
+
+@pytest.fixture(scope="module")
+def supported_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("supported")
+    return _judge(root, {"zero_shot": ZS, "translate_train": TT}, gather=True), root
+
+
+@pytest.fixture
+def supported(supported_run):
+    return supported_run[0]
+
+
+# --------------------------------------------------------------------------- a run where the claims hold
+
+
+def test_claim_1_supported_with_its_numbers(supported):
+    c = supported[1]
+    assert c["verdict"] == SUPPORTED and c["task"] == "topic"
+    diff, test = _welch(_avg(ZS["tlm"]), _avg(ZS["base"]))
+    assert diff == pytest.approx(22 / 3)  # 68.667 − 61.333
+    assert test.pvalue < 0.05
+    assert f"tlm beats base by {diff:+.2f} ≥ 2.0 points, p {_p(test.pvalue)}" in c["reason"]
+    line = c["evidence"][0]
+    assert f"tlm − base (zero-shot avg) = {diff:+.2f} points (n = 3 vs 3 seeds)" in line
+    assert f"Welch t = {test.statistic:.2f}, df = {test.df:.1f}, p {_p(test.pvalue)}" in line
+    ci = test.confidence_interval(0.95)
+    assert f"95% CI [{ci.low:+.2f}, {ci.high:+.2f}]" in line
+
+
+def test_claim_2_supported(supported):
+    c = supported[2]
+    diff, test = _welch(_avg(TT["tlm"]), _avg(TT["base"]))
+    assert diff == pytest.approx(-23 / 6) and test.pvalue < 0.05
+    assert c["verdict"] == SUPPORTED
+    assert f"tlm is {diff:+.2f} points below base, p {_p(test.pvalue)}" in c["reason"]
+
+
+def test_claim_3_supported(supported):
+    c = supported[3]
+    assert c["verdict"] == SUPPORTED
+    for setting, label, scores in (("zero_shot", "zero-shot", ZS), ("translate_train", "translate-train", TT)):
+        diff, test = _welch(_avg(scores["weam"]), _avg(scores["base"]))
+        assert test.pvalue < 0.05
+        assert f"{label} `topic`: weam − base = {diff:+.2f}, p {_p(test.pvalue)}" in c["reason"]
+    # the MLM control is reported but not part of the verdict
+    assert any("control, not part of the verdict" in line for line in c["evidence"])
+
+
+def test_claim_4_supported_on_topic_as_a_stand_in(supported):
+    c = supported[4]
+    assert c["verdict"] == SUPPORTED and c["task"] == "topic"
+    assert "stand-in for XNLI" in c["evidence"][0]
+    diff, test = _welch(_avg(ZS["tlm"]), _avg(ZS["word_aligned"]))
+    assert diff == pytest.approx(-1 / 9)
+    assert c["numbers"]["diff"] == pytest.approx(diff) and c["numbers"]["p"] == pytest.approx(test.pvalue)
+    assert f"differ by {diff:+.2f} points (p {_p(test.pvalue)}" in c["reason"]
+
+
+def test_claim_5_follows_both_tests(supported):
+    c = supported[5]
+    assert "stand-in for XNLI" in c["evidence"][0]
+    ok = True
+    for other in ("tlm", "word_aligned"):
+        diff, test = _welch(_avg(ZS["weam"]), _avg(ZS[other]))
+        assert f"weam − {other} = {diff:+.2f}, p {_p(test.pvalue)}" in c["reason"]
+        ok &= diff > 0 and test.pvalue < 0.05
+    assert c["verdict"] == (SUPPORTED if ok else NOT_SUPPORTED)
+
+
+def test_claim_6_supported_on_shared_languages(supported):
+    c = supported[6]
+    assert c["verdict"] == SUPPORTED
+    assert "stand-in for XNLI" in c["evidence"][0]
+    assert "languages: de, fr" in c["evidence"]
+    zs, tt = _avg(ZS["weam"], ["de", "fr"]), _avg(TT["weam"])
+    assert zs == pytest.approx([65.5] * 3) and np.mean(tt) == pytest.approx(67.0)
+    assert c["numbers"]["gap"] == pytest.approx(1.5)
+    assert "zero-shot is 1.50 points below translate-train (≤ 2.0)" in c["reason"]
+
+
+def test_claim_7_settings(supported, tmp_path):
+    assert C.PAPER_SETTINGS["weam_mask_prob"] == (0.3, False)  # reported, unverified
+    assert supported[7]["verdict"] == SUPPORTED
+    other = C.judge_claims(_frame(tmp_path), {**PAPER, "weam_mask_prob": 0.15})
+    assert other[6]["verdict"] == NOT_TESTABLE and "weam_mask_prob" in other[6]["reason"]
+    missing = C.judge_claims(_frame(tmp_path), {})
+    assert missing[6]["verdict"] == NOT_TESTABLE and "not given" in missing[6]["reason"]
+
+
+def _frame(tmp_path):
+    return R.load_metrics(write_study(tmp_path / "m7", {"zero_shot": {"base": ZS["base"], "tlm": ZS["tlm"]}}))
+
+
+def test_claim_8_supported(supported):
+    c = supported[8]
+    assert c["verdict"] == SUPPORTED
+    diff, test = _welch(_avg(ZS["contrastive"]), _avg(ZS["mlm"]))
+    assert diff == pytest.approx(14 / 3)
+    assert c["numbers"]["diff"] == pytest.approx(diff) and c["numbers"]["p"] == pytest.approx(test.pvalue)
+    assert f"contrastive beats mlm by {diff:+.2f} points (p {_p(test.pvalue)})" in c["reason"]
+    assert "`topic` contrastive: worst language de 57.00" in _text(c)
+    assert "`topic` mlm: worst language de 51.00" in _text(c)
+
+
+def test_claims_markdown(supported_run):
+    supported, tmp_path = supported_run
+    text = (tmp_path / "tables" / "claims.md").read_text()
+    for number, claim in supported.items():
+        assert f"| {number} | {C.CLAIMS[number].replace('|', chr(92) + '|')} | **{claim['verdict']}** |" in text
+        assert f"**Verdict: {claim['verdict']}** — {claim['reason']}" in text
+    assert "stand-in for XNLI" in text
+
+
+def test_claims_from_the_tidy_csv_agree(supported_run):
+    supported, tmp_path = supported_run
+    again = C.judge_claims(tmp_path / "tables" / "all_metrics.csv", PAPER)
+    assert [(c["id"], c["verdict"], c["reason"]) for c in again] == [
+        (c["id"], c["verdict"], c["reason"]) for c in supported.values()]
+
+
+# --------------------------------------------------------------------------- runs where they do not
+
+
+def test_claim_1_small_margin_not_supported(tmp_path):
+    # tlm = base + 1 point in every cell: significant (same spread), but below the 2-point margin
+    tlm = {lang: [v + 1 for v in values] for lang, values in ZS["base"].items()}
+    verdicts = _judge(tmp_path, {"zero_shot": {**ZS, "tlm": tlm}})
+    c = verdicts[1]
+    diff, test = _welch(_avg(tlm), _avg(ZS["base"]))
+    assert diff == pytest.approx(1.0)
+    assert c["verdict"] == NOT_SUPPORTED
+    assert f"`topic`: {diff:+.2f} points, p {_p(test.pvalue)} (difference below the large-margin threshold)" in c["reason"]
+
+
+def test_claim_1_large_but_noisy_not_supported(tmp_path):
+    # +6 points on average, but seeds spread over 20 points: not significant
+    tlm = {"en": [70, 95, 96], "de": [40, 65, 66], "fr": [45, 70, 69]}
+    verdicts = _judge(tmp_path, {"zero_shot": {"base": ZS["base"], "tlm": tlm}})
+    c = verdicts[1]
+    diff, test = _welch(_avg(tlm), _avg(ZS["base"]))
+    assert diff > 2.0 and test.pvalue >= 0.05
+    assert c["verdict"] == NOT_SUPPORTED
+    assert f"{diff:+.2f} points, p {_p(test.pvalue)} (not significant)" in c["reason"]
+
+
+def test_claims_2_and_8_not_supported(tmp_path):
+    tt = {"base": TT["base"], "tlm": {"de": [63, 64, 62], "fr": [65, 66, 64]}}  # tlm 1 point above base
+    contrastive = {lang: [v + 0.5 for v in values] for lang, values in ZS["mlm"].items()}
+    contrastive["en"] = [81.0, 80.0, 79.0]  # +0.33 on average, not significant
+    zs = {"base": ZS["base"], "mlm": ZS["mlm"], "tlm": ZS["tlm"], "contrastive": contrastive}
+    verdicts = _judge(tmp_path, {"zero_shot": zs, "translate_train": tt})
+    c2 = verdicts[2]
+    diff, test = _welch(_avg(tt["tlm"]), _avg(tt["base"]))
+    assert c2["verdict"] == NOT_SUPPORTED
+    assert f"tlm is not lower than base ({diff:+.2f} points, p {_p(test.pvalue)})" in c2["reason"]
+    c8 = verdicts[8]
+    diff, test = _welch(_avg(contrastive), _avg(ZS["mlm"]))
+    assert test.pvalue >= 0.05
+    assert c8["verdict"] == NOT_SUPPORTED
+    assert f"no significant gain in average accuracy ({diff:+.2f} points, p {_p(test.pvalue)})" in c8["reason"]
+    assert c8["numbers"]["diff"] == pytest.approx(diff)
+
+
+def test_claim_8_higher_average_but_less_robust(tmp_path):
+    # much better English and French, but German (its worst language) below MLM's worst language
+    contrastive = {"en": [95, 96, 94], "de": [48, 49, 47], "fr": [70, 71, 69]}
+    verdicts = _judge(tmp_path, {"zero_shot": {"base": ZS["base"], "mlm": ZS["mlm"], "contrastive": contrastive}})
+    c = verdicts[8]
+    diff, test = _welch(_avg(contrastive), _avg(ZS["mlm"]))
+    assert diff > 0 and test.pvalue < 0.05
+    assert c["verdict"] == NOT_SUPPORTED
+    assert f"higher average ({diff:+.2f}, p {_p(test.pvalue)}) but a worse worst-language score" in c["reason"]
+
+
+def test_claim_2_tlm_lower_but_not_significant(tmp_path):
+    tt = {"base": TT["base"], "tlm": {"de": [50, 70, 61], "fr": [52, 72, 60]}}
+    verdicts = _judge(tmp_path, {"zero_shot": ZS, "translate_train": tt})
+    diff, test = _welch(_avg(tt["tlm"]), _avg(tt["base"]))
+    assert diff < 0 and test.pvalue >= 0.05
+    assert verdicts[2]["verdict"] == NOT_SUPPORTED
+    assert f"tlm is lower ({diff:+.2f}) but not significantly (p {_p(test.pvalue)})" in verdicts[2]["reason"]
+
+
+# --------------------------------------------------------------------------- missing data
+
+
+def test_without_translate_train(tmp_path):
+    verdicts = _judge(tmp_path, {"zero_shot": ZS})
+    assert verdicts[1]["verdict"] == SUPPORTED
+    assert verdicts[2]["verdict"] == NOT_TESTABLE
+    assert verdicts[2]["reason"] == "the translate-train setting was not run"
+    # claim 3: the zero-shot conjunct holds, the translate-train one cannot be tested
+    assert verdicts[3]["verdict"] == NOT_TESTABLE
+    assert "translate-train: no `weam` and `base` scores" in verdicts[3]["reason"]
+    assert verdicts[6]["verdict"] == NOT_TESTABLE
+    assert "translate-train setting was not run for `weam`" in verdicts[6]["reason"]
+    assert verdicts[8]["verdict"] == SUPPORTED  # zero-shot only
+    text = (tmp_path / "tables" / "claims.md").read_text()
+    assert text.count(f"| **{NOT_TESTABLE}** |") == 3
+
+
+def test_claim_3_fails_on_its_testable_part(tmp_path):
+    # weam no better than base zero-shot, no translate-train: a failing conjunct makes it "not supported"
+    verdicts = _judge(tmp_path, {"zero_shot": {"base": ZS["base"], "weam": ZS["base"]}})
+    assert verdicts[3]["verdict"] == NOT_SUPPORTED
+    assert "zero-shot `topic`: weam − base = +0.00, p = 1.000 (not a significant gain)" in verdicts[3]["reason"]
+
+
+def test_translate_train_without_the_arms(tmp_path):
+    verdicts = _judge(tmp_path, {"zero_shot": ZS, "translate_train": {"weam": TT["weam"], "base": TT["base"]}})
+    assert verdicts[2]["verdict"] == NOT_TESTABLE
+    assert "not both fine-tuned in translate-train" in verdicts[2]["reason"]
+    assert verdicts[6]["verdict"] == SUPPORTED
+
+
+def test_missing_arms_not_testable(tmp_path):
+    verdicts = _judge(tmp_path, {"zero_shot": {"base": ZS["base"], "mlm": ZS["mlm"]}})
+    for number in (1, 4, 5, 6, 8):
+        assert verdicts[number]["verdict"] == NOT_TESTABLE, number
+    assert verdicts[7]["verdict"] == SUPPORTED
+
+
+def test_one_seed_not_testable(tmp_path):
+    files = write_study(tmp_path / "metrics", {"zero_shot": {"base": ZS["base"], "tlm": ZS["tlm"]}}, seeds=(1, 2, 3))
+    files = [f for f in files if "base" not in f.parts or f.name == "seed1.json"]  # base: one seed
+    c = {c["id"]: c for c in C.judge_claims(R.load_metrics(files), PAPER)}[1]
+    assert c["verdict"] == NOT_TESTABLE and "fewer than two seeds" in c["reason"]
+
+
+def test_xnli_judged_on_xnli_not_a_stand_in(tmp_path):
+    verdicts = _judge(tmp_path, {"zero_shot": ZS, "translate_train": TT}, task="xnli")
+    for number in (4, 5, 6):
+        assert verdicts[number]["task"] == "xnli"
+        assert not any("stand-in" in line for line in verdicts[number]["evidence"])
+    assert verdicts[4]["verdict"] == SUPPORTED and verdicts[6]["verdict"] == SUPPORTED
+    assert verdicts[1]["verdict"] == SUPPORTED and verdicts[1]["task"] == "xnli"
+    assert "stand-in" not in (tmp_path / "tables" / "claims.md").read_text()
+
+
+def test_empty_metrics_frame():
+    df = R.load_metrics([])
+    verdicts = C.judge_claims(df, PAPER)
+    assert [c["verdict"] for c in verdicts] == [NOT_TESTABLE] * 6 + [SUPPORTED, NOT_TESTABLE]
+
+
+def test_qa_task_is_no_stand_in_for_xnli(tmp_path):
+    # a configuration with MLQA only (topic disabled): the XNLI claims (sentence classification)
+    # have no task to be judged on; claims 1 and 8 use MLQA's primary metric (F1)
+    files = []
+    for setting, arms in {"zero_shot": ZS}.items():
+        for objective, langs in arms.items():
+            for lang, values in langs.items():
+                for seed, value in zip((1, 2, 3), values):
+                    files.append(write_metric(tmp_path, "mlqa", setting, objective, lang, seed, value / 100,
+                                              metrics={"f1": value / 100, "exact_match": value / 200}))
+    df = R.load_metrics(files)
+    assert R.primary_metrics(df) == {"mlqa": "f1"}
+    verdicts = {c["id"]: c for c in C.judge_claims(df, PAPER)}
+    for number in (4, 5, 6):
+        assert verdicts[number]["verdict"] == NOT_TESTABLE, number
+        assert verdicts[number]["task"] is None
+        assert "No sentence-classification task in this configuration." in verdicts[number]["evidence"]
+        assert not any("stand-in" in line for line in verdicts[number]["evidence"])
+    assert verdicts[1]["verdict"] == SUPPORTED and verdicts[1]["task"] == "mlqa"
+    assert "metric: f1" in verdicts[8]["evidence"][0]
