@@ -121,15 +121,6 @@ def _semantic_errors(cfg: dict) -> list[str]:
                 errors.append(f"{where}: format tsv needs 'url' (with 'sha256') or 'path'")
             if entry["format"] == "moses" and not (entry.get("en") and entry.get("xx")) and not entry.get("url") and not entry.get("path"):
                 errors.append(f"{where}: format moses needs 'en' and 'xx' files (or an archive 'url'/'path')")
-            for side in ("", "en", "xx"):
-                spec = entry.get(side, {}) if side else entry
-                if source == "url" and spec.get("url") and not spec.get("sha256"):
-                    errors.append(
-                        f"{where}{'.' + side if side else ''}: a url needs its sha256 (not filled in for "
-                        f"{spec['url']}); `python -m alignxfer.sources.url CONFIG...` downloads every url that "
-                        "lacks one into the workflow's cache and prints the sha256 lines to add (or run sha256sum "
-                        "on a copy you trust)"
-                    )
         if cfg["tasks"]["topic"]["enabled"]:
             errors.append(
                 f"tasks.topic.enabled: the topic task needs labelled documents, which only the ddtp source has "
@@ -203,6 +194,31 @@ def _task_errors(cfg: dict) -> list[str]:
 def looks_like_local_path(name: str) -> bool:
     """Whether a task source's ``dataset`` names a local folder/file rather than a hub dataset."""
     return name.startswith(("/", "./", "../", "~", "file://")) or Path(name).exists()
+
+
+CHECKSUM_HINT = (
+    "`python -m alignxfer.sources.url CONFIG...` downloads every url that lacks one into the workflow's cache "
+    "and prints the sha256 lines to add (or run sha256sum on a copy you trust)"
+)
+
+
+def missing_checksums(cfg: dict) -> list[str]:
+    """The ``corpus.url`` files that have no sha256 yet, one message each.
+
+    Not a validation error: the DAG still plans (a study can be inspected before its archives are
+    fetched), the workflow warns, and the download job refuses such a file before fetching a byte.
+    """
+    corpus = cfg["corpus"]
+    if corpus["source"] != "url":
+        return []
+    out = []
+    for lang, entry in corpus["url"]["pairs"].items():
+        for side in ("", "en", "xx"):
+            spec = entry.get(side, {}) if side else entry
+            if spec.get("url") and not spec.get("sha256"):
+                where = f"corpus.url.pairs.{lang}{'.' + side if side else ''}"
+                out.append(f"{where}: a url needs its sha256 (not filled in for {spec['url']}); {CHECKSUM_HINT}")
+    return out
 
 
 def validate_config(cfg: dict, source: str = "config") -> dict:

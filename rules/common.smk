@@ -6,12 +6,15 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
-from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, validate_config
+from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, missing_checksums, validate_config
 
 try:
     validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
 except ConfigError as err:
     raise WorkflowError(str(err))
+
+for _problem in missing_checksums(config):  # the download jobs refuse these files
+    print(f"WARNING: {_problem}", file=sys.stderr)
 
 SOURCE = config["corpus"]["source"]
 LABELLED = SOURCE == "ddtp"

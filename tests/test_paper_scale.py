@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alignxfer.config import ConfigError, load_config, validate_config
+from alignxfer.config import ConfigError, load_config, missing_checksums, validate_config
 from alignxfer.words import segment, segment_spans
 from tests.helpers_tasks import (
     TASK_WORDS,
@@ -286,10 +286,9 @@ def merged(*paths) -> dict:
     return cfg
 
 
-def test_paper_config_asks_for_its_checksums_and_nothing_else():
-    with pytest.raises(ConfigError) as err:
-        load_config(PAPER)
-    problems = [line for line in str(err.value).splitlines() if line.strip().startswith("- ")]
+def test_paper_config_validates_and_asks_only_for_its_checksums():
+    cfg = load_config(PAPER)  # plans as shipped: `snakemake -n --configfile configs/paper.yaml`
+    problems = missing_checksums(cfg)
     assert len(problems) == 14
     assert all("a url needs its sha256" in p and "python -m alignxfer.sources.url" in p for p in problems)
 
@@ -392,3 +391,12 @@ def test_profiles_use_snakemake_9_names():
         assert set(res) <= {"slurm_partition", "runtime", "mem_mb", "cpus_per_task", "gpu", "gres", "slurm_extra"}, rule
     assert {"slurm_partition", "runtime", "mem_mb"} <= set(slurm["default-resources"])
     assert local["resources"]["gpu"] >= 1 and local["cores"] == "all"
+
+
+def test_paper_config_as_shipped_plans_and_warns_about_checksums(tmp_path):
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-q", "rules", "--cores", "2", "--snakefile", str(REPO / "Snakefile"),
+           "--directory", str(tmp_path), "--configfile", str(PAPER)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr.count("WARNING: corpus.url.pairs.") == 14
+    assert re.search(r"^translate_train\s+600$", result.stdout, re.M)

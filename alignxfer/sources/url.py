@@ -36,6 +36,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from alignxfer.config import CHECKSUM_HINT
 from alignxfer.sources.base import file_lock, file_record, sha256_file
 from alignxfer.sources.local import FileRef, LocalSource
 
@@ -86,7 +87,7 @@ class UrlSource(LocalSource):
             if scheme not in SCHEMES:
                 raise ValueError(f"{where}: {ref.location!r} is not an http(s):// or file:// URL")
             if not ref.sha256:
-                raise ValueError(f"{where}: {ref.location} needs a sha256 (a download is checked against it)")
+                raise ValueError(f"{where}: {ref.location} needs a sha256 (a download is checked against it); {CHECKSUM_HINT}")
             if not _SHA256.match(ref.sha256):
                 raise ValueError(f"{where}: sha256 of {ref.location} must be 64 hex digits, not {ref.sha256!r}")
 
