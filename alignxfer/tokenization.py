@@ -59,7 +59,8 @@ def build_wordpiece(vocab: dict | None = None, lowercase: bool = False):
     return tok
 
 
-def _wrap(tok):
+def wrap_fast(tok):
+    """A trained ``tokenizers.Tokenizer`` as a transformers fast tokenizer with BERT's special tokens."""
     from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
 
@@ -131,7 +132,7 @@ def train_tokenizer(corpora: Sequence, out_dir, vocab_size: int, lowercase: bool
     )
     tok.train_from_iterator(lines, trainer=trainer, length=len(lines))
     vocab = tok.get_vocab()
-    fast = _wrap(build_wordpiece(vocab=vocab, lowercase=lowercase))
+    fast = wrap_fast(build_wordpiece(vocab=vocab, lowercase=lowercase))
     with atomic_dir(out_dir) as tmp:
         fast.save_pretrained(str(tmp))
     return {

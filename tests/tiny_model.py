@@ -13,8 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
 DEFAULT_WORDS = (
     "the a is and of to in it this that with for on package library tool files data "
     "cat dog horse bird fish red blue green yellow black apple bread cheese rice soup "
@@ -23,33 +21,15 @@ DEFAULT_WORDS = (
 
 
 def build_tokenizer(words: Iterable[str], lowercase: bool = False):
-    """A fast WordPiece tokenizer (BERT pre-tokenisation and special tokens) over ``words``."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    """A fast WordPiece tokenizer over ``words`` (plus their characters), built like the workflow's own."""
+    from alignxfer.tokenization import SPECIAL_TOKENS, build_wordpiece, wrap_fast
 
     words = list(dict.fromkeys(words))
     chars = sorted({c for w in words for c in w})
     vocab: dict[str, int] = {}
     for token in SPECIAL_TOKENS + words + chars + ["##" + c for c in chars]:
         vocab.setdefault(token, len(vocab))
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-    )
-    tok.decoder = decoders.WordPiece()
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_input_names=["input_ids", "token_type_ids", "attention_mask"],
-    )
+    return wrap_fast(build_wordpiece(vocab=vocab, lowercase=lowercase))
 
 
 def make_tiny_bert(
