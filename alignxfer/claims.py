@@ -89,9 +89,7 @@ def _to_frame(df_or_tables) -> pd.DataFrame:
 
 def _p(p: float) -> str:
     """``p`` formatted with its relation sign: "= 0.017", "< 0.001", "= n/a"."""
-    if p is None or math.isnan(p):
-        return "= n/a"
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+    return stats.format_p(p, relation=True)
 
 
 class _Data:

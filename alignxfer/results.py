@@ -283,7 +283,7 @@ def render_table(long: pd.DataFrame, baseline: str, control: str, title: str) ->
                 mark = getattr(r, f"sig_vs_{ref}") if r is not None else ""
                 row.append(_fmt(diff, sign=True) + (mark or ""))
             r = cell.get((objective, "avg"))
-            row.append(_fmt(getattr(r, f"p_vs_{ref}"), 3) if r is not None else "–")
+            row.append(stats.format_p(getattr(r, f"p_vs_{ref}")) if r is not None else "–")
             row.append(_fmt(getattr(r, f"mdd_vs_{ref}"), 1) if r is not None else "–")
             rows.append(row)
         if rows:

@@ -117,6 +117,16 @@ def compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA, power:
     return out
 
 
+def format_p(p: float | None, relation: bool = False) -> str:
+    """A p-value for tables and text: "0.017", "< 0.001" (never a misleading "0.000"); with
+    ``relation`` "= 0.017"; "n/a" when undefined."""
+    if p is None or math.isnan(p):
+        return "= n/a" if relation else "n/a"
+    if p < 0.001:
+        return "< 0.001"
+    return f"= {p:.3f}" if relation else f"{p:.3f}"
+
+
 def significance_mark(p: float, alpha: float = ALPHA) -> str:
     """``**`` for p < alpha/5 (0.01 at the default), ``*`` for p < alpha, ``""`` otherwise or untestable."""
     if p is None or math.isnan(p):

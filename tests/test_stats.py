@@ -194,3 +194,11 @@ def test_significance_mark_other_alpha():
     assert S.significance_mark(0.015, alpha=0.1) == "**"  # alpha/5 = 0.02
     assert S.significance_mark(0.07, alpha=0.1) == "*"
     assert S.significance_mark(0.03, alpha=0.01) == ""
+
+
+def test_format_p_never_prints_a_misleading_zero():
+    from alignxfer.stats import format_p
+
+    assert format_p(0.0001) == "< 0.001" and format_p(0.0001, relation=True) == "< 0.001"
+    assert format_p(0.0172) == "0.017" and format_p(0.0172, relation=True) == "= 0.017"
+    assert format_p(float("nan")) == "n/a" and format_p(None, relation=True) == "= n/a"
