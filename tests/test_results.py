@@ -277,7 +277,8 @@ def test_markdown_table_means_and_marks(gathered_dir):
                 expected.append(f"{np.mean(a) - np.mean(b):+.1f}{mark}")
             p_avg = st.ttest_ind(AVG[objective], AVG[ref], equal_var=False).pvalue
             pooled = math.sqrt((np.var(AVG[objective], ddof=1) + np.var(AVG[ref], ddof=1)) / 2)
-            expected += [f"{p_avg:.3f}", f"{S.minimal_detectable_difference(pooled, 3, 3):.1f}"]
+            p_text = "< 0.001" if p_avg < 0.001 else f"{p_avg:.3f}"  # never a misleading "0.000"
+            expected += [p_text, f"{S.minimal_detectable_difference(pooled, 3, 3):.1f}"]
             assert row == expected
     assert _md_row(text, "Difference to `base`", "tlm")[1:4] == ["+3.0*", "+11.0**", "+7.0**"]
     assert _md_row(text, "Difference to `base`", "mlm")[3] == "+0.3"  # no mark: p = 0.75
