@@ -193,27 +193,18 @@ def _check_indices(links: Links, n_src: int, n_tgt: int, where: str) -> None:
             )
 
 
-def symmetrize_files(fwd_path, rev_path, out_path, heuristic: str = "grow-diag-final-and", corpus_path=None) -> dict:
-    """Symmetrize two Pharaoh files line by line; ``corpus_path`` gives sentence lengths.
-
-    Without the corpus, lengths are taken from the largest index on each line (enough for every
-    heuristic, since a word without links cannot change the result).
-    """
+def symmetrize_files(fwd_path, rev_path, out_path, heuristic: str = "grow-diag-final-and", *, corpus_path) -> dict:
+    """Symmetrize two Pharaoh files line by line; ``corpus_path`` (the aligner input) gives the
+    sentence lengths every index is checked against."""
     fwd_rows, rev_rows = read_links(fwd_path), read_links(rev_path)
     if len(fwd_rows) != len(rev_rows):
         raise AlignmentError(
             f"{fwd_path} has {len(fwd_rows)} lines but {rev_path} has {len(rev_rows)}; rerun both align jobs"
         )
-    if corpus_path is not None:
-        src, tgt = read_corpus(corpus_path)
-        if len(src) != len(fwd_rows):
-            raise AlignmentError(f"{corpus_path} has {len(src)} lines but {fwd_path} has {len(fwd_rows)}")
-        lengths = [(len(s), len(t)) for s, t in zip(src, tgt)]
-    else:
-        lengths = [
-            (max([i for i, _ in f + r], default=-1) + 1, max([j for _, j in f + r], default=-1) + 1)
-            for f, r in zip(fwd_rows, rev_rows)
-        ]
+    src, tgt = read_corpus(corpus_path)
+    if len(src) != len(fwd_rows):
+        raise AlignmentError(f"{corpus_path} has {len(src)} lines but {fwd_path} has {len(fwd_rows)}")
+    lengths = [(len(s), len(t)) for s, t in zip(src, tgt)]
     out = []
     for n, (f, r, (ns, nt)) in enumerate(zip(fwd_rows, rev_rows, lengths), 1):
         _check_indices(f, ns, nt, f"{fwd_path}:{n}")

@@ -30,6 +30,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .alignment import parse_links
 from .io import read_lines
 
 #: batches are formed from pools of ``BUCKET_POOL`` batches sorted by length
@@ -119,11 +120,8 @@ def read_alignments(path, src_word_counts: Sequence[int], tgt_word_counts: Seque
     for lineno, line in enumerate(lines, 1):
         n_src, n_tgt = src_word_counts[lineno - 1], tgt_word_counts[lineno - 1]
         links = []
-        for token in line.split():
-            left, sep, right = token.partition("-")
-            if not sep or not left.isdigit() or not right.isdigit():
-                raise ValueError(f"{path}:{lineno}: {token!r} is not a Pharaoh link 'i-j' of two non-negative integers")
-            i, j = int(left), int(right)
+        for i, j in parse_links(line, f"{path}:{lineno}"):
+            token = f"{i}-{j}"
             if i >= n_src:
                 raise ValueError(
                     f"{path}:{lineno}: English word index {i} (link {token!r}) is out of range: "
