@@ -50,6 +50,9 @@ DEFAULT_OPTIONS = {
     "split": {"test": 0.15, "dev": 0.05, "train": 0.20},
     "max_pretrain_pairs": 12000,
     "max_train_docs": 2000,
+    # which English train/dev documents: "translated" (those translated into the most corpus
+    # languages first, ties in hash order) or "random" (hash order)
+    "train_selection": "translated",
     "max_dev_docs": 400,
     "max_test_docs": 600,
     "max_retrieval_pairs": 500,
@@ -63,6 +66,10 @@ def _options(options: dict | None) -> dict:
     merged["split"] = {**DEFAULT_OPTIONS["split"], **((options or {}).get("split") or {})}
     if merged["invalid_utf8"] not in ("error", "replace"):
         raise ValueError(f"prepare.invalid_utf8 must be 'error' or 'replace', not {merged['invalid_utf8']!r}")
+    if merged["train_selection"] not in ("translated", "random"):
+        raise ValueError(
+            f"prepare.train_selection must be 'translated' or 'random', not {merged['train_selection']!r}"
+        )
     return merged
 
 
@@ -159,10 +166,32 @@ ENGLISH_OUT = ("train", "dev", "test", "labels", "summary")
 PAIR_OUT = ("pretrain_en", "pretrain_xx", "pretrain_ids", "train", "dev", "test", "retrieval", "summary")
 
 
-def prepare_english(en_jsonl, out: dict, options: dict, seed: int) -> dict:
-    """The English topic-task files from ``en.jsonl``; returns (and writes) the summary."""
+def translation_counts(pair_jsonls: Iterable, invalid_utf8: str = "error") -> collections.Counter:
+    """For each document id, the number of pair files (languages) holding a non-empty translation of it."""
+    counts: collections.Counter = collections.Counter()
+    for path in pair_jsonls:
+        ids = set()
+        for _, doc in _read_jsonl(path, invalid_utf8, collections.Counter()):
+            if any(str(u).strip() for u in doc.get("xx") or []):
+                ids.add(str(doc["doc_id"]))
+        counts.update(ids)
+    return counts
+
+
+def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: Iterable = ()) -> dict:
+    """The English topic-task files from ``en.jsonl``; returns (and writes) the summary.
+
+    Train and dev documents are drawn from their pools in hash order, or, with
+    ``train_selection: translated``, those translated into the most of ``pair_jsonls``' languages
+    first: translate-train then fine-tunes on the target-language versions of these same
+    documents (a random English selection has a translation into, e.g., Chinese for 1.5% of its
+    documents), and the English training labels follow the translated packages' distribution, on
+    which every other language is tested. The English test set stays a hash-order sample."""
     _check_out(out, ENGLISH_OUT)
     opts = _options(options)
+    pair_jsonls = list(pair_jsonls)
+    translated = opts["train_selection"] == "translated" and bool(pair_jsonls)
+    n_translations = translation_counts(pair_jsonls, opts["invalid_utf8"]) if translated else collections.Counter()
     reads = collections.Counter()
     drops = collections.Counter()
     pools: dict[str, list[dict]] = {name: [] for name in SPLITS}
@@ -190,7 +219,10 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int) -> dict:
     caps = {"train": opts["max_train_docs"], "dev": opts["max_dev_docs"], "test": opts["max_test_docs"]}
     selected = {}
     for split in ("test", "dev", "train"):
-        docs = sorted(pools[split], key=lambda r: order_key(seed, r["doc_id"]))
+        if split == "test" or not translated:
+            docs = sorted(pools[split], key=lambda r: order_key(seed, r["doc_id"]))
+        else:
+            docs = sorted(pools[split], key=lambda r: (-n_translations[r["doc_id"]], order_key(seed, r["doc_id"])))
         selected[split] = docs[: caps[split]]
     # Documents are distinct descriptions; still, no held-out text may reappear in training data.
     test_texts = {r["text"] for r in pools["test"]}
@@ -208,6 +240,11 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int) -> dict:
         "documents": sum(documents.values()),
         "pools": {p: {"documents": documents[p], "labelled": len(pools[p])} for p in SPLITS},
         "selected": {s: len(selected[s]) for s in ("train", "dev", "test")},
+        "train_selection": "translated" if translated else "random",
+        "translated_into": {
+            s: dict(sorted(collections.Counter(n_translations[r["doc_id"]] for r in selected[s]).items()))
+            for s in ("train", "dev")
+        } if translated else {},
         "label_counts": {s: _label_counts(selected[s]) for s in ("train", "dev", "test")},
         "labels": label_list,
         "drops": {k: drops[k] for k in sorted(drops) if drops[k]},

@@ -91,6 +91,7 @@ class JobTracker:
         from .config import config_hash
 
         self.rule = rule
+        self._config = config
         self.wildcards = {k: str(v) for k, v in (wildcards or {}).items()}
         self.params = params or {}
         self.project_dir = Path(project_dir).resolve()
@@ -244,6 +245,27 @@ class JobTracker:
             return runs[0].info.run_id if runs else None
 
         return self._safe("search_runs", _find)
+
+    def child(self, wildcards: dict, tags: dict | None = None) -> "JobTracker":
+        """A run nested under this one (MLflow tag ``mlflow.parentRunId``) for one part of the job,
+        e.g. one seed of a job that loops over seeds: its wildcards are this job's plus
+        ``wildcards``, so its run name and tags are those a job of its own would have had.
+        Use it as a context manager; a disabled or failed parent gives a disabled child."""
+        tags = {**self.extra_tags, **(tags or {})}
+        if self.run_id is not None:
+            tags["mlflow.parentRunId"] = self.run_id
+        return JobTracker(
+            rule=self.rule,
+            wildcards={**self.wildcards, **wildcards},
+            params=self.params,
+            config=self._config,
+            project_dir=self.project_dir,
+            enabled=self.enabled and self.run_id is not None,
+            uri=self.uri,
+            experiment=self.experiment,
+            tags=tags,
+            stream=self.stream,
+        )
 
     def finish(self, status: str = "FINISHED") -> None:
         self.flush()

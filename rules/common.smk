@@ -32,7 +32,8 @@ ALL_LANGS = sorted(set(EVAL_LANGS).union(*TASK_LANGS.values()))
 THREADS = config["threads"]
 GPUS = config["gpus_per_job"]  # Snakemake resource `gpu` of every model job
 ENV = "../envs/alignxfer.yaml"
-FINETUNE_HPARAMS = {k: v for k, v in config["finetuning"].items() if k != "seeds"}
+GROUP_SEEDS = config["finetuning"]["group_seeds"]  # translate-train: one job for all seeds
+FINETUNE_HPARAMS = {k: v for k, v in config["finetuning"].items() if k not in ("seeds", "group_seeds")}
 # task options that reach the fine-tuning code next to the shared hyperparameters
 TASK_HPARAM_KEYS = ("max_length", "doc_stride", "max_query_length", "max_answer_length", "n_best")
 
@@ -66,6 +67,12 @@ def alignment_files(objective):
     if objective in ALIGNMENT_OBJECTIVES:
         return expand("results/align/en-{lang}/symmetrized.txt", lang=LANGS)
     return []
+
+
+def seed_paths(pattern):
+    """A per-seed output of a job that may loop over the seeds: with GROUP_SEEDS the pattern for
+    every seed of the config (the job's wildcards stay), otherwise the pattern with its {seed}."""
+    return expand(pattern, seed=SEEDS, allow_missing=True) if GROUP_SEEDS else pattern
 
 
 def eval_languages(task, setting):

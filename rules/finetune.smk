@@ -3,7 +3,11 @@
 #    job per task x arm x seed over every test language (inference only, so adding a language
 #    reruns these cheap jobs and no training);
 #  - translate-train: fine-tune on the target-language version of the training documents and
-#    evaluate on that language, in one job per task x arm x language x seed;
+#    evaluate on that language; with finetuning.group_seeds (default) one job per task x arm x
+#    language loops over the seeds (one nested MLflow run per seed; changing the seed list reruns
+#    these jobs), without it one job per seed (the paper config: more parallel jobs on a cluster).
+#    The fine-tuned models are scored in the job and not kept (at paper scale they would be 600
+#    copies of mBERT). Adding a language runs only that language's jobs;
 #  - retrieval: no fine-tuning, one job per arm over every language.
 # Jobs are this coarse on purpose: each Python job pays ~6 s of imports (torch, transformers,
 # mlflow), which at one job per language would dominate the default study's run time.
@@ -85,16 +89,16 @@ rule translate_train:
         test="results/data/{task}/test.{lang}.jsonl",
         labels="results/data/{task}/labels.json",
     output:
-        model=directory("results/finetune/{task}/{objective}/{lang}/seed{seed}/model"),
-        history="results/finetune/{task}/{objective}/{lang}/seed{seed}/history.jsonl",
-        dev="results/finetune/{task}/{objective}/{lang}/seed{seed}/dev.json",
-        metrics="results/metrics/{task}/translate_train/{objective}/{lang}/seed{seed}.json",
+        history=seed_paths("results/finetune/{task}/{objective}/{lang}/seed{seed}/history.jsonl"),
+        dev=seed_paths("results/finetune/{task}/{objective}/{lang}/seed{seed}/dev.json"),
+        metrics=seed_paths("results/metrics/{task}/translate_train/{objective}/{lang}/seed{seed}.json"),
     params:
         hparams=lambda wc: task_hparams(wc.task),
+        seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
     log:
-        logpath("translate_train/{task}/{objective}/{lang}/seed{seed}"),
+        logpath("translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else "/seed{seed}")),
     benchmark:
-        benchpath("translate_train/{task}/{objective}/{lang}/seed{seed}")
+        benchpath("translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else "/seed{seed}"))
     threads: THREADS
     resources:
         gpu=GPUS,

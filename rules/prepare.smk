@@ -4,6 +4,11 @@
 rule prepare_english:
     input:
         docs="results/corpus/en.jsonl",
+        # train_selection "translated" ranks English documents by their translations into the
+        # pre-training languages (not eval_languages: adding one reruns no English fine-tuning)
+        pairs=expand("results/corpus/en-{lang}.jsonl", lang=LANGS)
+        if config["prepare"]["train_selection"] == "translated"
+        else [],
     output:
         train="results/data/topic/train.en.jsonl",
         dev="results/data/topic/dev.en.jsonl",

@@ -291,3 +291,33 @@ def test_unlabelled_source_writes_empty_topic_files(tmp_path):
     for split in ("train", "dev", "test"):
         assert (tmp_path / f"o/topic/{split}.de.jsonl").read_text() == ""
     assert s["pretrain_pairs"] > 0 and s["retrieval_pairs"] > 0 and s["topic"]["test"] == 0
+
+
+def test_translated_selection_takes_the_most_translated_documents_first(corpus, tmp_path):
+    pairs = [corpus / "en-de.jsonl", corpus / "en-fr.jsonl"]
+    n_train = {}
+    for selection in ("translated", "random"):
+        root = tmp_path / selection
+        s = prepare_english(corpus / "en.jsonl", english_out(root), {**SMALL, "max_train_docs": 20, "train_selection": selection}, SEED,
+                            pair_jsonls=pairs)
+        assert s["train_selection"] == selection
+        train = read_jsonl(root / "topic/train.en.jsonl")
+        assert len(train) == 20 and all(split_of(r["doc_id"], SEED, FRACTIONS) == "train" for r in train)
+        # doc i is translated into de when i % 3 != 0 and into fr when i % 2 == 0
+        counts = [(int(r["doc_id"], 16) % 3 != 0) + (int(r["doc_id"], 16) % 2 == 0) for r in train]
+        n_train[selection] = sum(counts)
+        if selection == "translated":
+            assert counts == sorted(counts, reverse=True)  # most translated first
+            assert sum(s["translated_into"]["train"].values()) == 20
+            de = prepare_pair(corpus / "en-de.jsonl", "de", pair_out(root, "de"), SMALL, SEED,
+                              english_train=root / "topic/train.en.jsonl", english_dev=root / "topic/dev.en.jsonl")
+            assert de["topic"]["train_missing"] == sum(int(r["doc_id"], 16) % 3 == 0 for r in train)
+        # the test set does not depend on the selection
+        test = read_jsonl(root / "topic/test.en.jsonl")
+        assert [r["doc_id"] for r in test] == [r["doc_id"] for r in read_jsonl(tmp_path / "translated/topic/test.en.jsonl")]
+    assert n_train["translated"] > n_train["random"]
+
+
+def test_unknown_train_selection_is_refused(corpus, tmp_path):
+    with pytest.raises(ValueError, match="prepare.train_selection"):
+        prepare_english(corpus / "en.jsonl", english_out(tmp_path), {**SMALL, "train_selection": "best"}, SEED)

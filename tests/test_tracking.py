@@ -67,3 +67,33 @@ def test_failed_job_is_marked_failed_and_linked_runs_are_found(tmp_path):
 
 def test_flatten():
     assert flatten("", {"a": {"b": 1, "c": {"d": 2}}, "e": [1]}) == {"a.b": 1, "a.c.d": 2, "e": [1]}
+
+
+def test_child_runs_are_nested_and_carry_their_own_wildcards(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cfg = validate_config({"study": "nested"})
+    with JobTracker(rule="translate_train", wildcards={"lang": "de", "objective": "weam"}, params={}, config=cfg,
+                    project_dir=tmp_path, uri=uri, tags={"setting": "translate_train"}) as parent:
+        for seed in (1, 2):
+            with parent.child({"seed": seed}, tags={"extra": "x"}) as child:
+                child.log_metrics({"de.accuracy": 0.5 + seed / 10})
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("nested")
+    children = client.search_runs([exp.experiment_id], filter_string="tags.seed = '2'")
+    assert len(children) == 1
+    tags = children[0].data.tags
+    assert tags["mlflow.parentRunId"] == parent.run_id
+    assert tags["job"] == "translate_train[lang=de,objective=weam,seed=2]"
+    assert tags["setting"] == "translate_train" and tags["extra"] == "x" and tags["objective"] == "weam"
+    assert children[0].data.metrics["de.accuracy"] == 0.7
+    assert len(client.search_runs([exp.experiment_id])) == 3
+
+
+def test_child_of_a_disabled_tracker_is_disabled(tmp_path):
+    cfg = validate_config({})
+    parent = JobTracker(rule="x", wildcards={}, params={}, config=cfg, project_dir=tmp_path, enabled=False)
+    with parent.start() as p, p.child({"seed": 1}) as child:
+        child.log_metrics({"a": 1.0})
+    assert child.run_id is None and not child.enabled

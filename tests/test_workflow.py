@@ -53,7 +53,14 @@ def test_every_job_is_an_mlflow_run_with_tags(study):
     names = [name for _, name, _ in rows]
     assert all(status == "FINISHED" for *_, status in rows)
     assert any(n.startswith("pretrain[objective=weam]") for n in names)
-    assert sum(n.startswith("translate_train[") for n in names) == 24
+    # translate-train: one job per arm x language (12), one nested run per seed inside it (24)
+    parents = {run: name for run, name, _ in rows if name.startswith("translate_train[") and "seed=" not in name}
+    assert len(parents) == 12
+    children = db.execute(
+        "select r.name, t.value from runs r join tags t on t.run_uuid = r.run_uuid "
+        "where r.name like 'translate_train[%seed=%' and t.key = 'mlflow.parentRunId'"
+    ).fetchall()
+    assert len(children) == 24 and {parent for _, parent in children} == set(parents)
     tags = dict(db.execute(
         "select key, value from tags where run_uuid = (select run_uuid from runs where name like 'evaluate_zero_shot[%objective=tlm%seed=2%')"
     ).fetchall())
@@ -72,7 +79,7 @@ def test_finetuning_change_reruns_no_alignment_or_pretraining(study):
     workdir, _ = study
     changed = smoke_config(workdir, finetuning={"learning_rate": 5.0e-4})
     jobs = planned_jobs(snakemake(workdir, changed, "-n", "--cores", "2"))
-    assert jobs.get("finetune") == 12 and jobs.get("translate_train") == 24
+    assert jobs.get("finetune") == 12 and jobs.get("translate_train") == 12
     assert not UPSTREAM & set(jobs), jobs
 
 
@@ -81,7 +88,7 @@ def test_adding_an_evaluation_language_reruns_only_what_it_needs(study):
     changed = smoke_config(workdir, corpus={"eval_languages": ["fr"]})
     jobs = planned_jobs(snakemake(workdir, changed, "-n", "--cores", "2"))
     assert jobs.get("download_pair") == 1 and jobs.get("prepare_pair") == 1
-    assert jobs.get("translate_train") == 12  # fr only: 6 arms x 2 seeds
+    assert jobs.get("translate_train") == 6  # fr only: one job per arm (it loops over the 2 seeds)
     assert not {"finetune", "pretrain", "pretrain_base", "align", "tokenize_pair", "train_tokenizer"} & set(jobs), jobs
 
 

@@ -10,5 +10,7 @@ from alignxfer.jobs import job
 with job(snakemake) as ctx:
     from alignxfer.corpus import prepare_english
 
-    summary = prepare_english(ctx.input.docs, dict(ctx.output.items()), ctx.params.options, ctx.params.seed)
+    summary = prepare_english(
+        ctx.input.docs, dict(ctx.output.items()), ctx.params.options, ctx.params.seed, pair_jsonls=ctx.input.pairs
+    )
     ctx.tracker.log_metrics(summary)

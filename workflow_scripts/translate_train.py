@@ -1,5 +1,8 @@
-# Binds rule translate_train: fine-tune on the target-language training data, test on that language.
+# Binds rule translate_train: for each seed, fine-tune on the target-language training data and
+# test on that language. One job loops over the seeds (a job costs ~6 s of imports, more than
+# training on a small translate-train set); each seed is its own MLflow run, nested under the job's.
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 # the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
@@ -8,36 +11,46 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 from alignxfer.jobs import job
 
 wc = snakemake.wildcards
-with job(snakemake, tags={"arm": wc.objective, "train_lang": wc.lang, "setting": "translate_train"}) as ctx:
+tags = {"arm": wc.objective, "train_lang": wc.lang, "setting": "translate_train"}
+with job(snakemake, tags=tags) as ctx:
     from alignxfer.tasks import get_task
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
-    ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown"})
+    pretrain_run = ctx.tracker.find_run(rule, wildcards) or "unknown"
+    ctx.tracker.set_tags({"pretrain_run_id": pretrain_run})
     task = get_task(wc.task)
-    summary = task.finetune(
-        ctx.input.model,
-        ctx.input.train,
-        ctx.input.dev,
-        ctx.input.labels,
-        ctx.output.model,
-        ctx.output.history,
-        ctx.output.dev,
-        hparams=ctx.params.hparams,
-        seed=int(wc.seed),
-        threads=ctx.threads,
-        callback=lambda step, metrics: ctx.tracker.log_metrics(metrics, step=step),
-    )
-    ctx.tracker.log_metrics(summary)
-    meta = {
-        "task": wc.task,
-        "setting": "translate_train",
-        "objective": wc.objective,
-        "lang": wc.lang,
-        "train_lang": wc.lang,
-        "seed": int(wc.seed),
-    }
-    result = task.evaluate(
-        ctx.output.model, ctx.input.test, ctx.input.labels, ctx.output.metrics, meta, ctx.params.hparams, threads=ctx.threads
-    )
-    ctx.tracker.log_metrics({f"{wc.lang}.{k}": v for k, v in result["metrics"].items()})
+    outputs = zip(ctx.params.seeds, ctx.output.history, ctx.output.dev, ctx.output.metrics)
+    for seed, history, dev, metrics in outputs:
+        print(f"[translate_train] seed {seed}", flush=True)
+        with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
+            # the model lives only as long as its evaluation, beside the outputs (same disk)
+            Path(history).parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
+                model_dir = Path(tmp) / "model"
+                summary = task.finetune(
+                    ctx.input.model,
+                    ctx.input.train,
+                    ctx.input.dev,
+                    ctx.input.labels,
+                    model_dir,
+                    history,
+                    dev,
+                    hparams=ctx.params.hparams,
+                    seed=int(seed),
+                    threads=ctx.threads,
+                    callback=lambda step, values: run.log_metrics(values, step=step),
+                )
+                run.log_metrics(summary)
+                meta = {
+                    "task": wc.task,
+                    "setting": "translate_train",
+                    "objective": wc.objective,
+                    "lang": wc.lang,
+                    "train_lang": wc.lang,
+                    "seed": int(seed),
+                }
+                result = task.evaluate(
+                    model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams, threads=ctx.threads
+                )
+            run.log_metrics({f"{wc.lang}.{k}": v for k, v in result["metrics"].items()})
