@@ -127,6 +127,7 @@ def _semantic_errors(cfg: dict) -> list[str]:
                 f"(corpus.source is {source!r}); set tasks.topic.enabled: false"
             )
     errors += _task_errors(cfg)
+    errors += _gpu_errors(cfg)
     split = cfg["prepare"]["split"]
     if split["test"] + split["dev"] + split["train"] >= 1:
         errors.append("prepare.split: test + dev + train must leave a share for pre-training (sum < 1)")
@@ -154,6 +155,27 @@ def _semantic_errors(cfg: dict) -> list[str]:
                 section = section[part]
             if section.get("enabled", True) and (section["max_length"] or 0) > max_pos:
                 errors.append(f"{key}.max_length: {section['max_length']} exceeds max_position_embeddings {max_pos}")
+    return errors
+
+
+def _gpu_errors(cfg: dict) -> list[str]:
+    """Data-parallel pre-training shares the micro-batches of a step among the GPUs of a job."""
+    gpus = cfg["gpus_per_job"]
+    if gpus < 2:
+        return []
+    sections = ["pretraining.budget"] + (["base.training"] if cfg["base"]["source"] == "scratch" else [])
+    errors = []
+    for key in sections:
+        section = cfg
+        for part in key.split("."):
+            section = section[part]
+        accumulation = section["gradient_accumulation"]
+        if accumulation % gpus:
+            errors.append(
+                f"{key}.gradient_accumulation: {accumulation} is not a multiple of gpus_per_job ({gpus}); each GPU "
+                f"computes gradient_accumulation / gpus_per_job micro-batches of batch_size per step (e.g. divide "
+                f"batch_size by {gpus} and multiply gradient_accumulation by {gpus} to keep the batch of a step)"
+            )
     return errors
 
 

@@ -50,9 +50,10 @@ DEFAULT_OPTIONS = {
     "split": {"test": 0.15, "dev": 0.05, "train": 0.20},
     "max_pretrain_pairs": 12000,
     "max_train_docs": 2000,
-    # which English train/dev documents: "translated" (those translated into the most corpus
+    "max_translate_train_docs": 400,
+    # which English train/dev/test documents: "translated" (those translated into the most corpus
     # languages first, ties in hash order) or "random" (hash order)
-    "train_selection": "translated",
+    "document_selection": "translated",
     "max_dev_docs": 400,
     "max_test_docs": 600,
     "max_retrieval_pairs": 500,
@@ -66,9 +67,9 @@ def _options(options: dict | None) -> dict:
     merged["split"] = {**DEFAULT_OPTIONS["split"], **((options or {}).get("split") or {})}
     if merged["invalid_utf8"] not in ("error", "replace"):
         raise ValueError(f"prepare.invalid_utf8 must be 'error' or 'replace', not {merged['invalid_utf8']!r}")
-    if merged["train_selection"] not in ("translated", "random"):
+    if merged["document_selection"] not in ("translated", "random"):
         raise ValueError(
-            f"prepare.train_selection must be 'translated' or 'random', not {merged['train_selection']!r}"
+            f"prepare.document_selection must be 'translated' or 'random', not {merged['document_selection']!r}"
         )
     return merged
 
@@ -181,16 +182,19 @@ def translation_counts(pair_jsonls: Iterable, invalid_utf8: str = "error") -> co
 def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: Iterable = ()) -> dict:
     """The English topic-task files from ``en.jsonl``; returns (and writes) the summary.
 
-    Train and dev documents are drawn from their pools in hash order, or, with
-    ``train_selection: translated``, those translated into the most of ``pair_jsonls``' languages
-    first: translate-train then fine-tunes on the target-language versions of these same
-    documents (a random English selection has a translation into, e.g., Chinese for 1.5% of its
-    documents), and the English training labels follow the translated packages' distribution, on
-    which every other language is tested. The English test set stays a hash-order sample."""
+    Train, dev and test documents are drawn from their pools in hash order, or, with
+    ``document_selection: translated``, those translated into the most of ``pair_jsonls``'
+    languages first. Translate-train then fine-tunes on the target-language versions of these
+    same training documents (a random English selection has a translation into, e.g., Chinese
+    for 1.5% of its documents); the test sets of all languages overlap as much as the
+    translations allow (:func:`prepare_pair` takes the English test documents first), as
+    XNLI's and MLQA's parallel test sets do; and English training, English test and the other
+    languages' tests all follow the label distribution of translated packages (Debian translates
+    user-facing packages more than development files)."""
     _check_out(out, ENGLISH_OUT)
     opts = _options(options)
     pair_jsonls = list(pair_jsonls)
-    translated = opts["train_selection"] == "translated" and bool(pair_jsonls)
+    translated = opts["document_selection"] == "translated" and bool(pair_jsonls)
     n_translations = translation_counts(pair_jsonls, opts["invalid_utf8"]) if translated else collections.Counter()
     reads = collections.Counter()
     drops = collections.Counter()
@@ -219,7 +223,7 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: 
     caps = {"train": opts["max_train_docs"], "dev": opts["max_dev_docs"], "test": opts["max_test_docs"]}
     selected = {}
     for split in ("test", "dev", "train"):
-        if split == "test" or not translated:
+        if not translated:
             docs = sorted(pools[split], key=lambda r: order_key(seed, r["doc_id"]))
         else:
             docs = sorted(pools[split], key=lambda r: (-n_translations[r["doc_id"]], order_key(seed, r["doc_id"])))
@@ -240,10 +244,10 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: 
         "documents": sum(documents.values()),
         "pools": {p: {"documents": documents[p], "labelled": len(pools[p])} for p in SPLITS},
         "selected": {s: len(selected[s]) for s in ("train", "dev", "test")},
-        "train_selection": "translated" if translated else "random",
+        "document_selection": "translated" if translated else "random",
         "translated_into": {
             s: dict(sorted(collections.Counter(n_translations[r["doc_id"]] for r in selected[s]).items()))
-            for s in ("train", "dev")
+            for s in ("train", "dev", "test")
         } if translated else {},
         "label_counts": {s: _label_counts(selected[s]) for s in ("train", "dev", "test")},
         "labels": label_list,
@@ -307,11 +311,15 @@ def prepare_pair(
     english_train=None,
     english_dev=None,
     english_docs=None,
+    english_test=None,
 ) -> dict:
     """Pre-training bitext, topic files and retrieval pairs of one language; returns the summary.
 
     ``english_train``/``english_dev``: the English topic files of :func:`prepare_english` (their
-    documents' translations become ``train``/``dev``). ``english_docs`` (optional): ``en.jsonl``;
+    documents' translations become ``train``/``dev``; ``train`` holds at most
+    ``max_translate_train_docs``, in the English file's order). ``english_test`` (optional): the
+    English test file; its documents come first in this language's test set (parallel test
+    sets), then the other test-pool documents in hash order. ``english_docs`` (optional): ``en.jsonl``;
     if given, the English units of *every* test-pool document (also those without a translation
     into ``lang``) are kept out of the pre-training bitext too, not only those of the pair file.
     """
@@ -403,7 +411,8 @@ def prepare_pair(
     # -- topic task
     by_id = {d["doc_id"]: d for d in docs}
     test_docs = []
-    for d in docs:
+    english_test_ids = {str(r["doc_id"]) for r in _read_english_selection(english_test, "test", seed, opts["split"])}
+    for d in sorted(docs, key=lambda d: d["doc_id"] not in english_test_ids):  # stable: hash order within
         if d["pool"] != "test" or d["label"] is None:
             continue
         text = _doc_text(d["xx"])
@@ -415,7 +424,7 @@ def prepare_pair(
             break
     write_jsonl(out["test"], test_docs)
 
-    topic = {"test": len(test_docs)}
+    topic = {"test": len(test_docs), "test_in_english_test": sum(r["doc_id"] in english_test_ids for r in test_docs)}
     for split, path in (("train", english_train), ("dev", english_dev)):
         selection = _read_english_selection(path, split, seed, opts["split"])
         records, missing = [], 0
@@ -429,6 +438,8 @@ def prepare_pair(
                 doc_drops["text_in_test"] += 1
                 continue
             records.append({"doc_id": d["doc_id"], "text": text, "label": rec["label"]})
+            if split == "train" and len(records) >= opts["max_translate_train_docs"]:
+                break
         write_jsonl(out[split], records)
         topic[split] = len(records)
         topic[f"{split}_english"] = len(selection)

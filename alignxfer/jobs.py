@@ -63,11 +63,20 @@ def _gpus(smk) -> int:
         return 0
 
 
+def parallel_devices(gpus: list) -> list[str] | None:
+    """The devices of a data-parallel job (``["cuda:<i>", ...]``), or None for a one-device job."""
+    return [f"cuda:{i}" for i in gpus] if len(gpus) >= 2 else None
+
+
 class JobContext:
-    def __init__(self, smk, tracker, threads: int):
+    def __init__(self, smk, tracker, threads: int, gpus: list | None = None):
         self.smk = smk
         self.tracker = tracker
         self.threads = threads
+        #: indices of the GPUs this job claimed ([] on a machine without GPU)
+        self.gpus = list(gpus or [])
+        #: one device per process for data-parallel training (gpu >= 2 and as many GPUs here), else None
+        self.devices = parallel_devices(self.gpus)
         self.input = smk.input
         self.output = smk.output
         self.params = smk.params
@@ -90,10 +99,16 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
             handle = stack.enter_context(open(log_path, "w", encoding="utf-8"))
             stack.enter_context(contextlib.redirect_stdout(_Tee(sys.__stdout__, handle)))
             stack.enter_context(contextlib.redirect_stderr(_Tee(sys.__stderr__, handle)))
-        if _gpus(smk) >= 1:  # a GPU job: pick a free GPU of this machine (alignxfer.devices)
+        gpus, wanted = [], _gpus(smk)
+        if wanted == 1:  # a GPU job: pick a free GPU of this machine (alignxfer.devices)
             from .devices import claim_gpu
 
-            stack.enter_context(claim_gpu(project_dir / "resources" / "gpu-slots"))
+            index = stack.enter_context(claim_gpu(project_dir / "resources" / "gpu-slots"))
+            gpus = [] if index is None else [index]
+        elif wanted >= 2:  # data-parallel pre-training: that many free GPUs, claimed together
+            from .devices import claim_gpus
+
+            gpus = stack.enter_context(claim_gpus(project_dir / "resources" / "gpu-slots", wanted))
         tracking = smk.config.get("tracking", {})
         wildcards = {k: v for k, v in smk.wildcards.items()}
         tracker = JobTracker(
@@ -110,6 +125,6 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
         started = time.time()
         print(f"[{smk.rule}] {wildcards} threads={threads}", flush=True)
         with tracker:
-            yield JobContext(smk, tracker, threads)
+            yield JobContext(smk, tracker, threads, gpus)
             tracker.log_metrics({"job_seconds": time.time() - started})
         print(f"[{smk.rule}] done in {time.time() - started:.1f}s", flush=True)

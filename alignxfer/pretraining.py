@@ -11,7 +11,10 @@ The loop: AdamW (no weight decay on biases and LayerNorm weights), linear warmup
 decay to 0, gradient accumulation (``batch_size`` is the micro-batch of one forward pass; one
 optimizer step consumes ``gradient_accumulation`` of them), gradient-norm clipping, bf16 autocast
 where the hardware runs it natively (``bf16="auto"``), the MLM head applied only at predicted
-positions, length-bucketed dynamic padding (``data.BucketBatcher``), the first CUDA device if any.
+positions, length-bucketed dynamic padding (``data.BucketBatcher``), the first CUDA device if any
+-- or, with ``devices`` (two or more), data-parallel training with one process per device that
+shares out the micro-batches of every step (``alignxfer.parallel``; same steps, batches and masks
+as one device).
 
 Reproducibility: torch is seeded before the model is built; the data order and every masking
 decision derive statelessly from ``(seed, epoch)`` / ``(seed, step, micro-batch)``; dropout draws
@@ -184,16 +187,28 @@ def train(
     log_every: int = 10,
     callback=None,
     label: str = "",
+    parallel=None,
 ) -> dict:
     """Train ``model`` in place on ``objective`` for ``steps`` optimizer steps; returns a summary.
 
     ``settings`` (JSON-able) joins the loop's own hyperparameters in the checkpoint fingerprint.
     ``callback(step, metrics)`` receives every history record.
+    ``parallel``: this process's :class:`alignxfer.parallel.Group` in a data-parallel run (see
+    that module; started by :func:`alignxfer.parallel.run`): the rank computes its share of the
+    micro-batches of every step, gradients and logged values are summed across ranks, and only
+    rank 0 prints, calls ``callback`` and writes the history and checkpoints. None: one process.
     """
     device = select_device(device)
     use_bf16 = resolve_bf16(bf16, device)
     accumulation = int(gradient_accumulation)
+    main = parallel is None or parallel.main
     model.to(device)
+    if parallel is not None:
+        parallel.broadcast_parameters(model)
+        if not parallel.main:  # dropout: an own random stream per rank (rank 0 keeps the job's)
+            from .parallel import rank_seed
+
+            torch.manual_seed(rank_seed(seed, parallel.rank))
     objective.check_model(model)
     objective.setup(model, device)
     model.train()
@@ -228,12 +243,20 @@ def train(
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             batcher.load_state_dict(state["data"])
-            _set_rng_state(state["rng"])
+            if parallel is None:
+                _set_rng_state(state["rng"])
+            else:  # each rank's own stream when the checkpoint has them (same number of ranks)
+                ranks = state.get("rng_ranks")
+                if ranks is not None and len(ranks) == parallel.world_size:
+                    _set_rng_state(ranks[parallel.rank])
+                elif parallel.main:
+                    _set_rng_state(state["rng"])
             step = resumed_from = int(state["step"])
             history = list(state["history"])
             elapsed_before = float(state["elapsed_s"])
             saved_window = state["window"]
-            print(f"[{label}] resumed from step {step} ({checkpoint_dir})", flush=True)
+            if main:
+                print(f"[{label}] resumed from step {step} ({checkpoint_dir})", flush=True)
 
     names = ["loss"] + [f"loss_{c}" for c in objective.components]
     window = {n: 0.0 for n in names}
@@ -249,8 +272,11 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         lr = scheduler.get_last_lr()[0]
         step_values = {n: 0.0 for n in names}
+        step_tokens = 0
         for micro in range(accumulation):
             indices = batcher.next()
+            if parallel is not None and not parallel.owns(micro):
+                continue  # another rank's micro-batch (every rank reads every batch: same data position)
             batch = objective.collate([examples[i] for i in indices], D.stateless_generator(seed, step, micro))
             n_tokens = objective.tokens(batch)
             batch = D.move(batch, device)
@@ -260,8 +286,13 @@ def train(
             step_values["loss"] += float(loss.detach()) / accumulation
             for c in objective.components:
                 step_values[f"loss_{c}"] += float(parts[c]) / accumulation
-            window_tokens += n_tokens
-            run_tokens += n_tokens
+            step_tokens += n_tokens
+        if parallel is not None:  # sum gradients, losses and token counts over the ranks
+            *summed, step_tokens = parallel.reduce_step(params, [step_values[n] for n in names] + [step_tokens])
+            step_values = dict(zip(names, summed))
+            step_tokens = int(round(step_tokens))
+        window_tokens += step_tokens
+        run_tokens += step_tokens
         if max_grad_norm:
             torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
         optimizer.step()
@@ -281,37 +312,39 @@ def train(
             record["elapsed_s"] = elapsed_before + now - t_run
             history.append(record)
             parts_text = " ".join(f"{n} {record[n]:.4f}" for n in names)
-            print(
-                f"[{label}] step {step}/{steps} {parts_text} lr {lr:.3e} "
-                f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s",
-                flush=True,
-            )
+            if main:
+                print(
+                    f"[{label}] step {step}/{steps} {parts_text} lr {lr:.3e} "
+                    f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s",
+                    flush=True,
+                )
             window = {n: 0.0 for n in names}
             window_steps, window_tokens, t_window = 0, 0, now
 
         if checkpoint_dir is not None and checkpoint_every and step % checkpoint_every == 0 and step < steps:
-            _save_checkpoint(
-                checkpoint_dir,
-                step,
-                {
+            rng = _rng_state()
+            rng_ranks = parallel.gather(rng) if parallel is not None else None
+            if main:
+                state = {
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "data": batcher.state_dict(),
-                    "rng": _rng_state(),
+                    "rng": rng,
                     "step": step,
                     "history": history,
                     "window": {"sums": window, "steps": window_steps},
                     "elapsed_s": elapsed_before + time.perf_counter() - t_run,
-                },
-                fingerprint,
-            )
+                }
+                if rng_ranks is not None:
+                    state["rng_ranks"] = rng_ranks
+                _save_checkpoint(checkpoint_dir, step, state, fingerprint)
 
-        if record is not None and callback is not None:
+        if record is not None and callback is not None and main:
             callback(step, dict(record))
 
     run_time = time.perf_counter() - t_run
-    if history_path is not None:
+    if history_path is not None and main:
         write_jsonl(history_path, history)
     last = history[-1] if history else {}
     summary = {
@@ -354,6 +387,50 @@ def _finish_checkpoints(checkpoint_dir, keep: bool) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dict, seed: int, train_kwargs: dict) -> dict:
+    """Tokenizer, model, objective and sentences of :func:`pretrain_base` (every rank calls it)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    specials = D.Specials.from_tokenizer(tokenizer)
+    max_length = int(training["max_length"])
+    sentences = D.load_sentences(sorted(map(str, tokenized_dirs)), max_length)
+    torch.manual_seed(seed)
+    model = build_scratch_model(architecture, tokenizer)
+    objective = SentenceMLM({"mask_prob": training.get("mask_prob", 0.15)}, specials, max_length)
+    return {
+        "tokenizer": tokenizer,
+        "model": model,
+        "objective": objective,
+        "examples": sentences,
+        "train": {
+            **optimisation_settings(training),
+            "seed": seed,
+            "settings": {"stage": "base", "architecture": architecture, "max_length": max_length},
+            "label": "base",
+            **train_kwargs,
+        },
+    }
+
+
+def _train_prepared(setup, args: tuple, *, device, devices, threads, callback) -> tuple[dict, dict]:
+    """Run ``setup(*args)`` and train on one device, or on ``devices`` (two or more) data-parallel."""
+    if devices is not None and len(devices) >= 2:
+        from . import parallel
+
+        per_rank = max(1, int(threads) // len(devices)) if threads else None
+        return parallel.run(setup, args, devices=list(devices), callback=callback, threads=per_rank)
+    if devices is not None and len(devices) == 1:
+        device = devices[0]
+    _set_threads(threads)
+    prepared = setup(*args)
+    summary = train(
+        prepared["model"], prepared["objective"], prepared["examples"], **prepared["train"], device=device,
+        callback=callback,
+    )
+    return summary, prepared
+
+
 def pretrain_base(
     tokenized_dirs: list,
     tokenizer_dir,
@@ -370,6 +447,7 @@ def pretrain_base(
     *,
     log_every: int = 10,
     device=None,
+    devices=None,
     keep_checkpoints: bool = False,
 ) -> dict:
     """Train the base model from scratch (``base.source: scratch``) and save it to ``out_dir``.
@@ -379,35 +457,26 @@ def pretrain_base(
     to ``training["max_length"]`` tokens including ``[CLS]``/``[SEP]``. ``training``:
     steps, batch_size, max_length, learning_rate, warmup_ratio, weight_decay, mask_prob (and
     optionally gradient_accumulation, max_grad_norm). Saves a ``BertForMaskedLM`` (safetensors)
-    and the tokenizer.
+    and the tokenizer. ``devices`` (two or more, e.g. ``["cuda:0", "cuda:1"]``): data-parallel
+    training, one process per device (:mod:`alignxfer.parallel`); ``threads`` is then shared
+    among the processes.
     """
-    from transformers import AutoTokenizer
-
-    _set_threads(threads)
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
-    specials = D.Specials.from_tokenizer(tokenizer)
-    max_length = int(training["max_length"])
-    sentences = D.load_sentences(sorted(map(str, tokenized_dirs)), max_length)
-    torch.manual_seed(seed)
-    model = build_scratch_model(architecture, tokenizer)
-    objective = SentenceMLM({"mask_prob": training.get("mask_prob", 0.15)}, specials, max_length)
-    summary = train(
-        model,
-        objective,
-        sentences,
-        **optimisation_settings(training),
-        seed=seed,
-        bf16=bf16,
+    train_kwargs = {
+        "bf16": bf16,
+        "checkpoint_dir": checkpoint_dir,
+        "checkpoint_every": checkpoint_every,
+        "history_path": history_path,
+        "log_every": log_every,
+    }
+    summary, prepared = _train_prepared(
+        _setup_base,
+        (tokenized_dirs, tokenizer_dir, architecture, training, seed, train_kwargs),
         device=device,
-        checkpoint_dir=checkpoint_dir,
-        checkpoint_every=checkpoint_every,
-        settings={"stage": "base", "architecture": architecture, "max_length": max_length},
-        history_path=history_path,
-        log_every=log_every,
+        devices=devices,
+        threads=threads,
         callback=callback,
-        label="base",
     )
-    _save_model(model.cpu(), tokenizer, out_dir)
+    _save_model(prepared["model"].cpu(), prepared["tokenizer"], out_dir)
     _finish_checkpoints(checkpoint_dir, keep_checkpoints)
     summary["sentences"] = summary.pop("examples")
     summary["objective"] = "base"
@@ -453,6 +522,33 @@ def load_pair_examples(objective, tokenized_dirs: dict, alignment_paths: dict | 
     return examples
 
 
+def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, budget: dict, options: dict,
+               seed: int, train_kwargs: dict) -> dict:
+    """Tokenizer, model, objective and pairs of :func:`continue_pretraining` (every rank calls it)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    specials = D.Specials.from_tokenizer(tokenizer)
+    max_length = int(budget["max_length"])
+    arm = OBJECTIVES[objective](options, specials, max_length)
+    examples = load_pair_examples(arm, tokenized_dirs, alignment_paths, max_length)
+    torch.manual_seed(seed)
+    model = load_mlm(base_dir)
+    return {
+        "tokenizer": tokenizer,
+        "model": model,
+        "objective": arm,
+        "examples": examples,
+        "train": {
+            **optimisation_settings(budget),
+            "seed": seed,
+            "settings": {"stage": objective, "languages": sorted(tokenized_dirs), "max_length": max_length},
+            "label": objective,
+            **train_kwargs,
+        },
+    }
+
+
 def continue_pretraining(
     objective: str,
     base_dir,
@@ -471,6 +567,7 @@ def continue_pretraining(
     *,
     log_every: int = 10,
     device=None,
+    devices=None,
     keep_checkpoints: bool = False,
 ) -> dict:
     """Continue pre-training the base model in ``base_dir`` with one arm; save to ``out_dir``.
@@ -478,37 +575,26 @@ def continue_pretraining(
     ``tokenized_dirs`` / ``alignment_paths``: {lang: path}; ``budget``: steps, batch_size (pairs
     per forward pass), max_length (per side, ``[CLS]``/``[SEP]`` included), learning_rate,
     warmup_ratio, weight_decay, gradient_accumulation, max_grad_norm; ``options``: the arm's
-    section of ``config["pretraining"]``.
+    section of ``config["pretraining"]``. ``devices``: as in :func:`pretrain_base`.
     """
-    from transformers import AutoTokenizer
-
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; known: {sorted(OBJECTIVES)}")
-    _set_threads(threads)
-    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
-    specials = D.Specials.from_tokenizer(tokenizer)
-    max_length = int(budget["max_length"])
-    arm = OBJECTIVES[objective](options, specials, max_length)
-    examples = load_pair_examples(arm, tokenized_dirs, alignment_paths, max_length)
-    torch.manual_seed(seed)
-    model = load_mlm(base_dir)
-    summary = train(
-        model,
-        arm,
-        examples,
-        **optimisation_settings(budget),
-        seed=seed,
-        bf16=bf16,
+    train_kwargs = {
+        "bf16": bf16,
+        "checkpoint_dir": checkpoint_dir,
+        "checkpoint_every": checkpoint_every,
+        "history_path": history_path,
+        "log_every": log_every,
+    }
+    summary, prepared = _train_prepared(
+        _setup_arm,
+        (objective, base_dir, tokenized_dirs, alignment_paths, budget, options, seed, train_kwargs),
         device=device,
-        checkpoint_dir=checkpoint_dir,
-        checkpoint_every=checkpoint_every,
-        settings={"stage": objective, "languages": sorted(tokenized_dirs), "max_length": max_length},
-        history_path=history_path,
-        log_every=log_every,
+        devices=devices,
+        threads=threads,
         callback=callback,
-        label=objective,
     )
-    _save_model(model.cpu(), tokenizer, out_dir)
+    _save_model(prepared["model"].cpu(), prepared["tokenizer"], out_dir)
     _finish_checkpoints(checkpoint_dir, keep_checkpoints)
     summary["pairs"] = summary.pop("examples")
     return summary

@@ -31,9 +31,10 @@ rule finetune:
         logpath("finetune/{task}/{objective}/en/seed{seed}"),
     benchmark:
         benchpath("finetune/{task}/{objective}/en/seed{seed}")
+    priority: 10  # gates the zero-shot evaluations
     threads: THREADS
     resources:
-        gpu=GPUS,
+        gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
     conda:
         ENV
     script:
@@ -56,7 +57,7 @@ rule evaluate_zero_shot:
         logpath("evaluate_zero_shot/{task}/{objective}/seed{seed}"),
     threads: THREADS
     resources:
-        gpu=GPUS,
+        gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
     conda:
         ENV
     script:
@@ -101,7 +102,7 @@ rule translate_train:
         benchpath("translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else "/seed{seed}"))
     threads: THREADS
     resources:
-        gpu=GPUS,
+        gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
     conda:
         ENV
     script:
@@ -122,7 +123,7 @@ rule retrieval:
         logpath("retrieval/{objective}"),
     threads: THREADS
     resources:
-        gpu=GPUS,
+        gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
     conda:
         ENV
     script:

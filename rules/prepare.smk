@@ -4,10 +4,10 @@
 rule prepare_english:
     input:
         docs="results/corpus/en.jsonl",
-        # train_selection "translated" ranks English documents by their translations into the
+        # document_selection "translated" ranks English documents by their translations into the
         # pre-training languages (not eval_languages: adding one reruns no English fine-tuning)
         pairs=expand("results/corpus/en-{lang}.jsonl", lang=LANGS)
-        if config["prepare"]["train_selection"] == "translated"
+        if config["prepare"]["document_selection"] == "translated"
         else [],
     output:
         train="results/data/topic/train.en.jsonl",
@@ -31,6 +31,7 @@ rule prepare_pair:
         docs="results/corpus/en-{lang}.jsonl",
         english_train="results/data/topic/train.en.jsonl" if LABELLED else [],
         english_dev="results/data/topic/dev.en.jsonl" if LABELLED else [],
+        english_test="results/data/topic/test.en.jsonl" if LABELLED else [],
     output:
         pretrain_en="results/data/pretrain/en-{lang}.en",
         pretrain_xx="results/data/pretrain/en-{lang}.{lang}",

@@ -1,5 +1,6 @@
 # The base model ("mBERT" of the study) and the continued-pre-training arms.
 # Checkpoints live beside the model and are not outputs, so --rerun-incomplete resumes.
+# gpu (config gpus_per_job) >= 2: data-parallel training, one process per GPU (alignxfer/parallel.py).
 
 if config["base"]["source"] == "scratch":
 
@@ -70,6 +71,7 @@ rule pretrain:
         logpath("pretrain/{objective}"),
     benchmark:
         benchpath("pretrain/{objective}")
+    priority: 20  # the arms gate every fine-tuning job: run them before the base arm's fine-tuning
     threads: THREADS
     resources:
         gpu=GPUS,

@@ -298,9 +298,9 @@ def test_translated_selection_takes_the_most_translated_documents_first(corpus, 
     n_train = {}
     for selection in ("translated", "random"):
         root = tmp_path / selection
-        s = prepare_english(corpus / "en.jsonl", english_out(root), {**SMALL, "max_train_docs": 20, "train_selection": selection}, SEED,
+        s = prepare_english(corpus / "en.jsonl", english_out(root), {**SMALL, "max_train_docs": 20, "document_selection": selection}, SEED,
                             pair_jsonls=pairs)
-        assert s["train_selection"] == selection
+        assert s["document_selection"] == selection
         train = read_jsonl(root / "topic/train.en.jsonl")
         assert len(train) == 20 and all(split_of(r["doc_id"], SEED, FRACTIONS) == "train" for r in train)
         # doc i is translated into de when i % 3 != 0 and into fr when i % 2 == 0
@@ -310,14 +310,33 @@ def test_translated_selection_takes_the_most_translated_documents_first(corpus, 
             assert counts == sorted(counts, reverse=True)  # most translated first
             assert sum(s["translated_into"]["train"].values()) == 20
             de = prepare_pair(corpus / "en-de.jsonl", "de", pair_out(root, "de"), SMALL, SEED,
-                              english_train=root / "topic/train.en.jsonl", english_dev=root / "topic/dev.en.jsonl")
+                              english_train=root / "topic/train.en.jsonl", english_dev=root / "topic/dev.en.jsonl",
+                              english_test=root / "topic/test.en.jsonl")
             assert de["topic"]["train_missing"] == sum(int(r["doc_id"], 16) % 3 == 0 for r in train)
-        # the test set does not depend on the selection
         test = read_jsonl(root / "topic/test.en.jsonl")
-        assert [r["doc_id"] for r in test] == [r["doc_id"] for r in read_jsonl(tmp_path / "translated/topic/test.en.jsonl")]
+        test_counts = [(int(r["doc_id"], 16) % 3 != 0) + (int(r["doc_id"], 16) % 2 == 0) for r in test]
+        if selection == "translated":
+            assert test_counts == sorted(test_counts, reverse=True)
+            # the German test set starts with the English test documents that German translates
+            de_test = [r["doc_id"] for r in read_jsonl(root / "topic/test.de.jsonl")]
+            en_test_in_de = [r["doc_id"] for r in test if int(r["doc_id"], 16) % 3 != 0]
+            assert de_test[: len(en_test_in_de)] == sorted(en_test_in_de, key=de_test.index)
+            assert set(de_test[: len(en_test_in_de)]) == set(en_test_in_de)
     assert n_train["translated"] > n_train["random"]
 
 
-def test_unknown_train_selection_is_refused(corpus, tmp_path):
-    with pytest.raises(ValueError, match="prepare.train_selection"):
-        prepare_english(corpus / "en.jsonl", english_out(tmp_path), {**SMALL, "train_selection": "best"}, SEED)
+def test_translate_train_is_capped_in_english_order(corpus, tmp_path):
+    prepare_english(corpus / "en.jsonl", english_out(tmp_path), SMALL, SEED, pair_jsonls=[corpus / "en-de.jsonl"])
+    s = prepare_pair(corpus / "en-de.jsonl", "de", pair_out(tmp_path, "de"), {**SMALL, "max_translate_train_docs": 5}, SEED,
+                     english_train=tmp_path / "topic/train.en.jsonl", english_dev=tmp_path / "topic/dev.en.jsonl",
+                     english_test=tmp_path / "topic/test.en.jsonl")
+    train = [r["doc_id"] for r in read_jsonl(tmp_path / "topic/train.de.jsonl")]
+    english = [r["doc_id"] for r in read_jsonl(tmp_path / "topic/train.en.jsonl")]
+    assert len(train) == s["topic"]["train"] == 5
+    assert train == [i for i in english if int(i, 16) % 3 != 0][:5]
+    assert s["topic"]["test_in_english_test"] > 0
+
+
+def test_unknown_document_selection_is_refused(corpus, tmp_path):
+    with pytest.raises(ValueError, match="prepare.document_selection"):
+        prepare_english(corpus / "en.jsonl", english_out(tmp_path), {**SMALL, "document_selection": "best"}, SEED)

@@ -18,5 +18,6 @@ with job(snakemake) as ctx:
         ctx.params.seed,
         english_train=ctx.input.english_train or None,
         english_dev=ctx.input.english_dev or None,
+        english_test=ctx.input.english_test or None,
     )
     ctx.tracker.log_metrics(summary)

@@ -22,6 +22,7 @@ with job(snakemake) as ctx:
         checkpoint_dir=ctx.params.checkpoint_dir,
         checkpoint_every=ctx.params.checkpoint_every,
         threads=ctx.threads,
+        devices=ctx.devices,  # gpu >= 2: one process per GPU (alignxfer.parallel)
         callback=lambda step, metrics: ctx.tracker.log_metrics(metrics, step=step),
     )
     ctx.tracker.log_metrics(summary)
