@@ -13,6 +13,7 @@ rule align:
         logpath("align/en-{lang}.{direction}"),
     benchmark:
         benchpath("align/en-{lang}.{direction}")
+    priority: 30  # on the path to the alignment arms: never behind fine-tuning jobs (see pretrain)
     threads: 1
     conda:
         ENV
@@ -31,6 +32,7 @@ rule symmetrize:
         heuristic=config["alignment"]["symmetrization"],
     log:
         logpath("symmetrize/en-{lang}"),
+    priority: 30
     conda:
         ENV
     script:

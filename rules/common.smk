@@ -33,6 +33,8 @@ THREADS = config["threads"]
 GPUS = config["gpus_per_job"]  # Snakemake resource `gpu` of every model job
 ENV = "../envs/alignxfer.yaml"
 GROUP_SEEDS = config["finetuning"]["group_seeds"]  # translate-train: one job for all seeds
+# log/benchmark name of a translate-train job: per language, or per seed without group_seeds
+TRANSLATE_TRAIN_JOB = "translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else ".seed{seed}")
 FINETUNE_HPARAMS = {k: v for k, v in config["finetuning"].items() if k not in ("seeds", "group_seeds")}
 # task options that reach the fine-tuning code next to the shared hyperparameters
 TASK_HPARAM_KEYS = ("max_length", "doc_stride", "max_query_length", "max_answer_length", "n_best")

@@ -97,9 +97,9 @@ rule translate_train:
         hparams=lambda wc: task_hparams(wc.task),
         seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
     log:
-        logpath("translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else "/seed{seed}")),
+        logpath(TRANSLATE_TRAIN_JOB),
     benchmark:
-        benchpath("translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else "/seed{seed}"))
+        benchpath(TRANSLATE_TRAIN_JOB)
     threads: THREADS
     resources:
         gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device

@@ -71,7 +71,9 @@ rule pretrain:
         logpath("pretrain/{objective}"),
     benchmark:
         benchpath("pretrain/{objective}")
-    priority: 20  # the arms gate every fine-tuning job: run them before the base arm's fine-tuning
+    # the arms gate every fine-tuning job: run them before the base arm's fine-tuning. Snakemake
+    # does not pass a priority on to a job's inputs, so align and symmetrize carry a higher one
+    priority: 20
     threads: THREADS
     resources:
         gpu=GPUS,
