@@ -10,8 +10,9 @@ points, the unit of replication being the fine-tuning seed; see :mod:`alignxfer.
   smallest difference the study is designed to resolve ("can a 2-point difference between arms
   be detected?"); for scale, the published XLM MLM → MLM+TLM gain on XNLI is 3.6 points.
 * *A is not as good as B*: mean(A) − mean(B) < 0 and p < 0.05.
-* *similar improvements* (A and B over C): both improve on C (positive difference), and A and B
-  differ by at most ``SIMILAR_MARGIN`` = 1.0 point with no significant difference (p ≥ 0.05).
+* *similar improvements* (A and B over C): both improve on C (the rule above: positive and
+  p < 0.05), and A and B differ by at most ``SIMILAR_MARGIN`` = 1.0 point with no significant
+  difference (p ≥ 0.05).
   With 3 seeds "not significant" is weak evidence; the minimal detectable difference is reported
   alongside so the reader can see how much could have been missed.
 * *slightly lower than, but close to*: mean(A) < mean(B) and mean(B) − mean(A) ≤
@@ -262,8 +263,8 @@ def _claim_3(d: _Data) -> dict:
 
 def _claim_4(d: _Data) -> dict:
     task, note = d.sentence_task()
-    test = (f"{WELCH}; similar = both improve on base, |tlm − word_aligned| ≤ {SIMILAR_MARGIN} points "
-            "and not significantly different")
+    test = (f"{WELCH}; similar = both improve on base (positive, p < {ALPHA}), |tlm − word_aligned| ≤ "
+            f"{SIMILAR_MARGIN} points and not significantly different")
     if task is None or not d.has(task, ZS, "tlm", "word_aligned", "base"):
         return _claim(4, NOT_TESTABLE, "needs the `tlm`, `word_aligned` and `base` arms (zero-shot) on a sentence-classification task",
                       [note] if note else [], test, task)
@@ -274,7 +275,7 @@ def _claim_4(d: _Data) -> dict:
         _cmp_line("word_aligned", "base", c_wa, "zero-shot avg"),
         _cmp_line("tlm", "word_aligned", c_pair, "zero-shot avg"),
     ]
-    improve = c_tlm["diff"] > 0 and c_wa["diff"] > 0
+    improve = all(c["diff"] > 0 and c["p"] < ALPHA for c in (c_tlm, c_wa))
     if improve and _untestable(c_pair):
         return _claim(4, NOT_TESTABLE, NO_TEST, evidence, test, task)
     similar = abs(c_pair["diff"]) <= SIMILAR_MARGIN and not c_pair["p"] < ALPHA
@@ -284,7 +285,8 @@ def _claim_4(d: _Data) -> dict:
                   f"{c_pair['diff']:+.2f} points (p {_p(c_pair['p'])}; MDD {c_pair['mdd']:.2f})")
     elif not improve:
         verdict = NOT_SUPPORTED
-        reason = f"not both improvements over base (tlm {c_tlm['diff']:+.2f}, word_aligned {c_wa['diff']:+.2f})"
+        reason = (f"not both significant improvements over base (tlm {c_tlm['diff']:+.2f}, p {_p(c_tlm['p'])}; "
+                  f"word_aligned {c_wa['diff']:+.2f}, p {_p(c_wa['p'])})")
     else:
         verdict = NOT_SUPPORTED
         reason = (f"the improvements differ: tlm − word_aligned = {c_pair['diff']:+.2f} points, p {_p(c_pair['p'])} "
@@ -440,7 +442,7 @@ def render_claims(claims: list[dict], config_summary: dict | None = None) -> str
         "",
         "Decision rules: *outperforms / improves* = positive difference with Welch p < "
         f"{ALPHA}; *large margin* = additionally ≥ {LARGE_MARGIN} points; *not as good* = negative and p < {ALPHA}; "
-        f"*similar* = both improve on the baseline, |difference| ≤ {SIMILAR_MARGIN} point and p ≥ {ALPHA}; "
+        f"*similar* = both improve on the baseline (as above), |difference| ≤ {SIMILAR_MARGIN} point and p ≥ {ALPHA}; "
         f"*slightly lower but close* = lower by at most {CLOSE_MARGIN} points. With few seeds a non-significant "
         "difference is weak evidence either way: the minimal detectable difference (MDD, power 0.8) is given.",
         "",

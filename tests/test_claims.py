@@ -121,6 +121,20 @@ def test_claim_4_supported_on_topic_as_a_stand_in(supported):
     assert f"differ by {diff:+.2f} points (p {_p(test.pvalue)}" in c["reason"]
 
 
+def test_claim_4_needs_significant_improvements(tmp_path):
+    # tlm and word_aligned both ~1.5 points above base and alike, but with noisy seeds: the
+    # improvements are positive without being significant, so they are not "improvements"
+    noisy = lambda shift: {lang: [v + shift + d for v, d in zip(values, (-4, 0, 4))] for lang, values in ZS["base"].items()}
+    zs = {"base": ZS["base"], "tlm": noisy(1.5), "word_aligned": noisy(1.4)}
+    c = _judge(tmp_path, {"zero_shot": zs})[4]
+    for arm in ("tlm", "word_aligned"):
+        diff, test = _welch(_avg(zs[arm]), _avg(ZS["base"]))
+        assert diff > 0 and test.pvalue >= 0.05
+        assert f"{arm} {diff:+.2f}, p {_p(test.pvalue)}" in c["reason"]
+    assert c["verdict"] == NOT_SUPPORTED
+    assert c["reason"].startswith("not both significant improvements over base")
+
+
 def test_claim_5_follows_both_tests(supported):
     c = supported[5]
     assert "stand-in for XNLI" in c["evidence"][0]
