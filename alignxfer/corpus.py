@@ -223,10 +223,8 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: 
     caps = {"train": opts["max_train_docs"], "dev": opts["max_dev_docs"], "test": opts["max_test_docs"]}
     selected = {}
     for split in ("test", "dev", "train"):
-        if not translated:
-            docs = sorted(pools[split], key=lambda r: order_key(seed, r["doc_id"]))
-        else:
-            docs = sorted(pools[split], key=lambda r: (-n_translations[r["doc_id"]], order_key(seed, r["doc_id"])))
+        # most translated first (every count is 0 without "translated"), ties in hash order
+        docs = sorted(pools[split], key=lambda r: (-n_translations[r["doc_id"]], order_key(seed, r["doc_id"])))
         selected[split] = docs[: caps[split]]
     # Documents are distinct descriptions; still, no held-out text may reappear in training data.
     test_texts = {r["text"] for r in pools["test"]}

@@ -72,17 +72,9 @@ def claim_slot(lock_dir, count: int) -> Iterator[int]:
 @contextlib.contextmanager
 def claim_gpu(lock_dir="resources/gpu-slots") -> Iterator[int | None]:
     """Make a free GPU of this machine torch's current device for the block; yields its index,
-    or None when there is nothing to choose (no GPU, or exactly one visible)."""
-    import torch
-
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if count <= 1:
-        yield 0 if count == 1 else None
-        return
-    with claim_slot(Path(lock_dir) / socket.gethostname(), count) as index:
-        torch.cuda.set_device(index)
-        print(f"using GPU {index} of {count} ({torch.cuda.get_device_name(index)})", flush=True)
-        yield index
+    or None on a machine without GPU (:func:`claim_gpus` with one GPU)."""
+    with claim_gpus(lock_dir, 1) as indices:
+        yield indices[0] if indices else None
 
 
 @contextlib.contextmanager
@@ -150,5 +142,5 @@ def claim_gpus(lock_dir="resources/gpu-slots", wanted: int = 1) -> Iterator[list
     with claim_slots(Path(lock_dir) / socket.gethostname(), count, wanted) as indices:
         torch.cuda.set_device(indices[0])
         names = ", ".join(f"{i} ({torch.cuda.get_device_name(i)})" for i in indices)
-        print(f"using GPUs {names} of {count}", flush=True)
+        print(f"using GPU{'s' if wanted > 1 else ''} {names} of {count}", flush=True)
         yield indices

@@ -100,12 +100,7 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
             stack.enter_context(contextlib.redirect_stdout(_Tee(sys.__stdout__, handle)))
             stack.enter_context(contextlib.redirect_stderr(_Tee(sys.__stderr__, handle)))
         gpus, wanted = [], _gpus(smk)
-        if wanted == 1:  # a GPU job: pick a free GPU of this machine (alignxfer.devices)
-            from .devices import claim_gpu
-
-            index = stack.enter_context(claim_gpu(project_dir / "resources" / "gpu-slots"))
-            gpus = [] if index is None else [index]
-        elif wanted >= 2:  # data-parallel pre-training: that many free GPUs, claimed together
+        if wanted >= 1:  # free GPUs of this machine (alignxfer.devices); several: data-parallel pre-training
             from .devices import claim_gpus
 
             gpus = stack.enter_context(claim_gpus(project_dir / "resources" / "gpu-slots", wanted))

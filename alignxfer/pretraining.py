@@ -413,22 +413,33 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
     }
 
 
-def _train_prepared(setup, args: tuple, *, device, devices, threads, callback) -> tuple[dict, dict]:
-    """Run ``setup(*args)`` and train on one device, or on ``devices`` (two or more) data-parallel."""
+def _train_and_save(setup, args: tuple, out_dir, *, device, devices, threads, callback, checkpoint_dir,
+                    keep_checkpoints: bool) -> dict:
+    """Run ``setup(*args)``, train on one device or on ``devices`` (two or more) data-parallel,
+    save the model and tokenizer to ``out_dir`` and tidy the checkpoints; returns the summary."""
     if devices is not None and len(devices) >= 2:
         from . import parallel
 
         per_rank = max(1, int(threads) // len(devices)) if threads else None
-        return parallel.run(setup, args, devices=list(devices), callback=callback, threads=per_rank)
-    if devices is not None and len(devices) == 1:
-        device = devices[0]
-    _set_threads(threads)
-    prepared = setup(*args)
-    summary = train(
-        prepared["model"], prepared["objective"], prepared["examples"], **prepared["train"], device=device,
-        callback=callback,
-    )
-    return summary, prepared
+        summary, prepared = parallel.run(setup, args, devices=list(devices), callback=callback, threads=per_rank)
+    else:
+        if devices is not None and len(devices) == 1:
+            device = devices[0]
+        _set_threads(threads)
+        prepared = setup(*args)
+        summary = train(
+            prepared["model"], prepared["objective"], prepared["examples"], **prepared["train"], device=device,
+            callback=callback,
+        )
+    _save_model(prepared["model"].cpu(), prepared["tokenizer"], out_dir)
+    _finish_checkpoints(checkpoint_dir, keep_checkpoints)
+    return summary
+
+
+def _loop_kwargs(bf16, checkpoint_dir, checkpoint_every, history_path, log_every) -> dict:
+    """The keyword arguments of :func:`train` that both entry points pass through unchanged."""
+    return {"bf16": bf16, "checkpoint_dir": checkpoint_dir, "checkpoint_every": checkpoint_every,
+            "history_path": history_path, "log_every": log_every}
 
 
 def pretrain_base(
@@ -461,23 +472,12 @@ def pretrain_base(
     training, one process per device (:mod:`alignxfer.parallel`); ``threads`` is then shared
     among the processes.
     """
-    train_kwargs = {
-        "bf16": bf16,
-        "checkpoint_dir": checkpoint_dir,
-        "checkpoint_every": checkpoint_every,
-        "history_path": history_path,
-        "log_every": log_every,
-    }
-    summary, prepared = _train_prepared(
-        _setup_base,
-        (tokenized_dirs, tokenizer_dir, architecture, training, seed, train_kwargs),
-        device=device,
-        devices=devices,
-        threads=threads,
-        callback=callback,
+    loop = _loop_kwargs(bf16, checkpoint_dir, checkpoint_every, history_path, log_every)
+    summary = _train_and_save(
+        _setup_base, (tokenized_dirs, tokenizer_dir, architecture, training, seed, loop), out_dir, device=device,
+        devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
+        keep_checkpoints=keep_checkpoints,
     )
-    _save_model(prepared["model"].cpu(), prepared["tokenizer"], out_dir)
-    _finish_checkpoints(checkpoint_dir, keep_checkpoints)
     summary["sentences"] = summary.pop("examples")
     summary["objective"] = "base"
     return summary
@@ -579,22 +579,11 @@ def continue_pretraining(
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; known: {sorted(OBJECTIVES)}")
-    train_kwargs = {
-        "bf16": bf16,
-        "checkpoint_dir": checkpoint_dir,
-        "checkpoint_every": checkpoint_every,
-        "history_path": history_path,
-        "log_every": log_every,
-    }
-    summary, prepared = _train_prepared(
-        _setup_arm,
-        (objective, base_dir, tokenized_dirs, alignment_paths, budget, options, seed, train_kwargs),
-        device=device,
-        devices=devices,
-        threads=threads,
-        callback=callback,
+    loop = _loop_kwargs(bf16, checkpoint_dir, checkpoint_every, history_path, log_every)
+    summary = _train_and_save(
+        _setup_arm, (objective, base_dir, tokenized_dirs, alignment_paths, budget, options, seed, loop), out_dir,
+        device=device, devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
+        keep_checkpoints=keep_checkpoints,
     )
-    _save_model(prepared["model"].cpu(), prepared["tokenizer"], out_dir)
-    _finish_checkpoints(checkpoint_dir, keep_checkpoints)
     summary["pairs"] = summary.pop("examples")
     return summary

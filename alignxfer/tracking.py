@@ -102,6 +102,7 @@ class JobTracker:
         self.extra_tags = {k: str(v) for k, v in (tags or {}).items()}
         self.stream = stream or sys.stderr
         self.run_id: str | None = None
+        self._git: dict | None = None  # git_state of project_dir, asked once (a child reuses it)
         self._client = None
         self._buffer: list = []
         self._last_flush = time.monotonic()
@@ -143,6 +144,11 @@ class JobTracker:
             )
             return None
 
+    def _git_state(self) -> dict:
+        if self._git is None:
+            self._git = git_state(self.project_dir)
+        return self._git
+
     def _experiment_id(self, client) -> str:
         exp = client.get_experiment_by_name(self.experiment)
         if exp is not None:
@@ -168,7 +174,7 @@ class JobTracker:
                 "rule": self.rule,
                 "job": self.job_key,
                 "config_hash": self.config_hash,
-                **git_state(self.project_dir),
+                **self._git_state(),
                 **{f"wc.{k}": v for k, v in self.wildcards.items()},
                 **self.wildcards,
                 **self.extra_tags,
@@ -254,7 +260,7 @@ class JobTracker:
         tags = {**self.extra_tags, **(tags or {})}
         if self.run_id is not None:
             tags["mlflow.parentRunId"] = self.run_id
-        return JobTracker(
+        child = JobTracker(
             rule=self.rule,
             wildcards={**self.wildcards, **wildcards},
             params=self.params,
@@ -266,6 +272,8 @@ class JobTracker:
             tags=tags,
             stream=self.stream,
         )
+        child._git = self._git
+        return child
 
     def finish(self, status: str = "FINISHED") -> None:
         self.flush()

@@ -87,6 +87,7 @@ def test_child_runs_are_nested_and_carry_their_own_wildcards(tmp_path):
     assert tags["mlflow.parentRunId"] == parent.run_id
     assert tags["job"] == "translate_train[lang=de,objective=weam,seed=2]"
     assert tags["setting"] == "translate_train" and tags["extra"] == "x" and tags["objective"] == "weam"
+    assert tags["git_commit"] == client.get_run(parent.run_id).data.tags["git_commit"]
     assert children[0].data.metrics["de.accuracy"] == 0.7
     assert len(client.search_runs([exp.experiment_id])) == 3
 
