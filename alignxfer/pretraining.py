@@ -3,7 +3,8 @@
 Public entry points (bound to the workflow's rules by ``workflow_scripts/``):
 
 * :func:`pretrain_base` -- ``base.source: scratch``: a small BERT trained from scratch with MLM on
-  both sides of every pair, each side an independent sentence (exact duplicates removed).
+  both sides of every pair, each side an independent sentence (exact duplicates removed), or
+  (``base.training.objective: contrastive``) MLM plus translation ranking on the pairs.
 * :func:`load_base` -- ``base.source: pretrained``: copy a Hugging Face masked-LM + tokenizer.
 * :func:`continue_pretraining` -- one arm of ``alignxfer.objectives.OBJECTIVES`` from the base.
 
@@ -394,19 +395,39 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     specials = D.Specials.from_tokenizer(tokenizer)
     max_length = int(training["max_length"])
-    sentences = D.load_sentences(sorted(map(str, tokenized_dirs)), max_length)
+    mask_prob = training.get("mask_prob", 0.15)
+    kind = training.get("objective", "mlm")
+    optimisation = optimisation_settings(training)
+    if kind == "mlm":
+        examples = D.load_sentences(sorted(map(str, tokenized_dirs)), max_length)
+        objective = SentenceMLM({"mask_prob": mask_prob}, specials, max_length)
+    elif kind == "contrastive":
+        # MLM on both sides of each pair + translation ranking of the pair's sentence vectors;
+        # batch_size still counts sentences (two per pair): the same tokens per step as `mlm`
+        if optimisation["batch_size"] % 2:
+            raise ValueError(
+                f"base.training.batch_size must be even with base.training.objective 'contrastive' "
+                f"(it counts sentences, two per pair), got {optimisation['batch_size']}"
+            )
+        optimisation["batch_size"] //= 2
+        options = {**dict(training.get("contrastive") or {}), "mask_prob": mask_prob}
+        objective = OBJECTIVES["contrastive"](options, specials, max_length)
+        dirs = sorted(map(str, tokenized_dirs))
+        examples = load_pair_examples(objective, {f"{i:04d}": d for i, d in enumerate(dirs)}, None, max_length)
+    else:
+        raise ValueError(f"base.training.objective must be 'mlm' or 'contrastive', got {kind!r}")
     torch.manual_seed(seed)
     model = build_scratch_model(architecture, tokenizer)
-    objective = SentenceMLM({"mask_prob": training.get("mask_prob", 0.15)}, specials, max_length)
     return {
         "tokenizer": tokenizer,
         "model": model,
         "objective": objective,
-        "examples": sentences,
+        "examples": examples,
         "train": {
-            **optimisation_settings(training),
+            **optimisation,
             "seed": seed,
-            "settings": {"stage": "base", "architecture": architecture, "max_length": max_length},
+            "settings": {"stage": "base", "architecture": architecture, "max_length": max_length,
+                         "objective": kind},
             "label": "base",
             **train_kwargs,
         },
@@ -463,11 +484,20 @@ def pretrain_base(
 ) -> dict:
     """Train the base model from scratch (``base.source: scratch``) and save it to ``out_dir``.
 
-    MLM (BERT 80/10/10 at ``training["mask_prob"]``) on both sides of every pair of
-    ``tokenized_dirs``, each side an independent sentence (exact duplicates dropped), truncated
-    to ``training["max_length"]`` tokens including ``[CLS]``/``[SEP]``. ``training``:
-    steps, batch_size, max_length, learning_rate, warmup_ratio, weight_decay, mask_prob (and
-    optionally gradient_accumulation, max_grad_norm). Saves a ``BertForMaskedLM`` (safetensors)
+    ``training["objective"]``:
+
+    * ``mlm`` (mBERT's recipe): MLM (BERT 80/10/10 at ``training["mask_prob"]``) on both sides of
+      every pair of ``tokenized_dirs``, each side an independent sentence (exact duplicates
+      dropped), truncated to ``training["max_length"]`` tokens including ``[CLS]``/``[SEP]``.
+    * ``contrastive`` (the default study's): the same MLM on both sides of every pair plus the
+      translation-ranking loss of :mod:`alignxfer.objectives.contrastive` on the pair's sentence
+      vectors (options from ``training["contrastive"]``); ``batch_size`` still counts sentences,
+      so a step holds ``batch_size / 2`` pairs and about as many tokens as with ``mlm``. Why: a
+      model trained for minutes with MLM alone has no cross-lingual transfer to measure (see
+      docs/architecture.md, "The default base model").
+
+    ``training``: objective, steps, batch_size, max_length, learning_rate, warmup_ratio,
+    weight_decay, mask_prob (and optionally gradient_accumulation, max_grad_norm, contrastive). Saves a ``BertForMaskedLM`` (safetensors)
     and the tokenizer. ``devices`` (two or more, e.g. ``["cuda:0", "cuda:1"]``): data-parallel
     training, one process per device (:mod:`alignxfer.parallel`); ``threads`` is then shared
     among the processes.
@@ -478,7 +508,7 @@ def pretrain_base(
         devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
         keep_checkpoints=keep_checkpoints,
     )
-    summary["sentences"] = summary.pop("examples")
+    summary["pairs" if training.get("objective", "mlm") == "contrastive" else "sentences"] = summary.pop("examples")
     summary["objective"] = "base"
     return summary
 

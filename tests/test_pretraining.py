@@ -99,6 +99,36 @@ def test_pretrain_base_outputs(fx, tmp_path):
     assert not list((tmp_path / "ck").iterdir())  # checkpoints removed after success
 
 
+def test_pretrain_base_contrastive(fx, tmp_path):
+    """objective contrastive: pairs (batch_size / 2 per step), MLM + ranking logged, same seed ->
+    same weights, and the ranking loss falls on the training pairs."""
+    training = {"objective": "contrastive", "steps": 12, "batch_size": 8, "max_length": 16, "learning_rate": 2e-3,
+                "warmup_ratio": 0.1, "weight_decay": 0.01, "mask_prob": 0.15, "contrastive": {"margin": 0.3}}
+
+    def run(name, seed=3):
+        return pretrain_base(
+            list(fx["tokenized"].values()), fx["tok"], tmp_path / name, tmp_path / f"{name}.jsonl", TINY_ARCH,
+            training, seed=seed, bf16=False, threads=1, log_every=4,
+        )
+
+    summary = run("a")
+    assert summary["pairs"] == 2 * len(PAIRS) and "sentences" not in summary
+    history = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [4, 8, 12]
+    assert all({"loss_rank", "loss_mlm"} <= set(h) for h in history)
+    assert history[-1]["loss_rank"] < history[0]["loss_rank"]
+    run("b")
+    run("c", seed=4)
+    a, b, c = (_state(tmp_path / x) for x in "abc")
+    assert _same(a, b) and not _same(a, c)
+    with pytest.raises(ValueError, match="batch_size must be even"):
+        pretrain_base(list(fx["tokenized"].values()), fx["tok"], tmp_path / "d", tmp_path / "d.jsonl", TINY_ARCH,
+                      {**training, "batch_size": 7}, seed=3, threads=1)
+    with pytest.raises(ValueError, match="objective must be 'mlm' or 'contrastive'"):
+        pretrain_base(list(fx["tokenized"].values()), fx["tok"], tmp_path / "e", tmp_path / "e.jsonl", TINY_ARCH,
+                      {**training, "objective": "tlm"}, seed=3, threads=1)
+
+
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))
 def test_every_arm_writes_model_and_history(fx, tmp_path, objective):
     from transformers import AutoModelForMaskedLM
