@@ -449,6 +449,8 @@ def render_claims(claims: list[dict], config_summary: dict | None = None) -> str
     ]
     if config_summary and config_summary.get("seeds") is not None:
         out += [f"Fine-tuning seeds: {config_summary['seeds']}.", ""]
+    if config_summary and config_summary.get("base"):
+        out += [f"Base model: {config_summary['base']}", ""]
     out += [md_row(["#", "claim", "verdict"]), "|---|---|---|"]
     for c in claims:
         out.append(md_row([str(c["id"]), c["claim"], f"**{c['verdict']}**"]))

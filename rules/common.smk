@@ -71,6 +71,21 @@ def alignment_files(objective):
     return []
 
 
+def base_description():
+    """One line for claims.md: what the arms started from (a caveat when the base saw the bitext's
+    sentence alignment)."""
+    base = config["base"]
+    if base["source"] == "pretrained":
+        return f"`{base['name']}` (pretrained)."
+    if base["training"]["objective"] == "contrastive":
+        return (
+            "trained from scratch with MLM plus translation ranking on the pre-training bitext "
+            "(`base.training.objective: contrastive`): the arms measure what continued pre-training adds "
+            "to an already aligned model, and the `contrastive` arm continues the base's own objective."
+        )
+    return "trained from scratch with MLM only (`base.training.objective: mlm`)."
+
+
 def seed_paths(pattern):
     """A per-seed output of a job that may loop over the seeds: with GROUP_SEEDS the pattern for
     every seed of the config (the job's wildcards stay), otherwise the pattern with its {seed}."""

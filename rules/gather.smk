@@ -25,6 +25,7 @@ rule gather:
             "weam_mask_prob": config["pretraining"]["weam"]["mask_prob"],
             "weam_lambda": config["pretraining"]["weam"]["lambda"],
             "seeds": SEEDS,
+            "base": base_description(),
         },
     log:
         logpath("gather"),

@@ -342,3 +342,14 @@ def test_qa_task_is_no_stand_in_for_xnli(tmp_path):
         assert not any("stand-in" in line for line in verdicts[number]["evidence"])
     assert verdicts[1]["verdict"] == SUPPORTED and verdicts[1]["task"] == "mlqa"
     assert "metric: f1" in verdicts[8]["evidence"][0]
+
+
+def test_claims_file_names_the_base_model(tmp_path):
+    """The workflow passes a line on what the arms started from; claims.md prints it (the default
+    base has seen the bitext's sentence alignment, a caveat for every claim)."""
+    config = {**PAPER, "base": "trained from scratch with MLM plus translation ranking."}
+    _judge(tmp_path, {"zero_shot": ZS, "translate_train": TT}, config=config)
+    text = (tmp_path / "tables" / "claims.md").read_text()
+    assert "Base model: trained from scratch with MLM plus translation ranking." in text
+    _judge(tmp_path / "plain", {"zero_shot": ZS, "translate_train": TT})
+    assert "Base model:" not in (tmp_path / "plain" / "tables" / "claims.md").read_text()
