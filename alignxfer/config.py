@@ -274,3 +274,18 @@ def config_hash(cfg: dict) -> str:
     """A short, stable hash of the validated config (key order does not matter)."""
     blob = json.dumps(cfg, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def describe_base(config: dict) -> str:
+    """One line for claims.md on what the arms started from (a validated config): a caveat when
+    the base has seen the bitext's sentence alignment."""
+    base = config["base"]
+    if base["source"] == "pretrained":
+        return f"`{base['name']}` (pretrained)."
+    if base["training"]["objective"] == "contrastive":
+        return (
+            "trained from scratch with MLM plus translation ranking on the pre-training bitext "
+            "(`base.training.objective: contrastive`): the arms measure what continued pre-training adds "
+            "to an already aligned model, and the `contrastive` arm continues the base's own objective."
+        )
+    return "trained from scratch with MLM only (`base.training.objective: mlm`)."

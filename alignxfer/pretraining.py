@@ -388,6 +388,11 @@ def _finish_checkpoints(checkpoint_dir, keep: bool) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _base_objective(training: dict) -> str:
+    """``base.training.objective`` (``mlm`` when absent)."""
+    return training.get("objective", "mlm")
+
+
 def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dict, seed: int, train_kwargs: dict) -> dict:
     """Tokenizer, model, objective and sentences of :func:`pretrain_base` (every rank calls it)."""
     from transformers import AutoTokenizer
@@ -396,10 +401,11 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
     specials = D.Specials.from_tokenizer(tokenizer)
     max_length = int(training["max_length"])
     mask_prob = training.get("mask_prob", 0.15)
-    kind = training.get("objective", "mlm")
+    kind = _base_objective(training)
     optimisation = optimisation_settings(training)
+    dirs = sorted(map(str, tokenized_dirs))
     if kind == "mlm":
-        examples = D.load_sentences(sorted(map(str, tokenized_dirs)), max_length)
+        examples = D.load_sentences(dirs, max_length)
         objective = SentenceMLM({"mask_prob": mask_prob}, specials, max_length)
     elif kind == "contrastive":
         # MLM on both sides of each pair + translation ranking of the pair's sentence vectors;
@@ -412,7 +418,6 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
         optimisation["batch_size"] //= 2
         options = {**dict(training.get("contrastive") or {}), "mask_prob": mask_prob}
         objective = OBJECTIVES["contrastive"](options, specials, max_length)
-        dirs = sorted(map(str, tokenized_dirs))
         examples = load_pair_examples(objective, {f"{i:04d}": d for i, d in enumerate(dirs)}, None, max_length)
     else:
         raise ValueError(f"base.training.objective must be 'mlm' or 'contrastive', got {kind!r}")
@@ -508,7 +513,7 @@ def pretrain_base(
         devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
         keep_checkpoints=keep_checkpoints,
     )
-    summary["pairs" if training.get("objective", "mlm") == "contrastive" else "sentences"] = summary.pop("examples")
+    summary["pairs" if _base_objective(training) == "contrastive" else "sentences"] = summary.pop("examples")
     summary["objective"] = "base"
     return summary
 

@@ -6,7 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
-from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, missing_checksums, validate_config
+from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, describe_base, missing_checksums, validate_config
 
 try:
     validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
@@ -69,21 +69,6 @@ def alignment_files(objective):
     if objective in ALIGNMENT_OBJECTIVES:
         return expand("results/align/en-{lang}/symmetrized.txt", lang=LANGS)
     return []
-
-
-def base_description():
-    """One line for claims.md: what the arms started from (a caveat when the base saw the bitext's
-    sentence alignment)."""
-    base = config["base"]
-    if base["source"] == "pretrained":
-        return f"`{base['name']}` (pretrained)."
-    if base["training"]["objective"] == "contrastive":
-        return (
-            "trained from scratch with MLM plus translation ranking on the pre-training bitext "
-            "(`base.training.objective: contrastive`): the arms measure what continued pre-training adds "
-            "to an already aligned model, and the `contrastive` arm continues the base's own objective."
-        )
-    return "trained from scratch with MLM only (`base.training.objective: mlm`)."
 
 
 def seed_paths(pattern):

@@ -25,7 +25,7 @@ rule gather:
             "weam_mask_prob": config["pretraining"]["weam"]["mask_prob"],
             "weam_lambda": config["pretraining"]["weam"]["lambda"],
             "seeds": SEEDS,
-            "base": base_description(),
+            "base": describe_base(config),
         },
     log:
         logpath("gather"),

@@ -76,22 +76,15 @@ TINY_ARCH = {
 
 def make_base_model(path, tokenizer_dir, seed: int = 0, dropout: float = 0.1, arch: dict | None = None) -> Path:
     """A tiny random BertForMaskedLM saved with its tokenizer (what pretrain_base writes)."""
-    import torch
     from transformers import AutoTokenizer
 
-    from alignxfer.modeling import build_scratch_model
-
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
-    torch.manual_seed(seed)
-    model = build_scratch_model(
-        {**(arch or TINY_ARCH), "hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}, tokenizer
-    )
-    model.save_pretrained(str(path))
-    tokenizer.save_pretrained(str(path))
+    tiny_model(tokenizer_dir, seed, dropout, arch).save_pretrained(str(path))
+    AutoTokenizer.from_pretrained(str(tokenizer_dir)).save_pretrained(str(path))
     return Path(path)
 
 
-def tiny_model(tokenizer_dir, seed: int = 0, dropout: float = 0.0):
+def tiny_model(tokenizer_dir, seed: int = 0, dropout: float = 0.0, arch: dict | None = None):
+    """A tiny random BertForMaskedLM (``TINY_ARCH`` unless ``arch``), built from ``seed``."""
     import torch
     from transformers import AutoTokenizer
 
@@ -100,5 +93,25 @@ def tiny_model(tokenizer_dir, seed: int = 0, dropout: float = 0.0):
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     torch.manual_seed(seed)
     return build_scratch_model(
-        {**TINY_ARCH, "hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}, tokenizer
+        {**(arch or TINY_ARCH), "hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}, tokenizer
     )
+
+
+#: the continued-pre-training budget of the loop tests (tests override single keys)
+TINY_BUDGET = {
+    "steps": 6,
+    "batch_size": 4,
+    "max_length": 16,
+    "learning_rate": 1e-3,
+    "warmup_ratio": 0.2,
+    "weight_decay": 0.01,
+    "gradient_accumulation": 1,
+    "max_grad_norm": 1.0,
+}
+
+
+def model_state(model_dir) -> dict:
+    """The tensors of a saved model folder (``model.safetensors``), by name."""
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(model_dir) / "model.safetensors"))

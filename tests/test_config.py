@@ -57,3 +57,16 @@ def test_shipped_configs_validate(path):
     if not os.path.exists(path):
         pytest.skip(f"{path} not present")
     load_config(path)
+
+
+def test_describe_base_names_what_the_arms_started_from():
+    from alignxfer.config import describe_base
+
+    default = load_config("config.yaml")
+    assert "MLM plus translation ranking" in describe_base(default)
+    assert "already aligned model" in describe_base(default)
+    mlm = validate_config({"base": {"training": {"objective": "mlm"}}})
+    assert describe_base(mlm) == "trained from scratch with MLM only (`base.training.objective: mlm`)."
+    mbert = validate_config({"base": {"source": "pretrained", "name": "bert-base-multilingual-cased"},
+                             "tokenizer": {"source": "pretrained"}})
+    assert describe_base(mbert) == "`bert-base-multilingual-cased` (pretrained)."

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers_models import make_base_model, make_pair_data, make_tokenizer
+from tests.helpers_models import TINY_BUDGET, make_base_model, make_pair_data, make_tokenizer, model_state
 
 from alignxfer import parallel
 from alignxfer.pretraining import _setup_arm, continue_pretraining
@@ -22,16 +22,8 @@ torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parent.parent
 
-BUDGET = {
-    "steps": 4,
-    "batch_size": 4,
-    "max_length": 16,
-    "learning_rate": 1e-3,
-    "warmup_ratio": 0.25,
-    "weight_decay": 0.01,
-    "gradient_accumulation": 2,  # one micro-batch per process
-    "max_grad_norm": 1.0,
-}
+# gradient_accumulation 2: one micro-batch per process
+BUDGET = {**TINY_BUDGET, "steps": 4, "warmup_ratio": 0.25, "gradient_accumulation": 2}
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +38,6 @@ def fx(tmp_path_factory):
         "base": make_base_model(root / "base", tok, seed=0, dropout=0.0),
         "base_dropout": make_base_model(root / "base_dropout", tok, seed=0, dropout=0.1),
     }
-
-
-def _state(path):
-    from safetensors.torch import load_file
-
-    return load_file(str(path / "model.safetensors"))
 
 
 def _history(path):
@@ -84,7 +70,7 @@ def test_two_processes_train_like_one_and_only_rank_0_writes(fx, tmp_path):
     )
     assert two["processes"] == 2 and two["steps"] == 4 and seen == [1, 2, 3, 4]
     # same batches, same masks, summed gradients: the same weights up to float summation order
-    reference = _state(tmp_path / "one" / "model")
+    reference = model_state(tmp_path / "one" / "model")
     trained = {k: v.detach() for k, v in prepared["model"].state_dict().items()}
     diff = max((trained[k] - reference[k]).abs().max().item() for k in reference)
     print(f"max |w(2 processes) - w(1 process)| = {diff:.3e}")
@@ -129,7 +115,7 @@ def test_two_process_resume_equals_uninterrupted(fx, tmp_path):
     summary = run(tmp_path / "resumed", checkpoint_dir=ck, checkpoint_every=3, callback=lambda s, m: steps.append(s))
     assert summary["resumed_from_step"] == 3 and steps == [4, 5]
     # dropout on: every rank's random state was checkpointed, so the resumed run is bit-identical
-    a, b = _state(tmp_path / "straight" / "model"), _state(tmp_path / "resumed" / "model")
+    a, b = model_state(tmp_path / "straight" / "model"), model_state(tmp_path / "resumed" / "model")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [h["loss"] for h in _history(tmp_path / "straight" / "history.jsonl")] == [
         h["loss"] for h in _history(tmp_path / "resumed" / "history.jsonl")

@@ -7,23 +7,22 @@ import json
 import pytest
 import torch
 
-from tests.helpers_models import PAIRS, TINY_ARCH, make_base_model, make_pair_data, make_tokenizer
+from tests.helpers_models import (
+    PAIRS,
+    TINY_ARCH,
+    TINY_BUDGET,
+    make_base_model,
+    make_pair_data,
+    make_tokenizer,
+    model_state,
+)
 
 from alignxfer.objectives import OBJECTIVES
 from alignxfer.pretraining import continue_pretraining, load_base, pretrain_base
 
 torch.set_num_threads(1)
 
-BUDGET = {
-    "steps": 6,
-    "batch_size": 4,
-    "max_length": 16,
-    "learning_rate": 1e-3,
-    "warmup_ratio": 0.2,
-    "weight_decay": 0.01,
-    "gradient_accumulation": 1,
-    "max_grad_norm": 1.0,
-}
+BUDGET = TINY_BUDGET
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +42,6 @@ def fx(tmp_path_factory):
         "align": {"de": align, "xx": align2},
         "base": base,
     }
-
-
-def _state(path):
-    from safetensors.torch import load_file
-
-    return load_file(str(path / "model.safetensors"))
 
 
 def _same(a, b) -> bool:
@@ -119,7 +112,7 @@ def test_pretrain_base_contrastive(fx, tmp_path):
     assert history[-1]["loss_rank"] < history[0]["loss_rank"]
     run("b")
     run("c", seed=4)
-    a, b, c = (_state(tmp_path / x) for x in "abc")
+    a, b, c = (model_state(tmp_path / x) for x in "abc")
     assert _same(a, b) and not _same(a, c)
     with pytest.raises(ValueError, match="batch_size must be even"):
         pretrain_base(list(fx["tokenized"].values()), fx["tok"], tmp_path / "d", tmp_path / "d.jsonl", TINY_ARCH,
@@ -150,7 +143,7 @@ def test_same_seed_same_weights(fx, tmp_path):
     _run(fx, tmp_path / "a", seed=5)
     _run(fx, tmp_path / "b", seed=5)
     _run(fx, tmp_path / "c", seed=6)
-    a, b, c = (_state(tmp_path / x / "model") for x in "abc")
+    a, b, c = (model_state(tmp_path / x / "model") for x in "abc")
     assert _same(a, b)
     assert not _same(a, c)
 
@@ -179,7 +172,7 @@ def test_resume_equals_uninterrupted(fx, tmp_path, objective, accumulation):
                    callback=lambda s, m: steps.append(s))
     assert summary["resumed_from_step"] == 3
     assert steps == [4, 5, 6]
-    assert _same(_state(straight / "model"), _state(resumed / "model"))
+    assert _same(model_state(straight / "model"), model_state(resumed / "model"))
     h1 = [json.loads(x) for x in (straight / "history.jsonl").read_text().splitlines()]
     h2 = [json.loads(x) for x in (resumed / "history.jsonl").read_text().splitlines()]
     assert [h["step"] for h in h2] == [1, 2, 3, 4, 5, 6]
@@ -203,7 +196,7 @@ def test_checkpoint_from_other_settings_is_ignored(fx, tmp_path, capsys):
 def test_load_base_copies_a_local_model(fx, tmp_path):
     summary = load_base(fx["base"], tmp_path / "copy")
     assert summary["num_hidden_layers"] == 2 and summary["model_type"] == "bert"
-    assert _same(_state(fx["base"]), _state(tmp_path / "copy"))
+    assert _same(model_state(fx["base"]), model_state(tmp_path / "copy"))
 
 
 def test_bad_alignment_fails_with_file_line_index(fx, tmp_path):
