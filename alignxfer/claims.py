@@ -1,4 +1,4 @@
-"""Each claim of RESEARCH.md §1 judged on this run's numbers.
+"""Each claim of docs/research.md §1 judged on this run's numbers.
 
 Verdicts: **supported**, **not supported**, **not testable in this configuration**. Every
 verdict lists the numbers and the test behind it. Decision rules (all on per-seed scores in
@@ -51,7 +51,7 @@ LARGE_MARGIN = 2.0
 SIMILAR_MARGIN = 1.0
 CLOSE_MARGIN = 2.0
 
-#: the settings the WEAM paper reports (RESEARCH.md §1, claim 7); (value, verified?)
+#: the settings the WEAM paper reports (docs/research.md §1, claim 7); (value, verified?)
 PAPER_SETTINGS = {
     "learning_rate": (5e-5, True),
     "batch_size": (32, True),

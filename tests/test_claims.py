@@ -1,4 +1,4 @@
-"""alignxfer.claims: verdicts of RESEARCH.md §1's claims on constructed metric files, with the
+"""alignxfer.claims: verdicts of docs/research.md §1's claims on constructed metric files, with the
 numbers in the verdict texts checked against scipy."""
 
 import numpy as np

@@ -4,7 +4,7 @@ The paper's full text was not available; this follows its abstract and its Figur
 ("The multilingual prediction task predicts the masked tokens. The cross-lingual prediction task
 utilizes a word alignment matrix to swap the representations of aligned words in parallel
 sentences, then predicts the masked tokens in the swapped sentences.") as set out in
-RESEARCH.md section 2. What is implemented, exactly:
+docs/research.md §2. What is implemented, exactly:
 
 1. Input: a sentence pair (x English, y other) and its symmetrized word alignment (FastAlign,
    grow-diag-final-and), each side truncated to ``max_length - 2`` subwords; links to words cut off
@@ -40,7 +40,7 @@ encoder layer k, negative values count from the top, -1 = last layer):
   Likewise for y. Gradients flow through both the swapped and the source branches.
 
 Defaults in config.yaml: mask_prob 0.15, lambda 1, swap_layer -1, subword_mapping first; the
-paper configuration uses mask_prob 0.3 and lambda 1 (both unverified, see RESEARCH.md).
+paper configuration uses mask_prob 0.3 and lambda 1 (both unverified, see docs/research.md §1).
 """
 
 from __future__ import annotations

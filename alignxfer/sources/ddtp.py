@@ -13,7 +13,7 @@ What is fetched, and how
     ``InRelease``; the checksums of the stored files go to ``<folder>/cache-manifest.json`` and
     a later call re-verifies them and reuses the files instead of downloading again.
 
-Records (RESEARCH.md section 4)
+Records (docs/research.md §4)
     ``Description-md5: X``, ``Description-<lang>: synopsis``, body lines indented by one space,
     paragraphs separated by `` .`` lines. Wrapped lines are joined with
     :func:`alignxfer.words.join_wrapped` (no space between two CJK characters). A document's
