@@ -392,7 +392,3 @@ def move(batch, device):
 
 def count_tokens(side: dict) -> int:
     return int(side["attention_mask"].sum())
-
-
-def ceil_div(a: int, b: int) -> int:
-    return int(math.ceil(a / b))

@@ -13,7 +13,6 @@ minimised.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import time
@@ -357,18 +356,3 @@ def read_info(model_dir) -> dict:
         return {}
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
-
-
-def clone_hparams(hparams: dict | None) -> dict:
-    return copy.deepcopy(dict(hparams or {}))
-
-
-def batched(items: Iterable, size: int) -> Iterator[list]:
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
