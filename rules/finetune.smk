@@ -23,6 +23,7 @@ def predictions_of(metric_paths):
 
 
 rule finetune:
+    """Fine-tune one arm on English for one task and seed; keep the best dev epoch."""
     input:
         model="results/models/{objective}/model",
         train="results/data/{task}/train.en.jsonl",
@@ -49,6 +50,7 @@ rule finetune:
 
 
 rule evaluate_zero_shot:
+    """Score one English-fine-tuned model on every test language; metric JSON and predictions per language."""
     input:
         model="results/finetune/{task}/{objective}/en/seed{seed}/model",
         tests=lambda wc: expand("results/data/{task}/test.{lang}.jsonl", task=wc.task, lang=eval_languages(wc.task, "zero_shot")),
@@ -93,6 +95,7 @@ if "mlqa" in DATASET_TASKS:
 
 
 rule translate_train:
+    """Fine-tune on a language's translated training set and test on it, per seed (model not kept)."""
     input:
         model="results/models/{objective}/model",
         train="results/data/{task}/train.{lang}.jsonl",
@@ -121,6 +124,7 @@ rule translate_train:
 
 
 rule retrieval:
+    """Sentence retrieval with one arm's mean-pooled hidden states, every language, no fine-tuning."""
     input:
         model="results/models/{objective}/model",
         pairs=expand("results/data/retrieval/en-{lang}.jsonl", lang=EVAL_LANGS),
