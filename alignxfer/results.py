@@ -237,22 +237,22 @@ class Comparator:
         self._examples: dict = {}
         self._reps: dict = {}
         self.notes: list[str] = []
-        self._index = {key: sub for key, sub in df.groupby(["task", "setting", "objective", "metric", "lang"], sort=False)} if len(df) else {}
+        self._runs: dict = {}
+        if len(df):
+            pseeds = df["pretrain_seed"].astype(object).where(df["pretrain_seed"].notna(), NO_PRETRAIN_SEED) \
+                if "pretrain_seed" in df.columns else [NO_PRETRAIN_SEED] * len(df)
+            for task, setting, obj, metric, lang, pseed, seed, value, file in zip(
+                    df["task"], df["setting"], df["objective"], df["metric"], df["lang"], pseeds, df["seed"],
+                    df["value"], df["file"]):
+                if pd.isna(value) or pd.isna(seed):
+                    continue
+                self._runs.setdefault((task, setting, obj, metric, lang), {})[(int(pseed), int(seed))] = (float(value) * SCALE, file)
 
     # ---- data
 
     def runs(self, task, setting, objective, metric, lang) -> dict:
         """(pretrain_seed, seed) -> (value in points, metric file) of one series in one language."""
-        sub = self._index.get((task, setting, objective, metric, lang))
-        if sub is None:
-            return {}
-        out = {}
-        for r in sub.itertuples(index=False):
-            if pd.isna(r.value):
-                continue
-            pseed = NO_PRETRAIN_SEED if pd.isna(r.pretrain_seed) else int(r.pretrain_seed)
-            out[(pseed, int(r.seed))] = (float(r.value) * SCALE, r.file)
-        return out
+        return self._runs.get((task, setting, objective, metric, lang), {})
 
     def examples(self, metric_file, metric: str, value: float):
         """(sorted ids, per-example values in points) from the predictions beside ``metric_file``,

@@ -17,11 +17,6 @@
 # so the zero-shot evaluation, whose outputs list the languages, has one rule per task.
 
 
-def predictions_of(metric_paths):
-    """The per-example predictions file beside each metric file (X.json -> X.predictions.jsonl)."""
-    return [p[: -len(".json")] + ".predictions.jsonl" for p in metric_paths]
-
-
 rule finetune:
     """Fine-tune one arm on English for one task and seed; keep the best dev epoch."""
     input:

@@ -1,19 +1,5 @@
 # Tables (mean ± std over seeds, paired-bootstrap differences with CIs, Holm), claims, plots, an
 # HTML page per table for the report, the report's overview; logs tables and plots to MLflow.
-from alignxfer.report import table_stems
-
-TABLE_STEMS = table_stems(metric_files())  # every table gather writes is a declared output
-
-
-def baseline_inputs(wildcards=None):
-    """Model-free baseline metric files (results/metrics/{task}/baselines/...), if the workflow
-    defines a rule for them (function baseline_files); gather also picks up any present on disk."""
-    fn = globals().get("baseline_files")
-    return fn() if callable(fn) else []
-
-
-def table_subcategory(stem):
-    return stem.split("_")[0] if stem != "retrieval" else "retrieval"
 
 
 rule gather:
