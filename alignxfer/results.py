@@ -221,6 +221,20 @@ def example_field(metric: str) -> str:
     return "correct" if metric == "accuracy" else metric
 
 
+def _example_record(line: str) -> dict:
+    """One predictions line, parsed without its (long) ``scores`` list when that comes last, as the
+    evaluation jobs write it (the bootstrap needs only the id and the per-example value)."""
+    import json
+
+    head, sep, _ = line.partition(', "scores": ')
+    if sep:
+        try:
+            return json.loads(head + "}")
+        except ValueError:
+            pass
+    return json.loads(line)
+
+
 class Comparator:
     """Paired hierarchical bootstrap comparisons (:class:`alignxfer.stats.Bootstrap`) on the tidy
     metrics table and, where present, the per-example predictions beside each metric file.
@@ -235,6 +249,7 @@ class Comparator:
         self.boot = boot or stats.Bootstrap()
         self.use_predictions = use_predictions
         self._examples: dict = {}
+        self._ids: dict = {}
         self._reps: dict = {}
         self.notes: list[str] = []
         self._runs: dict = {}
@@ -270,7 +285,7 @@ class Comparator:
                     for line in handle:
                         if not line.strip():
                             continue
-                        rec = json.loads(line)
+                        rec = _example_record(line)
                         if field not in rec:
                             ids = None
                             break
@@ -286,7 +301,11 @@ class Comparator:
                                           f"file's {metric} {value:.3f} (stale?); documents not resampled for it")
                     else:
                         order = np.argsort(ids_arr, kind="stable")
-                        self._examples[key] = (ids_arr[order], vals_arr[order])
+                        ids_sorted = ids_arr[order]
+                        # one array object per distinct id set: runs on the same test set share it,
+                        # so the common documents of a comparison are found without set operations
+                        ids_sorted = self._ids.setdefault(ids_sorted.tobytes() + str(ids_sorted.dtype).encode(), ids_sorted)
+                        self._examples[key] = (ids_sorted, vals_arr[order])
         return self._examples[key]
 
     @staticmethod
@@ -309,7 +328,8 @@ class Comparator:
         if per_doc and all(e is not None for e in per_doc):
             common = per_doc[0][0]
             for ids, _ in per_doc[1:]:
-                common = np.intersect1d(common, ids, assume_unique=True)
+                if ids is not common:
+                    common = np.intersect1d(common, ids, assume_unique=True)
         else:
             common = None
         cubes, k = [], 0
@@ -323,7 +343,7 @@ class Comparator:
                 for j, sd in enumerate(fseeds):
                     if cube.shape[2] > 1:
                         ids, vals = per_doc[k]
-                        cube[i, j] = vals[np.searchsorted(ids, common)]
+                        cube[i, j] = vals if ids is common else vals[np.searchsorted(ids, common)]
                     else:
                         cube[i, j, 0] = runs[(p, sd)][0]
                     k += 1
