@@ -92,6 +92,7 @@ def _to_frame(df_or_tables) -> pd.DataFrame:
         df = pd.read_csv(df_or_tables)
         df["seed"] = df["seed"].astype("Int64")
         df["primary"] = df["primary"].astype(bool)
+        df["pretrain_seed"] = df["pretrain_seed"].astype("Int64") if "pretrain_seed" in df.columns else pd.NA
         return df
     return df_or_tables
 

@@ -172,7 +172,7 @@ def seed_matrix(df: pd.DataFrame, task: str, setting: str, metric: str) -> pd.Da
         return pd.DataFrame()
     langs = language_order(sub["lang"])
     index = ["objective", "seed"]
-    if sub["pretrain_seed"].notna().any():  # several pre-training runs: one row per (pretrain_seed, seed)
+    if "pretrain_seed" in sub.columns and sub["pretrain_seed"].notna().any():  # several pre-training runs: one row per (pretrain_seed, seed)
         sub = sub.assign(pretrain_seed=sub["pretrain_seed"].fillna(NO_PRETRAIN_SEED))
         index = ["objective", "pretrain_seed", "seed"]
     mat = sub.pivot_table(index=index, columns="lang", values="value", aggfunc="first") * SCALE
