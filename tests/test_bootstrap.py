@@ -243,3 +243,18 @@ def test_overview_rst_renders(tmp_path):
     assert "Headline result" in html and "<td>tlm</td>" in html and "<td>+7.0</td>" in html
     assert "<td>supported</td>" in html and "<td>not testable in this configuration</td>" in html
     assert html.count("<tr>") >= 1 + 3 + 1 + 8
+
+
+def test_retrieval_baseline_is_a_row(tmp_path):
+    from tests.helpers_metrics import write_retrieval
+
+    files = [write_retrieval(tmp_path / "m", arm, lang, 0.5 + i / 10, 0.4) for i, arm in enumerate(("base", "mlm"))
+             for lang in ("de", "ja")]
+    path = tmp_path / "m" / "retrieval" / "baselines" / "string_match" / "de.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"task": "retrieval", "baseline": "string_match", "lang": "de", "n": 100,
+                                "metrics": {"p@1_xx_en": 0.678, "p@1_en_xx": 0.6}}))
+    out = R.gather(files + [path], tmp_path / "tables")
+    text = (tmp_path / "tables" / "retrieval.md").read_text()
+    assert "| *baseline: string_match* | 67.8 | – | – |" in text
+    assert "string_match" not in set(out["tables"]["retrieval"]["objective"])
