@@ -45,7 +45,7 @@ def _grouped_bars(ax, groups: list[str], series: dict[str, tuple[list, list | No
 
 def plot_task_scores(long: pd.DataFrame, path, title: str) -> None:
     """Grouped bars: languages (and averages) on x, one bar per arm, error bars = seed std."""
-    n_seeds = sorted(set(int(n) for n in long["n_seeds"] if n and not pd.isna(n)))
+    n_seeds = sorted({int(n) for n in long["n_seeds"] if n and not pd.isna(n)})
     title = f"{title} (error bars: std over {'/'.join(map(str, n_seeds)) or '?'} fine-tuning seeds)"
     plt = _pyplot()
     groups = _ordered(long["lang"])
@@ -128,7 +128,7 @@ def plot_forest(long: pd.DataFrame, refs: tuple, path, title: str) -> bool:
     columns = _ordered(long["lang"])
     objectives = _ordered(long["objective"])
     colors = {o: f"C{i}" for i, o in enumerate(objectives)}
-    n_seeds = sorted(set(int(n) for n in long["n_seeds"] if n and not pd.isna(n)))
+    n_seeds = sorted({int(n) for n in long["n_seeds"] if n and not pd.isna(n)})
     fig, axes = plt.subplots(1, len(refs), figsize=(5.5 * len(refs), 0.9 + 0.32 * len(columns) * max(1, len(objectives) - 1)),
                              squeeze=False, sharey=False)
     for ax, ref in zip(axes.flat, refs):

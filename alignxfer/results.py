@@ -277,8 +277,6 @@ class Comparator:
             self._examples[key] = None
             path = predictions_path(metric_file)
             if self.use_predictions and path.exists():
-                import json
-
                 field = example_field(metric)
                 ids, vals = [], []
                 with open(path, encoding="utf-8") as handle:
@@ -499,9 +497,9 @@ def power_note(long: pd.DataFrame, column: str = "avg", target: float = TARGET_D
 
 def test_note(long: pd.DataFrame, n_boot: int, boot_seed: int) -> str:
     """The test, the correction and what was resampled, for under a table."""
-    n_seeds = sorted(set(int(n) for n in long["n_seeds"] if n)) if "n_seeds" in long.columns else []
+    n_seeds = sorted({int(n) for n in long["n_seeds"] if n}) if "n_seeds" in long.columns else []
     per_lang = long[~long["lang"].isin(["avg", "avg_xx"])] if "lang" in long.columns else long
-    with_docs = ordered_unique(per_lang[per_lang.get("docs_resampled", False) == True]["lang"]) if len(per_lang) else []  # noqa: E712
+    with_docs = ordered_unique(per_lang[per_lang["docs_resampled"].astype(bool)]["lang"]) if len(per_lang) else []
     without = [c for c in ordered_unique(per_lang["lang"]) if c not in with_docs] if len(per_lang) else []
     docs = ("test documents resampled in every language (per-example predictions)" if not without else
             f"test documents resampled in: {', '.join(with_docs) or 'none'}; not in {', '.join(without)} "
@@ -759,11 +757,11 @@ def headline_rows(tables: dict, baseline: str = "base") -> list[dict]:
     for key, long in tables.items():
         if key == RETRIEVAL or key.count("/") != 1 or long.empty:
             continue
-        for r in long[long["lang"] == "avg"].itertuples(index=False):
-            get = lambda name: float(getattr(r, name)) if hasattr(r, name) and not pd.isna(getattr(r, name)) else math.nan  # noqa: E731
-            rows.append({"table": key.replace("/", " — "), "arm": r.objective, "score": float(r.mean),
-                         "diff": get(f"diff_vs_{baseline}"), "ci_low": get(f"ci_low_vs_{baseline}"),
-                         "ci_high": get(f"ci_high_vs_{baseline}"), "p_holm": get(f"p_holm_vs_{baseline}"), "ref": baseline})
+        for r in long[long["lang"] == "avg"].to_dict("records"):
+            values = {name: float(r[f"{name}_vs_{baseline}"]) if not pd.isna(r.get(f"{name}_vs_{baseline}", math.nan)) else math.nan
+                      for name in ("diff", "ci_low", "ci_high", "p_holm")}
+            rows.append({"table": key.replace("/", " — "), "arm": r["objective"], "score": float(r["mean"]), **values,
+                         "ref": baseline})
     return rows
 
 

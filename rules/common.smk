@@ -127,7 +127,7 @@ def history_files():
 
 
 def all_targets():
-    return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"]
+    return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"] + gather_tables()
 
 
 # ---- gather's declared outputs and the evaluation jobs' predictions (stats)
@@ -150,3 +150,10 @@ def baseline_inputs(wildcards=None):
 
 def table_subcategory(stem):
     return stem.split("_")[0] if stem != "retrieval" else "retrieval"
+
+
+def gather_tables():
+    """Every table and report page of gather (targets of `all`, so a deleted one is rebuilt)."""
+    return expand("results/tables/{stem}.{ext}", stem=TABLE_STEMS, ext=["md", "csv"]) + expand(
+        "results/report/{stem}.html", stem=TABLE_STEMS + ["summary", "claims"]
+    ) + ["results/report/overview.rst"]
