@@ -22,7 +22,7 @@ TABLE_METRICS = {
     "mlqa": ("f1", ("f1", "exact_match")),
 }
 RETRIEVAL = "retrieval"
-_METRIC_PATH = re.compile(r"(?:^|/)metrics/(?P<task>[^/]+)/(?P<setting>[^/]+)/[^/]+/[^/]+/seed[^/]*\.json$")
+_METRIC_PATH = re.compile(r"(?:^|/)metrics/(?P<task>[^/]+)/(?P<setting>[^/]+)/.+/seed[^/]*\.json$")
 
 
 def table_stem(task: str, setting: str, metric: str, primary: bool) -> str:
