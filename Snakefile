@@ -10,6 +10,9 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/download.smk"
 include: "rules/prepare.smk"
@@ -21,6 +24,7 @@ include: "rules/gather.smk"
 
 
 rule all:
+    """The whole study: tables, claims and plots."""
     input:
         all_targets(),
     default_target: True

@@ -2,7 +2,10 @@
 
 * ``<task>_<setting>.png``: per-language score by arm, error bars = std over seeds;
 * ``pretraining_loss.png``: the pre-training loss curves (one panel per objective, components dashed);
-* ``retrieval.png``: precision@1 by arm and language, both directions.
+* ``retrieval.png``: precision@1 by arm and language, both directions;
+* ``forest_<task>_<setting>.png``: every arm's difference to ``base`` and to ``mlm`` per language
+  and averaged, point = difference of means, bars = 95% CI of the paired hierarchical bootstrap
+  (:mod:`alignxfer.stats`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ def _grouped_bars(ax, groups: list[str], series: dict[str, tuple[list, list | No
 
 def plot_task_scores(long: pd.DataFrame, path, title: str) -> None:
     """Grouped bars: languages (and averages) on x, one bar per arm, error bars = seed std."""
+    n_seeds = sorted({int(n) for n in long["n_seeds"] if n and not pd.isna(n)})
+    title = f"{title} (error bars: std over {'/'.join(map(str, n_seeds)) or '?'} fine-tuning seeds)"
     plt = _pyplot()
     groups = _ordered(long["lang"])
     series = {}
@@ -112,11 +117,65 @@ def plot_retrieval(long: pd.DataFrame, path) -> None:
     plt.close(fig)
 
 
-def write_plots(plots_dir, tables: dict, histories: dict[str, pd.DataFrame]) -> list[str]:
+def plot_forest(long: pd.DataFrame, refs: tuple, path, title: str) -> bool:
+    """One panel per reference arm: each other arm's difference (points) per language and average,
+    with its 95% bootstrap CI; ``*`` after an arm's label in a row = Holm p < 0.05. False if there
+    is nothing to draw."""
+    refs = [r for r in refs if f"diff_vs_{r}" in long.columns]
+    if not refs:
+        return False
+    plt = _pyplot()
+    columns = _ordered(long["lang"])
+    objectives = _ordered(long["objective"])
+    colors = {o: f"C{i}" for i, o in enumerate(objectives)}
+    n_seeds = sorted({int(n) for n in long["n_seeds"] if n and not pd.isna(n)})
+    fig, axes = plt.subplots(1, len(refs), figsize=(5.5 * len(refs), 0.9 + 0.32 * len(columns) * max(1, len(objectives) - 1)),
+                             squeeze=False, sharey=False)
+    for ax, ref in zip(axes.flat, refs):
+        arms = [o for o in objectives if o != ref]
+        y, labels, ticks = 0.0, [], []
+        for column in columns:
+            for arm in arms:
+                r = long[(long["objective"] == arm) & (long["lang"] == column)]
+                if r.empty:
+                    continue
+                r = r.iloc[0]
+                diff, lo, hi = r[f"diff_vs_{ref}"], r[f"ci_low_vs_{ref}"], r[f"ci_high_vs_{ref}"]
+                if not pd.isna(diff):
+                    err = None if pd.isna(lo) else [[diff - lo], [hi - diff]]
+                    ax.errorbar([diff], [y], xerr=err, fmt="o" if column.startswith("avg") else ".", color=colors[arm],
+                                capsize=2, markersize=6 if column.startswith("avg") else 4)
+                ticks.append(y)
+                labels.append(f"{column} · {arm}{r.get(f'sig_vs_{ref}', '') or ''}")
+                y -= 1
+            y -= 0.6
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(ticks)
+        ax.set_yticklabels(labels, fontsize=7)
+        ax.set_xlabel(f"difference to {ref} ({long['metric'].iloc[0]}, points)")
+        ax.set_title(f"vs {ref}", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"{title}: arm − reference, 95% paired bootstrap CI, {'/'.join(map(str, n_seeds)) or '?'} seeds per arm",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=120)
+    plt.close(fig)
+    return True
+
+
+def write_plots(plots_dir, tables: dict, histories: dict[str, pd.DataFrame], forests: dict | None = None,
+                refs: tuple = ("base", "mlm")) -> list[str]:
     """Write every plot into ``plots_dir`` (replaced as a whole, atomically); returns the paths."""
     names = []
     with atomic_dir(plots_dir) as tmp:
         tmp = Path(tmp)
+        for key, long in (forests or {}).items():
+            if long.empty:
+                continue
+            task, setting = key.split("/")
+            name = f"forest_{task}_{setting}.png"
+            if plot_forest(long, refs, tmp / name, f"{task} — {setting}"):
+                names.append(name)
         for key, long in tables.items():
             if key == "retrieval" or long.empty or key.count("/") != 1:
                 continue

@@ -3,6 +3,7 @@
 
 
 rule align:
+    """Word-align one language pair in one direction with FastAlign (sil-thot's port)."""
     input:
         corpus="results/align/en-{lang}/corpus.txt",
     output:
@@ -22,6 +23,7 @@ rule align:
 
 
 rule symmetrize:
+    """Symmetrise the two directions' alignments of a pair (grow-diag-final-and by default)."""
     input:
         fwd="results/align/en-{lang}/forward.txt",
         rev="results/align/en-{lang}/reverse.txt",

@@ -127,4 +127,33 @@ def history_files():
 
 
 def all_targets():
-    return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"]
+    return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"] + gather_tables()
+
+
+# ---- gather's declared outputs and the evaluation jobs' predictions (stats)
+def predictions_of(metric_paths):
+    """The per-example predictions file beside each metric file (X.json -> X.predictions.jsonl)."""
+    return [p[: -len(".json")] + ".predictions.jsonl" for p in metric_paths]
+
+
+from alignxfer.report import table_stems
+
+TABLE_STEMS = table_stems(metric_files())  # every table gather writes is a declared output
+
+
+def baseline_inputs(wildcards=None):
+    """Model-free baseline metric files (results/metrics/{task}/baselines/...), if the workflow
+    defines a rule for them (function baseline_files); gather also picks up any present on disk."""
+    fn = globals().get("baseline_files")
+    return fn() if callable(fn) else []
+
+
+def table_subcategory(stem):
+    return stem.split("_")[0] if stem != "retrieval" else "retrieval"
+
+
+def gather_tables():
+    """Every table and report page of gather (targets of `all`, so a deleted one is rebuilt)."""
+    return expand("results/tables/{stem}.{ext}", stem=TABLE_STEMS, ext=["md", "csv"]) + expand(
+        "results/report/{stem}.html", stem=TABLE_STEMS + ["summary", "claims"]
+    ) + ["results/report/overview.rst"]

@@ -10,6 +10,7 @@ localrules:
 
 
 rule download_english:
+    """Fetch the labelled English side of the corpus (DDTP) into resources/, checksummed."""
     output:
         docs="results/corpus/en.jsonl",
         manifest="results/corpus/en.manifest.json",
@@ -28,6 +29,7 @@ rule download_english:
 
 
 rule download_pair:
+    """Fetch one language's translations of the corpus into resources/, checksummed."""
     input:
         english="results/corpus/en.jsonl" if LABELLED else [],
     output:

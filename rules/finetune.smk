@@ -11,11 +11,14 @@
 #  - retrieval: no fine-tuning, one job per arm over every language.
 # Jobs are this coarse on purpose: each Python job pays ~6 s of imports (torch, transformers,
 # mlflow), which at one job per language would dominate the default study's run time.
+# Every evaluation writes X.predictions.jsonl beside its metric file X.json (one line per test
+# example: id, gold, pred, correct, scores), the input of gather's paired bootstrap.
 # Every task uses these rules; a task's test languages are TASK_LANGS[task] (rules/common.smk),
 # so the zero-shot evaluation, whose outputs list the languages, has one rule per task.
 
 
 rule finetune:
+    """Fine-tune one arm on English for one task and seed; keep the best dev epoch."""
     input:
         model="results/models/{objective}/model",
         train="results/data/{task}/train.en.jsonl",
@@ -42,12 +45,14 @@ rule finetune:
 
 
 rule evaluate_zero_shot:
+    """Score one English-fine-tuned model on every test language; metric JSON and predictions per language."""
     input:
         model="results/finetune/{task}/{objective}/en/seed{seed}/model",
         tests=lambda wc: expand("results/data/{task}/test.{lang}.jsonl", task=wc.task, lang=eval_languages(wc.task, "zero_shot")),
         labels="results/data/{task}/labels.json",
     output:
-        zero_shot_metrics("topic"),
+        metrics=zero_shot_metrics("topic"),
+        predictions=predictions_of(zero_shot_metrics("topic")),
     wildcard_constraints:
         task="topic",
     params:
@@ -68,7 +73,8 @@ if "xnli" in DATASET_TASKS:
 
     use rule evaluate_zero_shot as evaluate_zero_shot_xnli with:
         output:
-            zero_shot_metrics("xnli"),
+            metrics=zero_shot_metrics("xnli"),
+            predictions=predictions_of(zero_shot_metrics("xnli")),
         wildcard_constraints:
             task="xnli",
 
@@ -77,12 +83,14 @@ if "mlqa" in DATASET_TASKS:
 
     use rule evaluate_zero_shot as evaluate_zero_shot_mlqa with:
         output:
-            zero_shot_metrics("mlqa"),
+            metrics=zero_shot_metrics("mlqa"),
+            predictions=predictions_of(zero_shot_metrics("mlqa")),
         wildcard_constraints:
             task="mlqa",
 
 
 rule translate_train:
+    """Fine-tune on a language's translated training set and test on it, per seed (model not kept)."""
     input:
         model="results/models/{objective}/model",
         train="results/data/{task}/train.{lang}.jsonl",
@@ -93,6 +101,7 @@ rule translate_train:
         history=seed_paths("results/finetune/{task}/{objective}/{lang}/seed{seed}/history.jsonl"),
         dev=seed_paths("results/finetune/{task}/{objective}/{lang}/seed{seed}/dev.json"),
         metrics=seed_paths("results/metrics/{task}/translate_train/{objective}/{lang}/seed{seed}.json"),
+        predictions=seed_paths("results/metrics/{task}/translate_train/{objective}/{lang}/seed{seed}.predictions.jsonl"),
     params:
         hparams=lambda wc: task_hparams(wc.task),
         seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
@@ -110,6 +119,7 @@ rule translate_train:
 
 
 rule retrieval:
+    """Sentence retrieval with one arm's mean-pooled hidden states, every language, no fine-tuning."""
     input:
         model="results/models/{objective}/model",
         pairs=expand("results/data/retrieval/en-{lang}.jsonl", lang=EVAL_LANGS),

@@ -2,6 +2,7 @@
 
 
 rule prepare_english:
+    """Clean the English documents and split them by document into pre-training/train/dev/test pools."""
     input:
         docs="results/corpus/en.jsonl",
         # document_selection "translated" ranks English documents by their translations into the
@@ -27,6 +28,7 @@ rule prepare_english:
 
 
 rule prepare_pair:
+    """Clean one language pair's bitext and keep only pre-training-pool documents."""
     input:
         docs="results/corpus/en-{lang}.jsonl",
         english_train="results/data/topic/train.en.jsonl" if LABELLED else [],
@@ -66,6 +68,7 @@ localrules:
 
 
 rule prepare_task_english:
+    """Write a dataset task's English train/dev data and its labels."""
     output:
         train="results/data/{task}/train.en.jsonl",
         dev="results/data/{task}/dev.en.jsonl",
@@ -90,6 +93,7 @@ rule prepare_task_english:
 
 
 rule prepare_task_test:
+    """Write a dataset task's test set of one language."""
     output:
         test="results/data/{task}/test.{lang}.jsonl",
         summary="results/data/summary/{task}/test.{lang}.json",
@@ -107,6 +111,7 @@ rule prepare_task_test:
 
 
 rule prepare_task_translated:
+    """Write a dataset task's translated training data of one language (translate-train)."""
     output:
         train="results/data/{task}/train.{lang}.jsonl",
         dev="results/data/{task}/dev.{lang}.jsonl",

@@ -5,6 +5,7 @@
 if config["base"]["source"] == "scratch":
 
     rule pretrain_base:
+        """Train the study's base model (the 'mBERT') from scratch on the bitext."""
         input:
             tokenized=tokenized_dirs(),
             tokenizer="results/tokenizer",
@@ -36,6 +37,7 @@ else:
         load_base,
 
     rule load_base:
+        """Save a pretrained base model (hub id or folder) as the study's base."""
         output:
             model=directory("results/models/base/model"),
             history="results/models/base/history.jsonl",
@@ -50,6 +52,7 @@ else:
 
 
 rule pretrain:
+    """Continue pre-training the base with one objective under the shared budget (one arm)."""
     input:
         base="results/models/base/model",
         tokenized=tokenized_dirs(),

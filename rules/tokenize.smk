@@ -2,6 +2,7 @@
 
 
 rule segment_pair:
+    """Segment one pair's bitext into the workflow's words (CJK/kana aware)."""
     input:
         en="results/data/pretrain/en-{lang}.en",
         xx="results/data/pretrain/en-{lang}.{lang}",
@@ -18,6 +19,7 @@ rule segment_pair:
 if config["tokenizer"]["source"] == "train":
 
     rule train_tokenizer:
+        """Train the WordPiece vocabulary on the segmented bitext."""
         input:
             corpora=expand("results/align/en-{lang}/corpus.txt", lang=LANGS),
         output:
@@ -42,6 +44,7 @@ else:
         save_tokenizer,
 
     rule save_tokenizer:
+        """Save the pretrained model's tokenizer as the study's tokenizer."""
         output:
             directory("results/tokenizer"),
         params:
@@ -55,6 +58,7 @@ else:
 
 
 rule tokenize_pair:
+    """Tokenize one pair's bitext and align word and sub-word positions."""
     input:
         corpus="results/align/en-{lang}/corpus.txt",
         tokenizer="results/tokenizer",

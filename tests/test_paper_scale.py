@@ -167,8 +167,13 @@ def test_xnli_pairs_get_segment_ids_and_train(tiny_bert, tmp_path):
 
     hp = {"epochs": 1, "batch_size": 4, "max_length": 32, "learning_rate": 1e-3, "bf16": False}
     task.finetune(tiny_bert, files["train"], files["dev"], files["labels"], tmp_path / "ft", tmp_path / "h.jsonl", tmp_path / "dev.json", hp, seed=12)
-    result = task.evaluate(tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json", {"lang": "de", "seed": 12}, hp)
+    result = task.evaluate(tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json", {"lang": "de", "seed": 12}, hp,
+                           predictions_path=tmp_path / "m.predictions.jsonl")
     assert result["task"] == "xnli" and result["n"] == 6 and set(result["metrics"]) == {"accuracy", "macro_f1"}
+    preds = [json.loads(line) for line in (tmp_path / "m.predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 6 and all(set(p) == {"id", "gold", "pred", "correct", "scores"} for p in preds)
+    assert all(p["correct"] == int(p["gold"] == p["pred"]) and sum(p["scores"]) == pytest.approx(1, abs=1e-3) for p in preds)
+    assert sum(p["correct"] for p in preds) / 6 == pytest.approx(result["metrics"]["accuracy"])
     assert 0.0 <= result["majority_baseline"] <= 1.0
     assert json.loads((tmp_path / "dev.json").read_text())["primary_metric"] == "accuracy"
 
@@ -246,8 +251,12 @@ def test_mlqa_finetune_and_evaluate(tiny_bert, tmp_path):
                            {"lang": "de", "setting": "zero_shot"}, hp, predictions_path=tmp_path / "p.jsonl")
     assert result["primary_metric"] == "f1" and set(result["metrics"]) == {"f1", "exact_match"}
     contexts = {r["id"]: r["context"] for r in squad_rows("de")}
-    for pred in read_jsonl(tmp_path / "p.jsonl"):
-        assert pred["prediction"] in contexts[pred["id"]]  # an exact substring of the context
+    preds = list(read_jsonl(tmp_path / "p.jsonl"))
+    for pred in preds:
+        assert pred["pred"] in contexts[pred["id"]]  # an exact substring of the context
+        assert set(pred) >= {"id", "gold", "pred", "correct", "f1", "exact_match"}  # the predictions contract
+    # per-example values average to the metrics (what gather's bootstrap resamples)
+    assert sum(p["f1"] for p in preds) / len(preds) == pytest.approx(result["metrics"]["f1"])
 
 
 def test_qa_options_are_checked():

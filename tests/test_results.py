@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats as st
 
 from alignxfer import results as R
 from alignxfer import stats as S
@@ -162,6 +161,14 @@ def _per_seed(objective: str, column: str) -> list[float]:
     return _scores(ZERO_SHOT, objective, "de" if column == "avg_xx" else column)
 
 
+def _exact_boot_p(diffs) -> float:
+    """Two-sided percentile p of the mean of paired differences over every ordered resample."""
+    import itertools
+
+    means = np.array([np.mean(c) for c in itertools.product(diffs, repeat=len(diffs))])
+    return min(1.0, 2 * min(np.mean(means <= 1e-12), np.mean(means >= -1e-12)))
+
+
 def test_build_table_mean_std_and_differences(study):
     df = R.load_metrics(study)
     long = R.build_table(df, "topic", "zero_shot", "accuracy", baseline="base", control="mlm")
@@ -189,18 +196,26 @@ def test_build_table_mean_std_and_differences(study):
                 if objective == ref:
                     continue
                 ref_values = _per_seed(ref, column)
-                test = st.ttest_ind(values, ref_values, equal_var=False)
+                diffs = np.asarray(values) - np.asarray(ref_values)
                 assert cell[f"diff_vs_{ref}"] == pytest.approx(np.mean(values) - np.mean(ref_values))
-                assert cell[f"p_vs_{ref}"] == pytest.approx(test.pvalue)
-                expected = "**" if test.pvalue < 0.01 else "*" if test.pvalue < 0.05 else ""
-                assert cell[f"sig_vs_{ref}"] == expected
-                marks.add(expected)
-                pooled = math.sqrt((np.var(values, ddof=1) + np.var(ref_values, ddof=1)) / 2)
-                assert cell[f"mdd_vs_{ref}"] == pytest.approx(S.minimal_detectable_difference(pooled, 3, 3))
-    assert marks == {"", "*", "**"}  # the data exercise every mark
+                # seed-level paired bootstrap (no predictions files): the exact bootstrap p over the
+                # 27 equally likely resamples of the 3 paired per-seed differences, within MC error
+                assert cell[f"p_vs_{ref}"] == pytest.approx(_exact_boot_p(diffs), abs=0.03)
+                assert min(diffs) - 1e-9 <= cell[f"ci_low_vs_{ref}"] <= cell[f"diff_vs_{ref}"] + 1e-9
+                assert cell[f"diff_vs_{ref}"] - 1e-9 <= cell[f"ci_high_vs_{ref}"] <= max(diffs) + 1e-9
+                assert cell[f"n_runs_vs_{ref}"] == 3 and not cell["docs_resampled"]
+                marks.add(cell[f"sig_vs_{ref}"])
+    # marks come from the Holm-adjusted p across the arms of each column
+    for ref in ("base", "mlm"):
+        for column in ("en", "de", "avg", "avg_xx"):
+            sub = long[(long["lang"] == column) & (long["objective"] != ref)]
+            assert sub[f"p_holm_vs_{ref}"].tolist() == pytest.approx(S.holm(sub[f"p_vs_{ref}"].tolist()))
+            for p, mark in zip(sub[f"p_holm_vs_{ref}"], sub[f"sig_vs_{ref}"]):
+                assert mark == ("**" if p < 0.01 else "*" if p < 0.05 else "")
+    assert marks >= {"", "**"}
     # the two comparisons the data were built for
-    assert _cell(long, "tlm", "avg")["p_vs_base"] < 0.05  # clearly significant (p ~ 0.01)
-    assert _cell(long, "mlm", "avg")["p_vs_base"] > 0.5  # clearly not
+    assert _cell(long, "tlm", "avg")["p_vs_base"] < 0.01 and _cell(long, "tlm", "avg")["sig_vs_base"] == "**"
+    assert _cell(long, "mlm", "avg")["p_vs_base"] > 0.5 and _cell(long, "mlm", "avg")["sig_vs_base"] == ""
     # majority-class baseline in points, averaged over the column's languages
     assert _cell(long, "tlm", "en")["majority_baseline"] == pytest.approx(25.0)
     assert _cell(long, "tlm", "avg")["majority_baseline"] == pytest.approx(23.0)
@@ -213,7 +228,9 @@ def test_build_table_translate_train(study):
     assert set(long["lang"]) == {"de", "avg"}
     tlm = _cell(long, "tlm", "avg")
     assert tlm["mean"] == pytest.approx(56.0) and tlm["diff_vs_base"] == pytest.approx(-5.0)
-    assert tlm["p_vs_base"] == pytest.approx(st.ttest_ind([55, 56, 57], [60, 61, 62], equal_var=False).pvalue)
+    # paired per-seed differences are all −5: every replicate is −5, p at its floor 2 / (B + 1)
+    assert tlm["ci_low_vs_base"] == pytest.approx(-5.0) and tlm["ci_high_vs_base"] == pytest.approx(-5.0)
+    assert tlm["p_vs_base"] == pytest.approx(2 / (S.BOOT_SAMPLES + 1))
 
 
 # --------------------------------------------------------------------------- the stage
@@ -240,7 +257,8 @@ def test_gather_writes_tables_summary_and_plots(gathered_dir):
     assert len(pd.read_csv(tables / "all_metrics.csv")) == len(gathered["metrics"])
     # plots: one per (task, setting) with its primary metric, and retrieval; real PNG files
     plots = sorted(p.split("/")[-1] for p in gathered["plots"])
-    assert plots == ["retrieval.png", "topic_translate_train.png", "topic_zero_shot.png"]
+    assert plots == ["forest_topic_translate_train.png", "forest_topic_zero_shot.png", "retrieval.png",
+                     "topic_translate_train.png", "topic_zero_shot.png"]
     for name in plots:
         assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -263,7 +281,8 @@ def test_markdown_table_means_and_marks(gathered_dir):
     assert _md_row(text, "Mean ± std", "mlm") == ["mlm", "80.0 ± 1.0", "50.7 ± 2.1", "65.3 ± 0.6", "50.7 ± 2.1"]
     assert _md_row(text, "Mean ± std", "tlm") == ["tlm", "83.0 ± 1.0", "61.0 ± 1.0", "72.0 ± 0.5", "61.0 ± 1.0"]
     assert _md_row(text, "Mean ± std", "*majority class*") == ["*majority class*", "25.0", "21.0", "23.0", "21.0"]
-    # a mark exactly where Welch's p < 0.05 (per cell), p and MDD of the avg column
+    # every difference cell: the table's difference and Holm mark; the avg column's CI, p, Holm p, MDE
+    long = gathered_dir[0]["tables"]["topic/zero_shot"]
     for ref, section in (("base", "Difference to `base`"), ("mlm", "Difference to `mlm`")):
         for objective in ZERO_SHOT:
             if objective == ref:
@@ -272,17 +291,15 @@ def test_markdown_table_means_and_marks(gathered_dir):
             expected = [objective]
             for column in ("en", "de", "avg", "avg_xx"):
                 a, b = _per_seed(objective, column), _per_seed(ref, column)
-                p = st.ttest_ind(a, b, equal_var=False).pvalue
-                mark = "**" if p < 0.01 else "*" if p < 0.05 else ""
-                expected.append(f"{np.mean(a) - np.mean(b):+.1f}{mark}")
-            p_avg = st.ttest_ind(AVG[objective], AVG[ref], equal_var=False).pvalue
-            pooled = math.sqrt((np.var(AVG[objective], ddof=1) + np.var(AVG[ref], ddof=1)) / 2)
-            p_text = "< 0.001" if p_avg < 0.001 else f"{p_avg:.3f}"  # never a misleading "0.000"
-            expected += [p_text, f"{S.minimal_detectable_difference(pooled, 3, 3):.1f}"]
+                expected.append(f"{np.mean(a) - np.mean(b):+.1f}{_cell(long, objective, column)[f'sig_vs_{ref}']}")
+            avg = _cell(long, objective, "avg")
+            expected += [f"[{avg[f'ci_low_vs_{ref}']:+.1f}, {avg[f'ci_high_vs_{ref}']:+.1f}]", S.format_p(avg[f"p_vs_{ref}"]),
+                         S.format_p(avg[f"p_holm_vs_{ref}"]), f"{avg[f'mde_vs_{ref}']:.1f}"]
             assert row == expected
-    assert _md_row(text, "Difference to `base`", "tlm")[1:4] == ["+3.0*", "+11.0**", "+7.0**"]
-    assert _md_row(text, "Difference to `base`", "mlm")[3] == "+0.3"  # no mark: p = 0.75
-    assert "average the languages per seed first" in text.replace("averages", "average")
+    assert _md_row(text, "Difference to `base`", "tlm")[1:4] == ["+3.0**", "+11.0**", "+7.0**"]  # every seed agrees
+    assert _md_row(text, "Difference to `base`", "mlm")[3] == "+0.3"  # no mark
+    assert "paired hierarchical bootstrap" in text and "Holm's step-down correction" in text
+    assert "B = 2000 replicates, RNG seed 20211" in text
 
 
 def test_summary_markdown(gathered_dir):
@@ -291,9 +308,8 @@ def test_summary_markdown(gathered_dir):
     assert "## topic — zero_shot (accuracy, points)" in text
     row = _md_row(text, "## topic — zero_shot", "tlm")
     assert row[1:3] == ["72.0 ± 0.5", "61.0 ± 1.0"]
-    p_base = st.ttest_ind(AVG["tlm"], AVG["base"], equal_var=False).pvalue
-    assert row[3] == "+7.0" + ("**" if p_base < 0.01 else "*")
-    assert _md_row(text, "## topic — zero_shot", "mlm")[3] == "+0.3"
+    assert row[3].startswith("+7.0** [+6.0, +")
+    assert _md_row(text, "## topic — zero_shot", "mlm")[3].startswith("+0.3 [")
     # retrieval averages over languages: tlm (60 + 50) / 2 = 55.0 and (55 + 45) / 2 = 50.0
     assert _md_row(text, "## Retrieval", "tlm") == ["tlm", "55.0", "50.0"]
 

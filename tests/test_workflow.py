@@ -37,6 +37,34 @@ def test_whole_dag_produces_tables_claims_plots(study):
     assert one["setting"] == "zero_shot" and one["train_lang"] == "en" and 0 <= one["metrics"]["accuracy"] <= 1
 
 
+def test_predictions_beside_metrics_and_every_table_declared(study):
+    workdir, config = study
+    metrics = sorted((workdir / "results/metrics/topic").rglob("seed*.json"))
+    for path in metrics:
+        preds = [json.loads(line) for line in path.with_name(path.stem + ".predictions.jsonl").read_text().splitlines()]
+        rec = json.loads(path.read_text())
+        assert len(preds) == rec["n"] and {"id", "gold", "pred", "correct", "scores"} <= set(preds[0])
+        assert sum(p["correct"] for p in preds) / len(preds) == pytest.approx(rec["metrics"]["accuracy"])
+    text = (workdir / "results/tables/topic_zero_shot.md").read_text()
+    assert "test documents resampled in every language" in text and "Holm" in text
+    assert (workdir / "results/plots/forest_topic_zero_shot.png").exists()
+    # a per-task table is a declared output: deleting it makes gather rerun
+    (workdir / "results/tables/topic_zero_shot.md").unlink()
+    assert planned_jobs(snakemake(workdir, config, "-n", "--cores", "2")) == {"gather": 1, "all": 1}
+    assert snakemake(workdir, config, "--cores", "2").returncode == 0
+
+
+def test_report_shows_overview_tables_and_claims(study):
+    workdir, config = study
+    result = snakemake(workdir, config, "--report", "report.html")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = (workdir / "report.html").read_text()
+    assert "Headline result" in html and "Claims" in html  # the workflow description, filled from gather
+    for name in ("topic_zero_shot.html", "topic_translate_train.html", "retrieval.html", "claims.html", "summary.html",
+                 "forest_topic_zero_shot.png"):
+        assert name in html, name
+
+
 def test_alignments_match_the_corpus(study):
     workdir, _ = study
     for lang in ("de", "ja"):

@@ -21,7 +21,8 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
         }
     )
     task = get_task(wc.task)
-    for lang, test, out in zip(ctx.params.languages, ctx.input.tests, snakemake.output):
+    outputs = zip(ctx.params.languages, ctx.input.tests, ctx.output.metrics, ctx.output.predictions)
+    for lang, test, out, predictions in outputs:
         meta = {
             "task": wc.task,
             "setting": "zero_shot",
@@ -30,5 +31,8 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             "train_lang": "en",
             "seed": int(wc.seed),
         }
-        result = task.evaluate(ctx.input.model, test, ctx.input.labels, out, meta, ctx.params.hparams, threads=ctx.threads)
+        result = task.evaluate(
+            ctx.input.model, test, ctx.input.labels, out, meta, ctx.params.hparams, threads=ctx.threads,
+            predictions_path=predictions,
+        )
         ctx.tracker.log_metrics({f"{lang}.{k}": v for k, v in result["metrics"].items()})

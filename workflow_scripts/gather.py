@@ -5,16 +5,23 @@ from pathlib import Path  # noqa: E402
 # the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
+import time
 from pathlib import Path
 
 from alignxfer.jobs import job
 
 with job(snakemake) as ctx:
-    from alignxfer.claims import write_claims
-    from alignxfer.results import gather
+    from alignxfer.claims import render_claims, write_claims
+    from alignxfer.io import atomic_open
+    from alignxfer.report import overview_rst
+    from alignxfer.results import gather, headline_rows, markdown_html
 
     tables_dir = Path(ctx.output.summary).parent
+    report_dir = Path(ctx.output.overview).parent
     histories = {Path(p).parent.name: p for p in ctx.input.histories}
+    # baselines declared as inputs, plus any on disk (validity's baseline rules may not exist yet)
+    baselines = sorted(set(map(str, ctx.input.baselines)) | {str(p) for p in Path("results/metrics").glob("*/baselines/*/*.json")})
+    started = time.perf_counter()
     out = gather(
         list(ctx.input.metrics),
         tables_dir,
@@ -22,7 +29,19 @@ with job(snakemake) as ctx:
         control=ctx.params.control,
         history_files=histories,
         plots_dir=ctx.output.plots,
+        baseline_files=baselines,
+        n_boot=ctx.params.stats["bootstrap_samples"],
+        boot_seed=ctx.params.stats["bootstrap_seed"],
+        expected_tables=[s for s in ctx.params.table_stems],
+        html_dir=report_dir,
     )
-    write_claims(out, ctx.params.claims_config, ctx.output.claims)
+    claims = write_claims(out, ctx.params.claims_config, ctx.output.claims)
+    with atomic_open(report_dir / "claims.html") as handle:
+        handle.write(markdown_html(render_claims(claims, ctx.params.claims_config), "claims"))
+    with atomic_open(ctx.output.overview) as handle:
+        handle.write(overview_rst(claims, headline_rows(out["tables"], ctx.params.baseline),
+                                  "Δ and 95% CI: paired hierarchical bootstrap; Holm across the arms of each table."))
+    print(f"[gather] tables, claims and plots in {time.perf_counter() - started:.1f} s: {tables_dir}/summary.md, "
+          f"{ctx.output.claims}, {ctx.output.plots}/", flush=True)
     ctx.tracker.log_artifact(str(tables_dir), "tables")
     ctx.tracker.log_artifact(ctx.output.plots, "plots")

@@ -20,8 +20,8 @@ with job(snakemake, tags=tags) as ctx:
     pretrain_run = ctx.tracker.find_run(rule, wildcards) or "unknown"
     ctx.tracker.set_tags({"pretrain_run_id": pretrain_run})
     task = get_task(wc.task)
-    outputs = zip(ctx.params.seeds, ctx.output.history, ctx.output.dev, ctx.output.metrics)
-    for seed, history, dev, metrics in outputs:
+    outputs = zip(ctx.params.seeds, ctx.output.history, ctx.output.dev, ctx.output.metrics, ctx.output.predictions)
+    for seed, history, dev, metrics, predictions in outputs:
         print(f"[translate_train] seed {seed}", flush=True)
         with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
             # the model lives only as long as its evaluation, beside the outputs (same disk)
@@ -51,6 +51,7 @@ with job(snakemake, tags=tags) as ctx:
                     "seed": int(seed),
                 }
                 result = task.evaluate(
-                    model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams, threads=ctx.threads
+                    model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams, threads=ctx.threads,
+                    predictions_path=predictions,
                 )
             run.log_metrics({f"{wc.lang}.{k}": v for k, v in result["metrics"].items()})

@@ -75,8 +75,10 @@ class Task:
         meta: dict,
         hparams: dict,
         threads: int | None = None,
+        predictions_path=None,
     ) -> dict:
-        """Score the fine-tuned model in ``model_dir`` on ``test_path``; write the metric JSON."""
+        """Score the fine-tuned model in ``model_dir`` on ``test_path``; write the metric JSON and,
+        with ``predictions_path``, one line per example ``{"id", "gold", "pred", "correct", ...}``."""
         raise NotImplementedError
 
     # tasks whose data come from Hugging Face datasets (alignxfer.tasks.hub) also implement:

@@ -387,9 +387,17 @@ class MlqaTask(Task):
         if predictions_path:
             write_jsonl(
                 Path(predictions_path),
-                ({"id": ex["id"], "prediction": p, "answers": [a["text"] for a in ex["answers"]]} for ex, p in zip(examples, predictions)),
+                (_prediction_record(ex, p) for ex, p in zip(examples, predictions)),
             )
         return result
+
+
+def _prediction_record(example: dict, prediction: str) -> dict:
+    """One line of the predictions file (docs/architecture.md): ``correct`` = exact match; ``f1``
+    and ``exact_match`` are the per-example values of the metrics (their means are the metrics)."""
+    one = score([example], [prediction])
+    return {"id": str(example["id"]), "gold": [a["text"] for a in example["answers"]], "pred": prediction,
+            "correct": int(one["exact_match"] >= 1.0), "f1": one["f1"], "exact_match": one["exact_match"]}
 
 
 def _occurrences(text: str, needle: str) -> Iterable[int]:

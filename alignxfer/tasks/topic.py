@@ -68,10 +68,13 @@ def encode(tokenizer, examples: list[dict], max_length: int) -> list[dict]:
     return features
 
 
-def predict(model, features: list[dict], batch_size: int, pad_token_id: int, device) -> tuple[list[int], float]:
-    """Predicted class ids (in input order) and the mean cross-entropy loss."""
+def predict(model, features: list[dict], batch_size: int, pad_token_id: int, device, scores: list | None = None) -> tuple[list[int], float]:
+    """Predicted class ids (in input order) and the mean cross-entropy loss; with a list
+    ``scores``, also fills it with each example's class probabilities (input order)."""
     model.eval()
     preds = [0] * len(features)
+    if scores is not None:
+        scores[:] = [None] * len(features)
     loss_sum = 0.0
     with torch.no_grad():
         for idx, batch in iterate_eval_batches(features, batch_size, pad_token_id, device):
@@ -79,6 +82,9 @@ def predict(model, features: list[dict], batch_size: int, pad_token_id: int, dev
             loss_sum += float(out.loss) * len(idx)
             for i, p in zip(idx, out.logits.argmax(dim=-1).tolist()):
                 preds[i] = p
+            if scores is not None:
+                for i, row in zip(idx, torch.softmax(out.logits.float(), dim=-1).tolist()):
+                    scores[i] = row
     return preds, loss_sum / len(features)
 
 
@@ -192,7 +198,8 @@ class TopicTask(Task):
         model.to(device)
         features = self.encode(tokenizer, examples, int(hp["max_length"]))
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        preds, loss = predict(model, features, int(hp["eval_batch_size"]), pad_id, device)
+        probs: list = []
+        preds, loss = predict(model, features, int(hp["eval_batch_size"]), pad_id, device, scores=probs)
         gold = [f["labels"] for f in features]
 
         info = read_info(model_dir)
@@ -223,9 +230,13 @@ class TopicTask(Task):
         if info.get("best_epoch") is not None:
             result["best_epoch"] = info["best_epoch"]
         write_json(out_path, result)
-        if predictions_path:
+        if predictions_path:  # the contract of docs/architecture.md: id, gold, pred, correct, scores
             write_jsonl(
                 predictions_path,
-                ({"doc_id": ex["doc_id"], "gold": labels[g], "pred": labels[p]} for ex, g, p in zip(examples, gold, preds)),
+                (
+                    {"id": str(ex["doc_id"]), "gold": labels[g], "pred": labels[p], "correct": int(g == p),
+                     "scores": [round(float(v), 5) for v in probs[i]]}
+                    for i, (ex, g, p) in enumerate(zip(examples, gold, preds))
+                ),
             )
         return result
