@@ -326,10 +326,15 @@ def train_with_dev_selection(
     info = dict(info or {})
     info.update({"seed": int(seed), "hparams": hp, "best_epoch": best["epoch"], "bf16": use_bf16,
                  "dev": {k: v for k, v in best.items() if k not in ("epoch", "step")}})
+    from alignxfer.modelcard import finetuning_card, write_model_card
+    from alignxfer.tokenization import is_standalone, make_standalone
+
+    make_standalone(tokenizer, int(hp["max_length"]))  # pipeline(truncation=True) cuts where training did
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         write_json(Path(tmp) / INFO_FILE, info)
+        write_model_card(tmp, {**finetuning_card(info), "standalone_tokenizer": is_standalone(tokenizer)})
     with atomic_open(history_path) as handle:
         for record in history:
             handle.write(json.dumps(record) + "\n")
