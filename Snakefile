@@ -18,9 +18,11 @@ include: "rules/align.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/gather.smk"
+include: "rules/environment.smk"
 
 
 rule all:
     input:
         all_targets(),
+        "results/environment.json",
     default_target: True

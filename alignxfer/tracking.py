@@ -175,6 +175,7 @@ class JobTracker:
                 "job": self.job_key,
                 "config_hash": self.config_hash,
                 **self._git_state(),
+                **_environment_tags(),  # CPU features and key package versions (alignxfer.environment)
                 **{f"wc.{k}": v for k, v in self.wildcards.items()},
                 **self.wildcards,
                 **self.extra_tags,
@@ -285,6 +286,15 @@ class JobTracker:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.finish("FAILED" if exc_type else "FINISHED")
+
+
+def _environment_tags() -> dict:
+    try:
+        from .environment import environment_tags
+
+        return environment_tags()
+    except Exception:  # a tag is never a reason to lose the run
+        return {}
 
 
 def pretraining_job(objective: str, config: dict) -> tuple[str, dict]:

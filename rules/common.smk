@@ -128,3 +128,10 @@ def history_files():
 
 def all_targets():
     return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"]
+
+
+def cpu_flag_summary():
+    """The CPU features of this machine (rule environment reruns on another CPU)."""
+    from alignxfer.environment import cpu_features
+
+    return ",".join(sorted(k for k, v in cpu_features()["flags"].items() if v))
