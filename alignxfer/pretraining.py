@@ -39,6 +39,7 @@ from pathlib import Path
 
 import torch
 
+from . import console
 from . import data as D
 from .io import atomic_dir, write_jsonl
 from .modeling import (
@@ -315,8 +316,9 @@ def train(
             parts_text = " ".join(f"{n} {record[n]:.4f}" for n in names)
             if main:
                 print(
-                    f"[{label}] step {step}/{steps} {parts_text} lr {lr:.3e} "
-                    f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s",
+                    f"{console.label(label)} step {step}/{steps} {parts_text} lr {lr:.3e} "
+                    f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s, "
+                    f"ETA {console.eta(step - resumed_from, steps - resumed_from, now - t_run)}",
                     flush=True,
                 )
             window = {n: 0.0 for n in names}

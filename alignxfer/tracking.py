@@ -175,7 +175,7 @@ class JobTracker:
                 "job": self.job_key,
                 "config_hash": self.config_hash,
                 **self._git_state(),
-                **_environment_tags(),  # CPU features and key package versions (alignxfer.environment)
+                **_standard_tags(self._git_state(), self.rule),  # mlflow.source.*, env.* (CPU, versions)
                 **{f"wc.{k}": v for k, v in self.wildcards.items()},
                 **self.wildcards,
                 **self.extra_tags,
@@ -288,11 +288,14 @@ class JobTracker:
         self.finish("FAILED" if exc_type else "FINISHED")
 
 
-def _environment_tags() -> dict:
+def _standard_tags(git: dict, rule: str) -> dict:
+    """MLflow's source tags (:func:`alignxfer.mlflow_tools.standard_tags`) and the machine's
+    (:func:`alignxfer.environment.environment_tags`); empty where they cannot be read."""
     try:
         from .environment import environment_tags
+        from .mlflow_tools import standard_tags
 
-        return environment_tags()
+        return {**standard_tags(git, rule), **environment_tags()}
     except Exception:  # a tag is never a reason to lose the run
         return {}
 

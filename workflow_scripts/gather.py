@@ -23,6 +23,9 @@ with job(snakemake) as ctx:
         history_files=histories,
         plots_dir=ctx.output.plots,
     )
-    write_claims(out, ctx.params.claims_config, ctx.output.claims)
+    claims = write_claims(out, ctx.params.claims_config, ctx.output.claims)
     ctx.tracker.log_artifact(str(tables_dir), "tables")
     ctx.tracker.log_artifact(ctx.output.plots, "plots")
+    from alignxfer.console import headline
+
+    print("\n".join(headline(out, claims, ctx.output.summary)), flush=True)

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
 
+from alignxfer import console
 from alignxfer.io import atomic_dir, atomic_open, write_json
 
 #: fine-tuning hyperparameters (config ``finetuning:`` minus ``seeds``) and their defaults
@@ -270,7 +271,7 @@ def train_with_dev_selection(
     history, best, best_state = [], None, None
     step, start = 0, time.perf_counter()
     print(
-        f"fine-tuning: {len(train_features)} examples, {int(hp['epochs'])} epochs x {steps_per_epoch} steps, "
+        f"{console.label('fine-tuning')} {len(train_features)} examples, {int(hp['epochs'])} epochs x {steps_per_epoch} steps, "
         f"batch {batch_size}, lr {hp['learning_rate']}, bf16 {use_bf16}, device {device}, "
         f"threads {torch.get_num_threads()}",
         flush=True,
@@ -314,9 +315,10 @@ def train_with_dev_selection(
         record["selected"] = selected
         history.append(record)
         print(
-            f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev {primary_metric} "
-            f"{dev[primary_metric]:.4f}, dev loss {dev.get('loss', float('nan')):.4f}, "
-            f"{train_seconds:.1f}s{' (best so far)' if selected else ''}",
+            f"{console.label('fine-tuning')} epoch {epoch}/{int(hp['epochs'])}: train loss {record['train_loss']:.4f}, "
+            f"dev {primary_metric} {100 * dev[primary_metric]:.1f}, dev loss {dev.get('loss', float('nan')):.4f}, "
+            f"{train_seconds:.1f}s, ETA {console.eta(epoch, int(hp['epochs']), record['elapsed_s'])}"
+            f"{' (best so far)' if selected else ''}",
             flush=True,
         )
         if callback:
