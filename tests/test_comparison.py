@@ -10,10 +10,16 @@ from alignxfer import mlflow_tools as T
 from alignxfer.tracking import JobTracker
 
 
-def _tracker(tmp_path, **kw):
+def _tracker(tmp_path, study="cmp", **kw):
     return JobTracker(rule="evaluate_zero_shot", wildcards={"task": "topic", "objective": "weam", "seed": 1},
-                      params={}, config={"study": "cmp"}, project_dir=tmp_path, uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+                      params={}, config={"study": study}, project_dir=tmp_path, uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
                       tags={"arm": "weam", "setting": "zero_shot"}, **kw)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One MLflow database for the tests that only add runs (creating one costs seconds)."""
+    return tmp_path_factory.mktemp("mlflow")
 
 
 def test_scores_are_points_and_other_numbers_are_not():
@@ -21,16 +27,17 @@ def test_scores_are_points_and_other_numbers_are_not():
         "accuracy": 50.0, "dev_macro_f1": 25.0, "p_at_1": 90.0, "loss": 0.5, "n": 3}
 
 
-def test_per_language_child_runs_average_and_standard_tags(tmp_path):
+def test_per_language_child_runs_average_and_standard_tags(shared):
     from mlflow.tracking import MlflowClient
 
-    with _tracker(tmp_path) as tracker:
+    tmp_path = shared
+    with _tracker(tmp_path, study="children") as tracker:
         scores = {lang: T.log_language_run(tracker, lang, {"accuracy": acc, "macro_f1": acc / 2}, tags={"finetune_run_id": "x"})
                   for lang, acc in (("en", 0.6), ("de", 0.4))}
         T.log_average(tracker, scores)
         parent = tracker.run_id
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("cmp")
+    exp = client.get_experiment_by_name("children")
     runs = client.search_runs([exp.experiment_id], filter_string="tags.arm = 'weam' and tags.lang = 'de'")
     assert len(runs) == 1
     de = runs[0].data
@@ -43,10 +50,11 @@ def test_per_language_child_runs_average_and_standard_tags(tmp_path):
     assert "env.cpu.avx512_bf16" in top.tags and "env.torch" in top.tags
 
 
-def test_summary_goes_after_the_curve_and_never_joins_it(tmp_path):
+def test_summary_goes_after_the_curve_and_never_joins_it(shared):
     from mlflow.tracking import MlflowClient
 
-    with _tracker(tmp_path) as tracker:
+    tmp_path = shared
+    with _tracker(tmp_path, study="curves") as tracker:
         curves = T.CurveLogger(tracker)
         for step, acc in ((10, 0.3), (20, 0.5)):
             curves(step, {"dev_accuracy": acc, "train_loss": 1.0})
