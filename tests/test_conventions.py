@@ -2,10 +2,9 @@
 `snakemake` the machine's cores."""
 
 import os
-import tomllib
-from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 from tests.workflow_helpers import REPO, smoke_config, snakemake

@@ -13,13 +13,18 @@ import pytest
 from transformers import AutoTokenizer
 
 from alignxfer.modelcard import read_card
-from alignxfer.tokenization import build_wordpiece, encode_words, make_standalone, wrap_fast
+from alignxfer.tokenization import (
+    build_wordpiece,
+    encode_words,
+    make_standalone,
+    wrap_fast,
+)
 from alignxfer.words import segment
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 
-from make_ddtp_mirror import ADJS, NOUNS, SECTIONS, VERBS  # noqa: E402
+from make_ddtp_mirror import ADJS, NOUNS, SECTIONS, VERBS
 
 # Chinese for the mirror's word lists (the mirror has de, ja, fr)
 ZH = {
@@ -62,9 +67,9 @@ def _topic_data(root: Path, docs: int = 60, seed: int = 0) -> dict:
     rows = {lang: [] for lang in ("en", "de", "ja", "zh")}
     for i in range(docs):
         label = labels[i % len(labels)]
-        for lang in rows:
+        for lang, items in rows.items():
             text = " ".join(_sentences(rng, lang, SECTIONS[label]) for _ in range(2))
-            rows[lang].append({"doc_id": f"d{i}", "text": text, "label": label})
+            items.append({"doc_id": f"d{i}", "text": text, "label": label})
     root.mkdir(parents=True, exist_ok=True)
     (root / "labels.json").write_text(json.dumps(labels))
     paths = {}
@@ -110,7 +115,7 @@ def test_saved_tokenizer_splits_raw_text_as_the_workflow_and_keeps_its_ids(tmp_p
     new, old, _ = _tokenizers(tmp_path, _lines(data))
     rng = random.Random(1)
     fuzz = ["".join(rng.choice(FUZZ_CHARS) for _ in range(rng.randint(1, 40))) for _ in range(400)]
-    texts = [t for lang in _lines(data).values() for t in lang] + sum(DDTP_TEXTS.values(), []) + fuzz
+    texts = [t for lang in _lines(data).values() for t in lang] + [t for texts_ in DDTP_TEXTS.values() for t in texts_] + fuzz
     for text in texts:
         words = segment(text)
         workflow_new = new(words, is_split_into_words=True)["input_ids"] if words else new("")["input_ids"]
@@ -188,7 +193,7 @@ def test_pipeline_reproduces_the_workflow_predictions(finetuned, lang):
 
 
 def test_every_model_folder_has_a_card_and_a_max_length(finetuned):
-    root, data, hparams, _ = finetuned
+    root, data, _, _ = finetuned
     base, model = read_card(root / "base"), read_card(root / "model")
     assert base["stage"] == "base" and base["pipeline_tag"] == "fill-mask"
     assert model["stage"] == "finetuned" and model["objective"] == "base" and model["pipeline_tag"] == "text-classification"

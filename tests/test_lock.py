@@ -2,10 +2,10 @@
 and the environment record (results/environment.json) says what a study ran on."""
 
 import json
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 
