@@ -21,10 +21,12 @@ include: "rules/align.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/gather.smk"
+include: "rules/environment.smk"
 
 
 rule all:
     """The whole study: tables, claims and plots."""
     input:
         all_targets(),
+        "results/environment.json",
     default_target: True

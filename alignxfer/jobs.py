@@ -89,8 +89,12 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
     """Run one workflow job: tee output to its log, pin threads, track it in MLflow."""
     from .tracking import JobTracker
 
+    from .console import LABEL_ENV, job_label, quiet_libraries
+
     threads = int(getattr(smk, "threads", 1) or 1)
     set_threads(threads)
+    quiet_libraries()  # no progress bars or expected load reports in the job's log
+    os.environ[LABEL_ENV] = job_label(smk.rule, {k: v for k, v in smk.wildcards.items()})
     log_path = smk.log[0] if len(smk.log) else None
     project_dir = Path(project_dir or os.getcwd())
     with contextlib.ExitStack() as stack:

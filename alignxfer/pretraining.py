@@ -39,6 +39,7 @@ from pathlib import Path
 
 import torch
 
+from . import console
 from . import data as D
 from .io import atomic_dir, write_jsonl
 from .modeling import (
@@ -315,8 +316,9 @@ def train(
             parts_text = " ".join(f"{n} {record[n]:.4f}" for n in names)
             if main:
                 print(
-                    f"[{label}] step {step}/{steps} {parts_text} lr {lr:.3e} "
-                    f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s",
+                    f"{console.label(label)} step {step}/{steps} {parts_text} lr {lr:.3e} "
+                    f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s, "
+                    f"ETA {console.eta(step - resumed_from, steps - resumed_from, now - t_run)}",
                     flush=True,
                 )
             window = {n: 0.0 for n in names}
@@ -374,11 +376,18 @@ def _set_threads(threads) -> None:
         torch.set_num_threads(int(threads))
 
 
-def _save_model(model, tokenizer, out_dir) -> None:
+def _save_model(model, tokenizer, out_dir, card: dict | None = None) -> None:
+    """Save model and tokenizer (with the workflow's segmentation and ``model_max_length`` =
+    the position embeddings, :func:`alignxfer.tokenization.make_standalone`) and a model card."""
+    from .modelcard import write_model_card
+    from .tokenization import is_standalone, make_standalone
+
     model.eval()
+    make_standalone(tokenizer, getattr(model.config, "max_position_embeddings", None))
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        write_model_card(tmp, {**(card or {}), "standalone_tokenizer": is_standalone(tokenizer)})
 
 
 def _finish_checkpoints(checkpoint_dir, keep: bool) -> None:
@@ -439,6 +448,10 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
     }
 
 
+_CARD_KEYS = ("steps", "batch_size", "gradient_accumulation", "learning_rate", "warmup_ratio", "weight_decay",
+              "max_grad_norm")
+
+
 def _train_and_save(setup, args: tuple, out_dir, *, device, devices, threads, callback, checkpoint_dir,
                     keep_checkpoints: bool) -> dict:
     """Run ``setup(*args)``, train on one device or on ``devices`` (two or more) data-parallel,
@@ -457,7 +470,12 @@ def _train_and_save(setup, args: tuple, out_dir, *, device, devices, threads, ca
             prepared["model"], prepared["objective"], prepared["examples"], **prepared["train"], device=device,
             callback=callback,
         )
-    _save_model(prepared["model"].cpu(), prepared["tokenizer"], out_dir)
+    from .modelcard import pretraining_card
+
+    train_settings = prepared["train"]
+    card = pretraining_card(train_settings["settings"], {k: train_settings.get(k) for k in _CARD_KEYS}, summary,
+                            train_settings["seed"], base_dir=prepared.get("base_dir"))
+    _save_model(prepared["model"].cpu(), prepared["tokenizer"], out_dir, card=card)
     _finish_checkpoints(checkpoint_dir, keep_checkpoints)
     return summary
 
@@ -525,7 +543,12 @@ def load_base(name_or_path, out_dir) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
     D.Specials.from_tokenizer(tokenizer)
     model = load_mlm(name_or_path)
-    _save_model(model, tokenizer, out_dir)
+    card = {"kind": "masked_lm", "title": f"alignxfer base model: {name_or_path}", "stage": "base",
+            "objective": "pretrained", "base_model": str(name_or_path),
+            "base_text": f"The pretrained model `{name_or_path}`, copied unchanged.",
+            "objective_text": "None in this workflow (the model's own pre-training).",
+            "data_text": "Not trained by this workflow."}
+    _save_model(model, tokenizer, out_dir, card=card)
     return {
         "parameters": count_parameters(model),
         "vocab_size": len(tokenizer),
@@ -572,6 +595,7 @@ def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, 
     return {
         "tokenizer": tokenizer,
         "model": model,
+        "base_dir": str(base_dir),
         "objective": arm,
         "examples": examples,
         "train": {

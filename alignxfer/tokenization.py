@@ -8,19 +8,25 @@ to, so word alignments map onto subwords without any re-segmentation.
 * :func:`train_tokenizer` -- a WordPiece vocabulary trained on the pre-training text of every
   language, saved as a folder ``AutoTokenizer.from_pretrained`` opens.
 * :func:`save_pretrained_tokenizer` -- at paper scale, the base model's own tokenizer.
+* :func:`make_standalone` -- the segmentation of :func:`alignxfer.words.segment` written into
+  the tokenizer itself (a normaliser step and a pre-tokenizer in ``tokenizer.json``), so a saved
+  model's tokenizer gives the workflow's subwords from raw text, with nothing from this package.
 * :func:`tokenize_pair` -- ``corpus.txt`` -> a ``datasets.save_to_disk`` folder with ``src_ids``,
   ``src_word_ids``, ``tgt_ids``, ``tgt_word_ids`` (no special tokens, untruncated).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import unicodedata
+from functools import lru_cache
 from typing import Sequence
 
 from .alignment import format_pair, read_corpus
 from .io import atomic_dir, atomic_open, read_lines
-from .words import segment
+from .words import is_cjk, segment
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -46,17 +52,120 @@ def _limit_threads(threads: int | None) -> None:
         os.environ["RAYON_NUM_THREADS"] = str(threads)
 
 
-def build_wordpiece(vocab: dict | None = None, lowercase: bool = False):
-    """An (untrained when ``vocab`` is None) WordPiece ``tokenizers.Tokenizer`` with BERT's pipeline."""
+def _char_class(predicate) -> str:
+    """A regex character class (``[\\x{..}-\\x{..}...]``) of every code point (no surrogates) where
+    ``predicate(char)`` holds, by this Python's Unicode tables."""
+    parts, start = [], None
+    for cp in range(0x110001):
+        ok = cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF and predicate(chr(cp))
+        if ok and start is None:
+            start = cp
+        elif not ok and start is not None:
+            end = cp - 1
+            parts.append(f"\\x{{{start:X}}}" if start == end else f"\\x{{{start:X}}}-\\x{{{end:X}}}")
+            start = None
+    return "[" + "".join(parts) + "]"
+
+
+def _is_separator(ch: str) -> bool:  # the characters words.segment drops between words
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf")
+
+
+def _is_isolated(ch: str) -> bool:  # the characters words.segment makes words of their own
+    return not _is_separator(ch) and (is_cjk(ch) or unicodedata.category(ch)[0] in ("P", "S"))
+
+
+@lru_cache(maxsize=1)
+def segmentation_patterns() -> tuple[str, str, str]:
+    """(separators, isolated characters) of :func:`alignxfer.words.segment` as regex classes,
+    and the class the normaliser turns into spaces: the separators and U+FFFD (a word of its
+    own for ``segment``, deleted by BERT's ``clean_text``, which would join its neighbours)."""
+    return (
+        _char_class(_is_separator),
+        _char_class(_is_isolated),
+        _char_class(lambda ch: _is_separator(ch) or ch == "\ufffd"),
+    )
+
+
+def segmentation_pre_tokenizer():
+    """A ``tokenizers`` pre-tokenizer that splits text as :func:`alignxfer.words.segment` does:
+    drop whitespace, control and format characters between words, and make every punctuation
+    or symbol character and every CJK ideograph or kana a word of its own."""
+    from tokenizers import Regex, pre_tokenizers
+
+    separators, isolated, _ = segmentation_patterns()
+    return pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(separators + "+"), behavior="removed"),
+            pre_tokenizers.Split(Regex(isolated), behavior="isolated"),
+        ]
+    )
+
+
+def segmentation_normalizer():
+    """The normaliser step in front of BERT's: separators and U+FFFD become spaces (BERT's
+    ``clean_text`` would delete control/format characters such as U+200B, and U+FFFD, joining
+    the words around them)."""
+    from tokenizers import Regex, normalizers
+
+    return normalizers.Replace(Regex(segmentation_patterns()[2]), " ")
+
+
+def build_wordpiece(vocab: dict | None = None, lowercase: bool = False, standalone: bool = False):
+    """An (untrained when ``vocab`` is None) WordPiece ``tokenizers.Tokenizer`` with BERT's pipeline.
+
+    ``standalone``: with the workflow's segmentation built in (see :func:`make_standalone`)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
     tok = Tokenizer(models.WordPiece(vocab or {}, unk_token="[UNK]", max_input_chars_per_word=100))
-    tok.normalizer = normalizers.Sequence(
-        [normalizers.NFC(), normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=lowercase)]
-    )
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    steps = [normalizers.NFC(), normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=lowercase)]
+    tok.normalizer = normalizers.Sequence(([segmentation_normalizer()] if standalone else []) + steps)
+    tok.pre_tokenizer = segmentation_pre_tokenizer() if standalone else pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
     return tok
+
+
+STANDALONE_MARK = "alignxfer_segmentation"
+
+
+def is_standalone(tokenizer) -> bool:
+    """Whether ``tokenizer`` (a fast tokenizer) carries the workflow's segmentation itself."""
+    return bool(getattr(tokenizer, "init_kwargs", {}).get(STANDALONE_MARK))
+
+
+def make_standalone(tokenizer, model_max_length: int | None = None):
+    """Put the workflow's word segmentation into a fast BERT-style ``tokenizer`` (in place).
+
+    The workflow feeds the tokenizer :func:`alignxfer.words.segment`'s words
+    (``is_split_into_words=True``); a saved tokenizer used on raw text (``AutoTokenizer``,
+    ``pipeline``) must split the same way, or Japanese kana runs become single ``[UNK]`` words.
+    The pre-tokenizer becomes :func:`segmentation_pre_tokenizer` and a separator step goes in
+    front of the normaliser. On the workflow's own (already segmented) words both are no-ops, so
+    the workflow's token ids do not change. Only a tokenizer with BERT's pre-tokenizer (split at
+    whitespace and punctuation) is changed; any other is returned as it is (its splitting is its
+    own), with ``False`` under ``init_kwargs['alignxfer_segmentation']``.
+    ``model_max_length``: the longest input the model takes (position embeddings, or the
+    fine-tuning length), so ``truncation=True`` cuts inputs where the workflow cut them.
+    """
+    from tokenizers import normalizers
+
+    if model_max_length:
+        tokenizer.model_max_length = int(model_max_length)
+        tokenizer.init_kwargs["model_max_length"] = int(model_max_length)
+    backend = tokenizer.backend_tokenizer
+    state = json.loads(backend.to_str())
+    if is_standalone(tokenizer):
+        return tokenizer
+    if (state.get("pre_tokenizer") or {}).get("type") != "BertPreTokenizer":
+        tokenizer.init_kwargs[STANDALONE_MARK] = False
+        return tokenizer
+    steps = [segmentation_normalizer()]
+    if backend.normalizer is not None:
+        steps.append(backend.normalizer)
+    backend.normalizer = normalizers.Sequence(steps)
+    backend.pre_tokenizer = segmentation_pre_tokenizer()
+    tokenizer.init_kwargs[STANDALONE_MARK] = True
+    return tokenizer
 
 
 def wrap_fast(tok):
@@ -132,7 +241,8 @@ def train_tokenizer(corpora: Sequence, out_dir, vocab_size: int, lowercase: bool
     )
     tok.train_from_iterator(lines, trainer=trainer, length=len(lines))
     vocab = tok.get_vocab()
-    fast = wrap_fast(build_wordpiece(vocab=vocab, lowercase=lowercase))
+    fast = wrap_fast(build_wordpiece(vocab=vocab, lowercase=lowercase, standalone=True))
+    fast.init_kwargs[STANDALONE_MARK] = True
     with atomic_dir(out_dir) as tmp:
         fast.save_pretrained(str(tmp))
     return {
@@ -157,6 +267,7 @@ def save_pretrained_tokenizer(name_or_path, out_dir) -> dict:
         ) from err
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{name_or_path}: a fast tokenizer is needed (word ids per subword)")
+    make_standalone(tokenizer)
     with atomic_dir(out_dir) as tmp:
         tokenizer.save_pretrained(str(tmp))
     return {"vocab_size": len(tokenizer)}

@@ -175,6 +175,7 @@ class JobTracker:
                 "job": self.job_key,
                 "config_hash": self.config_hash,
                 **self._git_state(),
+                **_standard_tags(self._git_state(), self.rule),  # mlflow.source.*, env.* (CPU, versions)
                 **{f"wc.{k}": v for k, v in self.wildcards.items()},
                 **self.wildcards,
                 **self.extra_tags,
@@ -285,6 +286,18 @@ class JobTracker:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.finish("FAILED" if exc_type else "FINISHED")
+
+
+def _standard_tags(git: dict, rule: str) -> dict:
+    """MLflow's source tags (:func:`alignxfer.mlflow_tools.standard_tags`) and the machine's
+    (:func:`alignxfer.environment.environment_tags`); empty where they cannot be read."""
+    try:
+        from .environment import environment_tags
+        from .mlflow_tools import standard_tags
+
+        return {**standard_tags(git, rule), **environment_tags()}
+    except Exception:  # a tag is never a reason to lose the run
+        return {}
 
 
 def pretraining_job(objective: str, config: dict) -> tuple[str, dict]:

@@ -157,3 +157,11 @@ def gather_tables():
     return expand("results/tables/{stem}.{ext}", stem=TABLE_STEMS, ext=["md", "csv"]) + expand(
         "results/report/{stem}.html", stem=TABLE_STEMS + ["summary", "claims"]
     ) + ["results/report/overview.rst"]
+
+
+
+def cpu_flag_summary():
+    """The CPU features of this machine (rule environment reruns on another CPU)."""
+    from alignxfer.environment import cpu_features
+
+    return ",".join(sorted(k for k, v in cpu_features()["flags"].items() if v))

@@ -123,3 +123,29 @@ def test_adding_an_evaluation_language_reruns_only_what_it_needs(study):
 def test_lint_is_quiet():
     result = snakemake(REPO, REPO / "config.yaml", "--lint")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_runs_compare_by_tags_in_points_and_models_carry_cards(study):
+    workdir, _ = study
+    db = sqlite3.connect(workdir / "mlflow.db")
+
+    def run(name_like):
+        (run_id,) = db.execute("select run_uuid from runs where name like ?", (name_like,)).fetchone()
+        tags = dict(db.execute("select key, value from tags where run_uuid = ?", (run_id,)).fetchall())
+        metrics = dict(db.execute("select key, value from latest_metrics where run_uuid = ?", (run_id,)).fetchall())
+        return tags, metrics
+
+    file = json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed1.json").read_text())
+    tags, metrics = run("evaluate_zero_shot[lang=ja,objective=weam,seed=1,task=topic]")
+    assert {k: tags[k] for k in ("lang", "arm", "seed", "task", "setting")} == {
+        "lang": "ja", "arm": "weam", "seed": "1", "task": "topic", "setting": "zero_shot"}
+    assert metrics["accuracy"] == pytest.approx(100 * file["metrics"]["accuracy"])  # points, one name
+    assert not any(k.startswith(("ja.", "de.", "en.")) for k in metrics)
+    parent_tags, parent = run("evaluate_zero_shot[objective=weam,seed=1,task=topic]")
+    assert parent_tags["lang"] == "avg" and 0 <= parent["accuracy"] <= 100
+    assert run("pretrain[objective=weam]")[0]["arm"] == "weam" and run("pretrain_base")[0]["arm"] == "base"
+    assert tags["mlflow.source.type"] == "JOB" and "env.cpu.avx512_bf16" in tags
+    env = json.loads((workdir / "results/environment.json").read_text())
+    assert env["packages"]["torch"] and "avx512_bf16" in env["cpu"]["flags"]
+    for folder in ("results/models/base/model", "results/models/weam/model", "results/finetune/topic/weam/en/seed1/model"):
+        assert (workdir / folder / "README.md").read_text().startswith("---\n"), folder

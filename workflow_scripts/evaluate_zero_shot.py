@@ -9,18 +9,19 @@ from alignxfer.jobs import job
 
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot"}) as ctx:
+    from alignxfer.mlflow_tools import format_scores, log_average, log_language_run
     from alignxfer.tasks import get_task
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
     finetune_wc = {"task": wc.task, "objective": wc.objective, "seed": wc.seed}
-    ctx.tracker.set_tags(
-        {
-            "finetune_run_id": ctx.tracker.find_run("finetune", finetune_wc) or "unknown",
-            "pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown",
-        }
-    )
+    links = {
+        "finetune_run_id": ctx.tracker.find_run("finetune", finetune_wc) or "unknown",
+        "pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown",
+    }
+    ctx.tracker.set_tags(links)
     task = get_task(wc.task)
+    scores = {}  # lang -> points, one MLflow child run per language; the average on the job's run
     outputs = zip(ctx.params.languages, ctx.input.tests, ctx.output.metrics, ctx.output.predictions)
     for lang, test, out, predictions in outputs:
         meta = {
@@ -35,4 +36,9 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             ctx.input.model, test, ctx.input.labels, out, meta, ctx.params.hparams, threads=ctx.threads,
             predictions_path=predictions,
         )
-        ctx.tracker.log_metrics({f"{lang}.{k}": v for k, v in result["metrics"].items()})
+        scores[lang] = log_language_run(ctx.tracker, lang, result["metrics"], tags=links, extra={"n": result["n"]})
+        print(f"[evaluate_zero_shot {wc.task}/{wc.objective}/seed{wc.seed}] {lang}: {format_scores(scores[lang])} "
+              f"(n={result['n']})", flush=True)
+    average = log_average(ctx.tracker, scores)
+    print(f"[evaluate_zero_shot {wc.task}/{wc.objective}/seed{wc.seed}] average over {len(scores)} languages: "
+          f"{format_scores(average)}", flush=True)

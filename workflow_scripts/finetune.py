@@ -9,11 +9,13 @@ from alignxfer.jobs import job
 
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot"}) as ctx:
+    from alignxfer.mlflow_tools import CurveLogger
     from alignxfer.tasks import get_task
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
     ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown"})
+    curves = CurveLogger(ctx.tracker)  # points; the summary at the last step, dev_* -> best_dev_*
     summary = get_task(wc.task).finetune(
         ctx.input.model,
         ctx.input.train,
@@ -25,6 +27,6 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
         hparams=ctx.params.hparams,
         seed=int(wc.seed),
         threads=ctx.threads,
-        callback=lambda step, metrics: ctx.tracker.log_metrics(metrics, step=step),
+        callback=curves,
     )
-    ctx.tracker.log_metrics(summary)
+    curves.summary(summary)

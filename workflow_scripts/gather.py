@@ -45,3 +45,6 @@ with job(snakemake) as ctx:
           f"{ctx.output.claims}, {ctx.output.plots}/", flush=True)
     ctx.tracker.log_artifact(str(tables_dir), "tables")
     ctx.tracker.log_artifact(ctx.output.plots, "plots")
+    from alignxfer.console import headline
+
+    print("\n".join(headline(out, claims, ctx.output.summary)), flush=True)

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 from alignxfer.io import write_jsonl
 from alignxfer.jobs import job
 
-with job(snakemake) as ctx:
+with job(snakemake, tags={"arm": "base"}) as ctx:
     from alignxfer.pretraining import load_base
 
     ctx.tracker.log_metrics(load_base(ctx.params.name, ctx.output.model))

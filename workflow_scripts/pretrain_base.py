@@ -7,7 +7,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 from alignxfer.jobs import job
 
-with job(snakemake) as ctx:
+with job(snakemake, tags={"arm": "base"}) as ctx:
+    from alignxfer.mlflow_tools import CurveLogger
     from alignxfer.pretraining import pretrain_base
 
     summary = pretrain_base(
@@ -23,7 +24,7 @@ with job(snakemake) as ctx:
         checkpoint_every=ctx.params.checkpoint_every,
         threads=ctx.threads,
         devices=ctx.devices,  # gpu >= 2: one process per GPU (alignxfer.parallel)
-        callback=lambda step, metrics: ctx.tracker.log_metrics(metrics, step=step),
+        callback=(curves := CurveLogger(ctx.tracker, rename_prefix="run_")),
     )
-    ctx.tracker.log_metrics(summary)
+    curves.summary(summary)
     ctx.tracker.log_artifact(ctx.output.history)

@@ -1,6 +1,7 @@
 # Binds rule translate_train: for each seed, fine-tune on the target-language training data and
 # test on that language. One job loops over the seeds (a job costs ~6 s of imports, more than
 # training on a small translate-train set); each seed is its own MLflow run, nested under the job's.
+import os  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -13,6 +14,8 @@ from alignxfer.jobs import job
 wc = snakemake.wildcards
 tags = {"arm": wc.objective, "train_lang": wc.lang, "setting": "translate_train"}
 with job(snakemake, tags=tags) as ctx:
+    from alignxfer.console import LABEL_ENV, job_label, label
+    from alignxfer.mlflow_tools import CurveLogger, format_scores, points
     from alignxfer.tasks import get_task
     from alignxfer.tracking import pretraining_job
 
@@ -20,14 +23,17 @@ with job(snakemake, tags=tags) as ctx:
     pretrain_run = ctx.tracker.find_run(rule, wildcards) or "unknown"
     ctx.tracker.set_tags({"pretrain_run_id": pretrain_run})
     task = get_task(wc.task)
+    per_seed = []  # points of each seed; their mean on the job's run
     outputs = zip(ctx.params.seeds, ctx.output.history, ctx.output.dev, ctx.output.metrics, ctx.output.predictions)
     for seed, history, dev, metrics, predictions in outputs:
-        print(f"[translate_train] seed {seed}", flush=True)
+        os.environ[LABEL_ENV] = job_label("translate_train", {**dict(wc.items()), "seed": seed})
+        print(f"{label()} start", flush=True)
         with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
             # the model lives only as long as its evaluation, beside the outputs (same disk)
             Path(history).parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
+                curves = CurveLogger(run)
                 summary = task.finetune(
                     ctx.input.model,
                     ctx.input.train,
@@ -39,9 +45,9 @@ with job(snakemake, tags=tags) as ctx:
                     hparams=ctx.params.hparams,
                     seed=int(seed),
                     threads=ctx.threads,
-                    callback=lambda step, values: run.log_metrics(values, step=step),
+                    callback=curves,
                 )
-                run.log_metrics(summary)
+                curves.summary(summary)
                 meta = {
                     "task": wc.task,
                     "setting": "translate_train",
@@ -54,4 +60,14 @@ with job(snakemake, tags=tags) as ctx:
                     model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams, threads=ctx.threads,
                     predictions_path=predictions,
                 )
-            run.log_metrics({f"{wc.lang}.{k}": v for k, v in result["metrics"].items()})
+            scores = points(result["metrics"])
+            run.log_metrics({**scores, "n": result["n"]}, step=curves.last_step)
+            per_seed.append(scores)
+            print(f"[translate_train {wc.task}/{wc.objective}/{wc.lang}] seed {seed}: {format_scores(scores)} "
+                  f"(n={result['n']})", flush=True)
+    if per_seed:
+        average = {k: sum(s[k] for s in per_seed) / len(per_seed) for k in per_seed[0]}
+        ctx.tracker.set_tags({"seeds": ",".join(map(str, ctx.params.seeds))})
+        ctx.tracker.log_metrics(average)
+        print(f"[translate_train {wc.task}/{wc.objective}/{wc.lang}] mean over {len(per_seed)} seeds: "
+              f"{format_scores(average)}", flush=True)

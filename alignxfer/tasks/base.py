@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
 
+from alignxfer import console
 from alignxfer.io import atomic_dir, atomic_open, write_json
 
 #: fine-tuning hyperparameters (config ``finetuning:`` minus ``seeds``) and their defaults
@@ -271,7 +272,7 @@ def train_with_dev_selection(
     history, best, best_state = [], None, None
     step, start = 0, time.perf_counter()
     print(
-        f"fine-tuning: {len(train_features)} examples, {int(hp['epochs'])} epochs x {steps_per_epoch} steps, "
+        f"{console.label('fine-tuning')} {len(train_features)} examples, {int(hp['epochs'])} epochs x {steps_per_epoch} steps, "
         f"batch {batch_size}, lr {hp['learning_rate']}, bf16 {use_bf16}, device {device}, "
         f"threads {torch.get_num_threads()}",
         flush=True,
@@ -315,9 +316,10 @@ def train_with_dev_selection(
         record["selected"] = selected
         history.append(record)
         print(
-            f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev {primary_metric} "
-            f"{dev[primary_metric]:.4f}, dev loss {dev.get('loss', float('nan')):.4f}, "
-            f"{train_seconds:.1f}s{' (best so far)' if selected else ''}",
+            f"{console.label('fine-tuning')} epoch {epoch}/{int(hp['epochs'])}: train loss {record['train_loss']:.4f}, "
+            f"dev {primary_metric} {100 * dev[primary_metric]:.1f}, dev loss {dev.get('loss', float('nan')):.4f}, "
+            f"{train_seconds:.1f}s, ETA {console.eta(epoch, int(hp['epochs']), record['elapsed_s'])}"
+            f"{' (best so far)' if selected else ''}",
             flush=True,
         )
         if callback:
@@ -327,10 +329,15 @@ def train_with_dev_selection(
     info = dict(info or {})
     info.update({"seed": int(seed), "hparams": hp, "best_epoch": best["epoch"], "bf16": use_bf16,
                  "dev": {k: v for k, v in best.items() if k not in ("epoch", "step")}})
+    from alignxfer.modelcard import finetuning_card, write_model_card
+    from alignxfer.tokenization import is_standalone, make_standalone
+
+    make_standalone(tokenizer, int(hp["max_length"]))  # pipeline(truncation=True) cuts where training did
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         write_json(Path(tmp) / INFO_FILE, info)
+        write_model_card(tmp, {**finetuning_card(info), "standalone_tokenizer": is_standalone(tokenizer)})
     with atomic_open(history_path) as handle:
         for record in history:
             handle.write(json.dumps(record) + "\n")

@@ -1,0 +1,204 @@
+"""MLflow for comparing runs: one metric name per measure, scores in points, per-language runs,
+curves without step-0 summaries, MLflow's standard source tags, and artifact locations that move
+with the project.
+
+Conventions every workflow script follows (see README, "MLflow"):
+
+* A score is logged under its measure's name (``accuracy``, ``macro_f1``, ``f1``, ``exact_match``,
+  ``p_at_1``, ...) in points (0-100, as in the tables), never under ``<lang>.accuracy``; which
+  language, arm, seed, task and setting it belongs to is in the run's tags (``lang``, ``arm``,
+  ``seed``, ``task``, ``setting``), so the runs table filters, groups and charts by them.
+* A job that scores several languages holds one child run per language
+  (:func:`log_language_run`) and logs the average over them on its own run, tagged ``lang=avg``.
+* Curves (per step / epoch) go through :class:`CurveLogger`; the job's summary is logged once, at
+  the curve's last step, and a summary value that has a curve of the same name is renamed
+  (``dev_accuracy`` -> ``best_dev_accuracy``) instead of adding a point at step 0.
+
+``python -m alignxfer.mlflow_tools ui`` opens the project's runs (``mlflow.db``) after pointing
+the artifact locations at this project's ``mlartifacts/`` (MLflow stores absolute paths, so a
+moved or copied project would otherwise lose its artifacts) and prints the runs table's address.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import sqlite3
+import sys
+from pathlib import Path
+from statistics import mean
+
+#: measures logged in points (fractions in the metric files); a prefix (dev_, best_dev_) may precede
+POINT_MEASURES = ("accuracy", "macro_f1", "f1", "exact_match", "precision", "recall")
+_POINT = re.compile(r"^(?:.*_)?(?:" + "|".join(POINT_MEASURES) + r"|p_at_\d+|p@\d+)$")
+ARTIFACTS_DIR = "mlartifacts"
+
+
+def is_score(key: str) -> bool:
+    """Whether ``key`` names a score kept as a fraction in files and shown in points."""
+    return bool(_POINT.match(key))
+
+
+def points(metrics: dict) -> dict:
+    """``metrics`` with every score (:func:`is_score`) in points (x100); other values unchanged."""
+    out = {}
+    for key, value in metrics.items():
+        if is_score(key) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = 100.0 * value
+        else:
+            out[key] = value
+    return out
+
+
+class CurveLogger:
+    """The ``callback(step, metrics)`` of a training loop, logging to ``tracker`` in points; then
+    :meth:`summary` logs the job's summary at the curve's last step without joining a curve."""
+
+    def __init__(self, tracker, rename_prefix: str = "best_"):
+        self.tracker = tracker
+        self.prefix = rename_prefix
+        self.keys: set[str] = set()
+        self.last_step = 0
+
+    def __call__(self, step: int, metrics: dict) -> None:
+        values = points(metrics)
+        self.keys.update(values)
+        self.last_step = max(self.last_step, int(step or 0))
+        self.tracker.log_metrics(values, step=step)
+
+    def summary(self, summary: dict, step: int | None = None) -> dict:
+        values = {(f"{self.prefix}{k}" if k in self.keys else k): v for k, v in points(summary).items()}
+        self.tracker.log_metrics(values, step=self.last_step if step is None else step)
+        return values
+
+
+def log_language_run(tracker, lang: str, metrics: dict, tags: dict | None = None, extra: dict | None = None) -> dict:
+    """One child run of ``tracker`` for ``lang`` (tag ``lang``), its scores in points under their
+    own names; returns the logged values. ``extra``: more numbers for that run (e.g. ``n``)."""
+    values = points({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+    with tracker.child({"lang": lang}, tags=tags) as run:
+        run.log_metrics({**values, **(extra or {})})
+    return values
+
+
+def log_average(tracker, per_language: dict[str, dict], tag: str = "avg") -> dict:
+    """The mean over languages of every measure on ``tracker``'s own run, which is tagged ``lang=avg``."""
+    measures = sorted(set().union(*per_language.values())) if per_language else []
+    averages = {
+        m: mean(v[m] for v in per_language.values() if m in v)
+        for m in measures
+    }
+    tracker.set_tags({"lang": tag, "languages": ",".join(sorted(per_language))})
+    tracker.log_metrics(averages)
+    return averages
+
+
+def format_scores(values: dict) -> str:
+    """``accuracy 48.8, macro_f1 40.1`` (points) for a console line."""
+    return ", ".join(f"{k} {v:.1f}" for k, v in values.items() if isinstance(v, (int, float)))
+
+
+def standard_tags(git: dict, rule: str) -> dict:
+    """MLflow's own source tags (the UI's Source and Version columns) from the job's git state."""
+    tags = {"mlflow.source.type": "JOB", "mlflow.source.name": f"Snakefile (rule {rule})"}
+    commit = git.get("git_commit")
+    if commit and commit != "unknown":
+        tags["mlflow.source.git.commit"] = commit
+    try:
+        tags["mlflow.user"] = getpass.getuser()
+    except (KeyError, OSError):
+        pass
+    return tags
+
+
+# -------------------------------------------------------------------------- moving a project
+
+
+def _rebase(uri: str, root: Path) -> str | None:
+    """``uri`` (a file path or file:// URI under some ``.../mlartifacts``) under ``root/mlartifacts``."""
+    marker = f"/{ARTIFACTS_DIR}"
+    path = uri[len("file://"):] if uri.startswith("file://") else uri
+    if not path.startswith("/") or marker not in path:
+        return None
+    tail = path.split(marker, 1)[1]
+    if tail and not tail.startswith("/"):
+        return None
+    new = (root / ARTIFACTS_DIR).as_posix() + tail
+    new = ("file://" + new) if uri.startswith("file://") else new
+    return None if new == uri else new
+
+
+def relocate(db_path, project_dir) -> int:
+    """Point every experiment's and run's artifact location under ``.../mlartifacts`` at
+    ``project_dir/mlartifacts``; returns how many rows changed (0 when the project did not move)."""
+    import fcntl
+
+    db_path, root = Path(db_path), Path(project_dir).resolve()
+    if not db_path.exists():
+        raise FileNotFoundError(f"{db_path}: no MLflow database here (run the workflow first, or pass --db)")
+    changed = 0
+    with open(db_path.with_name(db_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the workflow's jobs take the same lock (alignxfer.tracking)
+        con = sqlite3.connect(db_path)
+        try:
+            with con:
+                for table, key, column in (("experiments", "experiment_id", "artifact_location"), ("runs", "run_uuid", "artifact_uri")):
+                    for row_id, uri in con.execute(f"select {key}, {column} from {table}").fetchall():
+                        new = _rebase(uri or "", root)
+                        if new:
+                            con.execute(f"update {table} set {column} = ? where {key} = ?", (new, row_id))
+                            changed += 1
+        finally:
+            con.close()
+    return changed
+
+
+def runs_table_url(host: str, port: int, experiment_id: str | None) -> str:
+    base = f"http://{host}:{port}/"
+    return f"{base}#/experiments/{experiment_id}/runs" if experiment_id else base
+
+
+def _experiment_id(db_path, name: str | None) -> str | None:
+    con = sqlite3.connect(db_path)
+    try:
+        if name:
+            row = con.execute("select experiment_id from experiments where name = ?", (name,)).fetchone()
+        else:  # the newest experiment that holds runs
+            row = con.execute(
+                "select experiment_id from runs group by experiment_id order by max(start_time) desc limit 1"
+            ).fetchone()
+        return str(row[0]) if row else None
+    finally:
+        con.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import os
+    import subprocess
+
+    parser = argparse.ArgumentParser(description="MLflow helpers of the workflow")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("relocate", "point artifact locations at this project"), ("ui", "relocate, then run mlflow ui")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--db", default="mlflow.db", help="the SQLite backend (default: mlflow.db)")
+        p.add_argument("--project", default=".", help="the project folder (default: .)")
+        if name == "ui":
+            p.add_argument("--host", default="127.0.0.1")
+            p.add_argument("--port", type=int, default=5000)
+            p.add_argument("--experiment", help="experiment name (default: the newest with runs)")
+    args = parser.parse_args(argv)
+    changed = relocate(args.db, args.project)
+    print(f"{args.db}: {changed} artifact locations now under {Path(args.project).resolve() / ARTIFACTS_DIR}")
+    if args.command == "ui":
+        url = runs_table_url(args.host, args.port, _experiment_id(args.db, args.experiment))
+        print(f"runs table: {url}", flush=True)
+        cmd = ["mlflow", "ui", "--backend-store-uri", f"sqlite:///{Path(args.db).resolve()}",
+               "--default-artifact-root", str(Path(args.project).resolve() / ARTIFACTS_DIR),
+               "--host", args.host, "--port", str(args.port)]
+        return subprocess.call(cmd, env=os.environ.copy())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
