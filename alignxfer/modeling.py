@@ -81,11 +81,12 @@ def build_scratch_model(architecture: dict, tokenizer):
     return BertForMaskedLM(config)
 
 
-def load_mlm(path):
-    """Load a masked-LM (any ``AutoModelForMaskedLM``) with SDPA attention, in fp32."""
+def load_mlm(path, revision=None):
+    """Load a masked-LM (any ``AutoModelForMaskedLM``; a hub id at ``revision``) with SDPA attention, in fp32."""
     from transformers import AutoModelForMaskedLM
 
-    model = AutoModelForMaskedLM.from_pretrained(str(path), attn_implementation=ATTENTION, dtype=torch.float32)
+    extra = {"revision": revision} if revision else {}
+    model = AutoModelForMaskedLM.from_pretrained(str(path), attn_implementation=ATTENTION, dtype=torch.float32, **extra)
     mlm_head(model)  # fail early on a model whose head we cannot find
     return model
 

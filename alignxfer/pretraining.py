@@ -518,13 +518,15 @@ def pretrain_base(
     return summary
 
 
-def load_base(name_or_path, out_dir) -> dict:
-    """Copy a pretrained masked-LM and its tokenizer (``base.source: pretrained``) to ``out_dir``."""
+def load_base(name_or_path, out_dir, revision=None) -> dict:
+    """Copy a pretrained masked-LM and its tokenizer (``base.source: pretrained``; a hub id at
+    ``revision``, or a local folder) to ``out_dir``."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+    extra = {"revision": revision} if revision else {}
+    tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), **extra)
     D.Specials.from_tokenizer(tokenizer)
-    model = load_mlm(name_or_path)
+    model = load_mlm(name_or_path, **extra)
     _save_model(model, tokenizer, out_dir)
     return {
         "parameters": count_parameters(model),

@@ -6,7 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
-from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, describe_base, missing_checksums, validate_config
+from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, describe_base, missing_checksums, unpinned_revisions, validate_config
 
 try:
     validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
@@ -15,6 +15,9 @@ except ConfigError as err:
 
 for _problem in missing_checksums(config):  # the download jobs refuse these files
     print(f"WARNING: {_problem}", file=sys.stderr)
+_unpinned = unpinned_revisions(config)  # hub branches can move: pin commits for a study
+if _unpinned:
+    print(f"WARNING: {len(_unpinned)} hub source(s) not pinned to a commit:\n  " + "\n  ".join(_unpinned), file=sys.stderr)
 
 SOURCE = config["corpus"]["source"]
 LABELLED = SOURCE == "ddtp"

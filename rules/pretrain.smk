@@ -41,6 +41,7 @@ else:
             history="results/models/base/history.jsonl",
         params:
             name=config["base"]["name"],
+            revision=config["base"]["revision"],  # a hub commit (null: main)
         log:
             logpath("load_base"),
         conda:
