@@ -34,6 +34,7 @@ TASK_LANGS = {"topic": EVAL_LANGS, **{t: config["tasks"][t]["languages"] for t i
 ALL_LANGS = sorted(set(EVAL_LANGS).union(*TASK_LANGS.values()))
 THREADS = config["threads"]
 GPUS = config["gpus_per_job"]  # Snakemake resource `gpu` of every model job
+PRETRAIN_MEM_MB_PER_GPU = 32000  # host memory of a pre-training job per GPU (one process each); SLURM mem_mb
 ENV = "../envs/alignxfer.yaml"
 GROUP_SEEDS = config["finetuning"]["group_seeds"]  # translate-train: one job for all seeds
 # log/benchmark name of a translate-train job: per language, or per seed without group_seeds

@@ -78,6 +78,8 @@ rule pretrain:
     threads: THREADS
     resources:
         gpu=GPUS,
+        # host memory grows with the processes of a data-parallel job (one per GPU)
+        mem_mb=PRETRAIN_MEM_MB_PER_GPU * GPUS if GPUS else 8000,
     conda:
         ENV
     script:

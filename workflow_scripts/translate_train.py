@@ -13,6 +13,7 @@ from alignxfer.jobs import job
 wc = snakemake.wildcards
 tags = {"arm": wc.objective, "train_lang": wc.lang, "setting": "translate_train"}
 with job(snakemake, tags=tags) as ctx:
+    from alignxfer.devices import model_tmpdir
     from alignxfer.tasks import get_task
     from alignxfer.tracking import pretraining_job
 
@@ -24,9 +25,10 @@ with job(snakemake, tags=tags) as ctx:
     for seed, history, dev, metrics in outputs:
         print(f"[translate_train] seed {seed}", flush=True)
         with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
-            # the model lives only as long as its evaluation, beside the outputs (same disk)
+            # the model lives only as long as its evaluation: on node-local disk under SLURM ($TMPDIR),
+            # else beside the outputs; ALIGNXFER_MODEL_TMPDIR overrides (alignxfer.devices.model_tmpdir)
             Path(history).parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
+            with tempfile.TemporaryDirectory(dir=model_tmpdir(Path(history).parent), prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
                 summary = task.finetune(
                     ctx.input.model,
