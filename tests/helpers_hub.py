@@ -144,3 +144,39 @@ def model_repo(hub: Path, repo_id: str, folder: Path, revision: str = "main") ->
     folder = Path(folder)
     files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     return cache_repo(hub, "model", repo_id, files, revision)
+
+
+#: the keys of google-bert/bert-base-multilingual-cased's config.json besides the sizes
+MBERT_CONFIG_EXTRA = {
+    "architectures": ["BertForMaskedLM"],
+    "directionality": "bidi",
+    "pooler_fc_size": 768,
+    "pooler_num_attention_heads": 12,
+    "pooler_num_fc_layers": 3,
+    "pooler_size_per_head": 128,
+    "pooler_type": "first_token_transform",
+}
+
+
+def mbert_stand_in(hub: Path, work: Path, words, revision: str = "main", **sizes) -> str:
+    """A tiny BERT under mBERT's id with mBERT's files: config.json (its keys, a tiny width),
+    model.safetensors, tokenizer.json, tokenizer_config.json (``{"do_lower_case": false}``, as
+    mBERT's), vocab.txt. Returns the commit."""
+    import json
+
+    from tests.tiny_model import make_tiny_bert
+
+    folder = make_tiny_bert(Path(work) / "mbert", words=words, **sizes)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(MBERT_CONFIG_EXTRA, pooler_fc_size=config["hidden_size"])
+    tokenizer = json.loads((folder / "tokenizer.json").read_text())
+    vocab = sorted(tokenizer["model"]["vocab"].items(), key=lambda kv: kv[1])
+    files = {
+        "config.json": json.dumps(config, indent=2),
+        "model.safetensors": (folder / "model.safetensors").read_bytes(),
+        "tokenizer.json": (folder / "tokenizer.json").read_bytes(),
+        "tokenizer_config.json": json.dumps({"do_lower_case": False}),
+        "vocab.txt": "".join(token + "\n" for token, _ in vocab),
+        "README.md": "---\nlanguage: multilingual\nlicense: apache-2.0\n---\nA tiny stand-in for mBERT.\n",
+    }
+    return cache_repo(hub, "model", "google-bert/bert-base-multilingual-cased", files, revision)

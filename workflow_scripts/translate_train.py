@@ -21,7 +21,11 @@ with job(snakemake, tags=tags) as ctx:
     pretrain_run = ctx.tracker.find_run(rule, wildcards) or "unknown"
     ctx.tracker.set_tags({"pretrain_run_id": pretrain_run})
     task = get_task(wc.task)
-    outputs = zip(ctx.params.seeds, ctx.output.history, ctx.output.dev, ctx.output.metrics)
+    # one path per seed; without group_seeds each named output is a single path (a str), not a list
+    per_seed = [[p] if isinstance(p, str) else list(p) for p in (ctx.output.history, ctx.output.dev, ctx.output.metrics)]
+    if not all(len(paths) == len(ctx.params.seeds) for paths in per_seed):
+        raise ValueError(f"translate_train: {len(ctx.params.seeds)} seed(s) but outputs {per_seed}")
+    outputs = zip(ctx.params.seeds, *per_seed)
     for seed, history, dev, metrics in outputs:
         print(f"[translate_train] seed {seed}", flush=True)
         with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
