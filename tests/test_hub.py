@@ -161,3 +161,19 @@ def test_bf16_auto_is_native_only(monkeypatch, capability, reported, expected):
     assert modeling.resolve_bf16(True, cuda) is True  # forcing it stays possible
     if capability[0] >= 8:
         assert seen["including_emulation"] is False
+
+
+def test_temporary_models_go_to_node_local_tmpdir_under_slurm(tmp_path, monkeypatch):
+    from alignxfer.devices import model_tmpdir
+
+    shared, local = tmp_path / "results", tmp_path / "node-local"
+    shared.mkdir()
+    local.mkdir()
+    monkeypatch.delenv("ALIGNXFER_MODEL_TMPDIR", raising=False)
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.setenv("TMPDIR", str(local))
+    assert model_tmpdir(shared) == shared  # not under SLURM: beside the outputs
+    monkeypatch.setenv("SLURM_JOB_ID", "123")
+    assert model_tmpdir(shared) == local  # the job's $TMPDIR
+    monkeypatch.setenv("ALIGNXFER_MODEL_TMPDIR", str(tmp_path / "missing"))
+    assert model_tmpdir(shared) == shared  # a folder that does not exist is not used (said in the log)
