@@ -280,7 +280,7 @@ def hub_sources(cfg: dict) -> list[tuple[str, str, str, str | None]]:
 
 
 def unpinned_revisions(cfg: dict) -> list[str]:
-    """One message per hub source whose revision is not a 40-hex commit (a branch can move)."""
+    """One line per hub source whose revision is not a 40-hex commit (a branch can move); :data:`PIN_HINT` says what to do."""
     out, seen = [], set()
     for key, kind, repo, revision in hub_sources(cfg):
         if revision and re.fullmatch(r"[0-9a-f]{40}", revision):
@@ -288,7 +288,7 @@ def unpinned_revisions(cfg: dict) -> list[str]:
         if (key, repo, revision) in seen:
             continue
         seen.add((key, repo, revision))
-        out.append(f"{key}.revision: the {kind} {repo!r} is read at {revision or 'main'!r}, not a pinned commit; {PIN_HINT}")
+        out.append(f"{key}.revision: {kind} {repo!r} at {revision or 'main'!r}")
     return out
 
 

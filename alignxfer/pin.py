@@ -77,7 +77,12 @@ def main(argv=None) -> int:
         with open(path, encoding="utf-8") as handle:
             _merge(cfg, yaml.safe_load(handle) or {})
     cfg = validate_config(cfg, source=", ".join(args.configs))
-    overlay = revision_overlay(cfg, log=lambda msg: print(msg, file=sys.stderr))
+    try:
+        overlay = revision_overlay(cfg, log=lambda msg: print(msg, file=sys.stderr))
+    except Exception as err:  # no network, unknown repository or revision
+        print(f"python -m alignxfer.pin: asking the hub failed: {type(err).__name__}: {err}. It needs the hub "
+              "(https://huggingface.co); run it where that is reachable", file=sys.stderr)
+        return 1
     text = "# hub commits of every source, from python -m alignxfer.pin\n" + yaml.safe_dump(overlay, sort_keys=True)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

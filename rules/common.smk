@@ -6,7 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
-from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, describe_base, missing_checksums, unpinned_revisions, validate_config
+from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, describe_base, missing_checksums, PIN_HINT, unpinned_revisions, validate_config
 
 try:
     validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
@@ -17,7 +17,7 @@ for _problem in missing_checksums(config):  # the download jobs refuse these fil
     print(f"WARNING: {_problem}", file=sys.stderr)
 _unpinned = unpinned_revisions(config)  # hub branches can move: pin commits for a study
 if _unpinned:
-    print(f"WARNING: {len(_unpinned)} hub source(s) not pinned to a commit:\n  " + "\n  ".join(_unpinned), file=sys.stderr)
+    print(f"WARNING: {len(_unpinned)} hub source(s) not pinned to a commit (a branch can move); {PIN_HINT}:\n  " + "\n  ".join(_unpinned), file=sys.stderr)
 
 SOURCE = config["corpus"]["source"]
 LABELLED = SOURCE == "ddtp"
