@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,11 @@ def _task_errors(cfg: dict) -> list[str]:
                     f"tasks.{name}.{part}.split: a hub dataset ({spec['dataset']!r}) needs the split to load "
                     "(e.g. train, validation, test)"
                 )
+            if spec.get("config") and spec.get("data_dir"):
+                errors.append(
+                    f"tasks.{name}.{part}: give either config ({spec['config']!r}, a configuration of the dataset "
+                    f"card) or data_dir ({spec['data_dir']!r}, a folder of the repository), not both"
+                )
     mlqa = cfg["tasks"]["mlqa"]
     if mlqa["enabled"]:
         length = mlqa["max_length"] or cfg["finetuning"]["max_length"]
@@ -240,6 +246,49 @@ def missing_checksums(cfg: dict) -> list[str]:
             if spec.get("url") and not spec.get("sha256"):
                 where = f"corpus.url.pairs.{lang}{'.' + side if side else ''}"
                 out.append(f"{where}: a url needs its sha256 (not filled in for {spec['url']}); {CHECKSUM_HINT}")
+    return out
+
+
+PIN_HINT = "`python -m alignxfer.pin CONFIG...` prints the current commit of every hub source, to paste or use as an overlay"
+
+
+def hub_sources(cfg: dict) -> list[tuple[str, str, str, str | None]]:
+    """Every hub repository a validated config reads: ``(config key, repo type, repo id, revision)``.
+
+    ``{lang}`` in a task source is expanded over the task's languages (English for train/dev)."""
+    out = []
+    base = cfg["base"]
+    if base["source"] == "pretrained" and base.get("name") and not looks_like_local_path(base["name"]):
+        out.append(("base", "model", base["name"], base.get("revision")))
+    for name in DATASET_TASKS:
+        task = cfg["tasks"][name]
+        if not task["enabled"]:
+            continue
+        parts = ["train", "dev", "test"] + (["translate_train", "translate_dev"] if "translate_train" in task["settings"] else [])
+        for part in parts:
+            spec = task[part]
+            if looks_like_local_path(spec["dataset"]):
+                continue
+            langs = ["en"] if part in ("train", "dev") else (["en"] if part == "test" else []) + list(task["languages"])
+            seen = set()
+            for lang in langs:
+                repo = spec["dataset"].replace("{lang}", lang)
+                if repo not in seen:
+                    seen.add(repo)
+                    out.append((f"tasks.{name}.{part}", "dataset", repo, spec.get("revision")))
+    return out
+
+
+def unpinned_revisions(cfg: dict) -> list[str]:
+    """One line per hub source whose revision is not a 40-hex commit (a branch can move); :data:`PIN_HINT` says what to do."""
+    out, seen = [], set()
+    for key, kind, repo, revision in hub_sources(cfg):
+        if revision and re.fullmatch(r"[0-9a-f]{40}", revision):
+            continue
+        if (key, repo, revision) in seen:
+            continue
+        seen.add((key, repo, revision))
+        out.append(f"{key}.revision: {kind} {repo!r} at {revision or 'main'!r}")
     return out
 
 

@@ -12,7 +12,8 @@ each. ``CUDA_VISIBLE_DEVICES`` is left alone (torch reads it once, at its first 
 indices are those of the devices this process sees, in its own process and its children alike.
 
 With no more visible GPUs than the job asks for (a SLURM job: the scheduler already isolated
-them) or none, nothing is claimed. Lock files live under ``<lock_dir>/<hostname>/`` so that jobs
+them), nothing is claimed; with none, a job that asks for GPUs fails at once (:class:`NoCudaError`:
+a CPU-only torch build, or a driver too old for the build), instead of training on the CPU for days. Lock files live under ``<lock_dir>/<hostname>/`` so that jobs
 of different cluster nodes sharing a file system never wait for each other. A one-GPU job that
 finds every slot taken (more concurrent GPU jobs than GPUs: ``--resources gpu`` larger than the
 machine has) waits for the slot numbered by its process id modulo the GPU count, and says so in
@@ -71,10 +72,36 @@ def claim_slot(lock_dir, count: int) -> Iterator[int]:
 
 @contextlib.contextmanager
 def claim_gpu(lock_dir="resources/gpu-slots") -> Iterator[int | None]:
-    """Make a free GPU of this machine torch's current device for the block; yields its index,
-    or None on a machine without GPU (:func:`claim_gpus` with one GPU)."""
+    """Make a free GPU of this machine torch's current device for the block; yields its index
+    (:func:`claim_gpus` with one GPU; None where ``ALIGNXFER_ALLOW_CPU=1`` lets it run without)."""
     with claim_gpus(lock_dir, 1) as indices:
         yield indices[0] if indices else None
+
+
+def native_bf16(device) -> bool:
+    """Whether ``device`` runs bf16 natively: a CUDA GPU of compute capability >= 8 (Ampere and later;
+    V100 and T4 only emulate it, slower than fp32), or a CPU with AVX-512 BF16 / AMX."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            return False
+        major, _ = torch.cuda.get_device_capability(device)
+        if major < 8:
+            return False
+        try:
+            return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+        except TypeError:  # an older torch without the argument
+            return True
+    if device.type == "cpu":
+        cpu = getattr(torch, "cpu", None)
+        for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+            fn = getattr(cpu, check, None)
+            if fn is not None and fn():
+                return True
+        return False
+    return False
 
 
 @contextlib.contextmanager
@@ -121,19 +148,59 @@ def claim_slots(lock_dir, count: int, wanted: int, poll_s: float = 5.0) -> Itera
             handle.close()
 
 
+#: set to 1 to let a job that asks for GPUs run on the CPU when it sees none (tests, CPU-only trials)
+ALLOW_CPU_ENV = "ALIGNXFER_ALLOW_CPU"
+
+
+class NoCudaError(RuntimeError):
+    """A job asks for a GPU and torch sees none."""
+
+
+def no_cuda_message(wanted: int) -> str:
+    """Why a GPU job sees no CUDA device (this torch build, the driver, the scheduler) and what to do."""
+    import torch
+
+    build = torch.version.cuda
+    if build is None:
+        why = (
+            f"this torch ({torch.__version__}) is a CPU-only build. Install a CUDA build matching the node's driver "
+            "(`nvidia-smi` shows the highest CUDA version the driver supports), e.g. "
+            "`pip install torch==" + torch.__version__.split("+")[0] + " --index-url https://download.pytorch.org/whl/cu126` "
+            "(cu126 for drivers >= 560; see README, 'GPUs: a torch that matches the driver')"
+        )
+    else:
+        why = (
+            f"this torch ({torch.__version__}) is built for CUDA {build}, but no device is usable: "
+            "no GPU on this node, CUDA_VISIBLE_DEVICES empty, or a driver older than CUDA " + build + " needs "
+            "(check `nvidia-smi`; install the torch build for the driver's CUDA version from "
+            "https://download.pytorch.org/whl/cuXYZ, see README, 'GPUs: a torch that matches the driver')"
+        )
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return (
+        f"the job asks for {wanted} GPU(s) (config gpus_per_job / Snakemake resource gpu) but torch sees no CUDA "
+        f"device{' (CUDA_VISIBLE_DEVICES=' + repr(visible) + ')' if visible is not None else ''}: {why}. It stops now "
+        f"instead of training on the CPU until the time limit. To run on the CPU on purpose: gpus_per_job: 0, or "
+        f"{ALLOW_CPU_ENV}=1"
+    )
+
+
 @contextlib.contextmanager
 def claim_gpus(lock_dir="resources/gpu-slots", wanted: int = 1) -> Iterator[list[int]]:
     """Claim ``wanted`` GPUs of this machine for the block; yields their indices ([] without GPU).
 
     The first becomes torch's current device. A machine with no more GPUs than ``wanted`` gives
-    them all without claiming (fewer than asked for: said in the log).
+    them all without claiming (fewer than asked for: said in the log). None at all: :class:`NoCudaError`
+    saying why and how to install a matching torch (unless ``ALIGNXFER_ALLOW_CPU=1``).
     """
     import torch
 
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if count == 0:
-        yield []
-        return
+        if os.environ.get(ALLOW_CPU_ENV, "") not in ("", "0"):
+            print(f"the job asks for {wanted} GPU(s) but sees no CUDA device; {ALLOW_CPU_ENV} is set: running on the CPU", flush=True)
+            yield []
+            return
+        raise NoCudaError(no_cuda_message(wanted))
     if count <= wanted:
         if count < wanted:
             print(f"the job asks for {wanted} GPUs but this machine shows {count}; using {count}", flush=True)
@@ -144,3 +211,21 @@ def claim_gpus(lock_dir="resources/gpu-slots", wanted: int = 1) -> Iterator[list
         names = ", ".join(f"{i} ({torch.cuda.get_device_name(i)})" for i in indices)
         print(f"using GPU{'s' if wanted > 1 else ''} {names} of {count}", flush=True)
         yield indices
+
+
+#: where a job's temporary model goes (translate-train: ~0.7 GB per seed at mBERT size)
+MODEL_TMPDIR_ENV = "ALIGNXFER_MODEL_TMPDIR"
+
+
+def model_tmpdir(default) -> Path:
+    """The folder for a temporary model: ``$ALIGNXFER_MODEL_TMPDIR`` if set; inside a SLURM job
+    ``$TMPDIR`` (the job's node-local scratch on most clusters) when it exists; else ``default``
+    (beside the job's outputs, which on a cluster is the shared file system)."""
+    chosen = os.environ.get(MODEL_TMPDIR_ENV)
+    if not chosen and os.environ.get("SLURM_JOB_ID"):
+        chosen = os.environ.get("TMPDIR")
+    if chosen and Path(chosen).is_dir():
+        return Path(chosen)
+    if chosen:
+        print(f"temporary model folder {chosen!r} does not exist; using {default}", flush=True)
+    return Path(default)

@@ -28,17 +28,10 @@ def select_device(device=None) -> torch.device:
 
 
 def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 autocast runs natively (not emulated) on ``device``."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        cpu = getattr(torch, "cpu", None)
-        for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-            fn = getattr(cpu, check, None)
-            if fn is not None and fn():
-                return True
-        return False
-    return False
+    """Whether bf16 autocast runs natively (not emulated) on ``device`` (:func:`alignxfer.devices.native_bf16`)."""
+    from alignxfer.devices import native_bf16
+
+    return native_bf16(device)
 
 
 def resolve_bf16(bf16, device: torch.device) -> bool:
@@ -81,11 +74,12 @@ def build_scratch_model(architecture: dict, tokenizer):
     return BertForMaskedLM(config)
 
 
-def load_mlm(path):
-    """Load a masked-LM (any ``AutoModelForMaskedLM``) with SDPA attention, in fp32."""
+def load_mlm(path, revision=None):
+    """Load a masked-LM (any ``AutoModelForMaskedLM``; a hub id at ``revision``) with SDPA attention, in fp32."""
     from transformers import AutoModelForMaskedLM
 
-    model = AutoModelForMaskedLM.from_pretrained(str(path), attn_implementation=ATTENTION, dtype=torch.float32)
+    extra = {"revision": revision} if revision else {}
+    model = AutoModelForMaskedLM.from_pretrained(str(path), attn_implementation=ATTENTION, dtype=torch.float32, **extra)
     mlm_head(model)  # fail early on a model whose head we cannot find
     return model
 

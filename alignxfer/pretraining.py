@@ -536,16 +536,19 @@ def pretrain_base(
     return summary
 
 
-def load_base(name_or_path, out_dir) -> dict:
-    """Copy a pretrained masked-LM and its tokenizer (``base.source: pretrained``) to ``out_dir``."""
+def load_base(name_or_path, out_dir, revision=None) -> dict:
+    """Copy a pretrained masked-LM and its tokenizer (``base.source: pretrained``; a hub id at
+    ``revision``, or a local folder) to ``out_dir``."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+    extra = {"revision": revision} if revision else {}
+    tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), **extra)
     D.Specials.from_tokenizer(tokenizer)
-    model = load_mlm(name_or_path)
+    model = load_mlm(name_or_path, **extra)
     card = {"kind": "masked_lm", "title": f"alignxfer base model: {name_or_path}", "stage": "base",
             "objective": "pretrained", "base_model": str(name_or_path),
-            "base_text": f"The pretrained model `{name_or_path}`, copied unchanged.",
+            "base_text": f"The pretrained model `{name_or_path}`" + (f" at revision `{revision}`" if revision else "")
+            + ", copied unchanged.",
             "objective_text": "None in this workflow (the model's own pre-training).",
             "data_text": "Not trained by this workflow."}
     _save_model(model, tokenizer, out_dir, card=card)

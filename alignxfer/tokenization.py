@@ -254,12 +254,12 @@ def train_tokenizer(corpora: Sequence, out_dir, vocab_size: int, lowercase: bool
     }
 
 
-def save_pretrained_tokenizer(name_or_path, out_dir) -> dict:
-    """Copy a pretrained model's tokenizer (hub name or local folder) to ``out_dir``."""
+def save_pretrained_tokenizer(name_or_path, out_dir, revision=None) -> dict:
+    """Copy a pretrained model's tokenizer (hub name at ``revision``, or a local folder) to ``out_dir``."""
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), **({"revision": revision} if revision else {}))
     except OSError as err:
         raise OSError(
             f"base.name: cannot load a tokenizer from {name_or_path!r} ({err}); give a Hugging Face model id "

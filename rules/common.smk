@@ -6,7 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
-from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, describe_base, missing_checksums, validate_config
+from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, describe_base, missing_checksums, PIN_HINT, unpinned_revisions, validate_config
 
 try:
     validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
@@ -15,6 +15,9 @@ except ConfigError as err:
 
 for _problem in missing_checksums(config):  # the download jobs refuse these files
     print(f"WARNING: {_problem}", file=sys.stderr)
+_unpinned = unpinned_revisions(config)  # hub branches can move: pin commits for a study
+if _unpinned:
+    print(f"WARNING: {len(_unpinned)} hub source(s) not pinned to a commit (a branch can move); {PIN_HINT}:\n  " + "\n  ".join(_unpinned), file=sys.stderr)
 
 SOURCE = config["corpus"]["source"]
 LABELLED = SOURCE == "ddtp"
@@ -31,6 +34,7 @@ TASK_LANGS = {"topic": EVAL_LANGS, **{t: config["tasks"][t]["languages"] for t i
 ALL_LANGS = sorted(set(EVAL_LANGS).union(*TASK_LANGS.values()))
 THREADS = config["threads"]
 GPUS = config["gpus_per_job"]  # Snakemake resource `gpu` of every model job
+PRETRAIN_MEM_MB_PER_GPU = 32000  # host memory of a pre-training job per GPU (one process each); SLURM mem_mb
 ENV = "../envs/alignxfer.yaml"
 GROUP_SEEDS = config["finetuning"]["group_seeds"]  # translate-train: one job for all seeds
 # log/benchmark name of a translate-train job: per language, or per seed without group_seeds

@@ -43,6 +43,7 @@ else:
             history="results/models/base/history.jsonl",
         params:
             name=config["base"]["name"],
+            revision=config["base"]["revision"],  # a hub commit (null: main)
         log:
             logpath("load_base"),
         conda:
@@ -80,6 +81,8 @@ rule pretrain:
     threads: THREADS
     resources:
         gpu=GPUS,
+        # host memory grows with the processes of a data-parallel job (one per GPU)
+        mem_mb=PRETRAIN_MEM_MB_PER_GPU * GPUS if GPUS else 8000,
     conda:
         ENV
     script:

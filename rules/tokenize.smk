@@ -49,6 +49,7 @@ else:
             directory("results/tokenizer"),
         params:
             name=config["base"]["name"],
+            revision=config["base"]["revision"],  # a hub commit (null: main)
         log:
             logpath("save_tokenizer"),
         conda:

@@ -175,6 +175,7 @@ def test_pretraining_rules_request_gpus_per_job(tmp_path):
     resources = {rule: res for rule, _, res in jobs if rule.startswith("pretrain")}
     assert set(resources) == {"pretrain_base", "pretrain"}
     assert all("gpu=2" in res.split(", ") for res in resources.values()), resources
+    assert "mem_mb=64000" in resources["pretrain"].split(", ")  # 32 GB per GPU of the job
 
 
 # ----------------------------------------------------------------------------- GPU slots
@@ -226,6 +227,13 @@ def test_job_devices(tmp_path):
         rule="pretrain", wildcards={"objective": "mlm"}, params={}, config={"tracking": {"enabled": False}},
         log=[str(tmp_path / "job.log")], threads=1, resources=SimpleNamespace(gpu=2), input=[], output=[],
     )
-    with job(smk, project_dir=tmp_path) as ctx:  # gpu=2 without a GPU: one process on the CPU
-        assert ctx.gpus == [] and ctx.devices is None
+    from alignxfer.devices import NoCudaError
+
+    with pytest.raises(NoCudaError, match="asks for 2 GPU"):  # gpu=2 without a GPU: fails at once
+        with job(smk, project_dir=tmp_path):
+            pass
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALIGNXFER_ALLOW_CPU", "1")  # on purpose: one process on the CPU
+        with job(smk, project_dir=tmp_path) as ctx:
+            assert ctx.gpus == [] and ctx.devices is None
     assert not (tmp_path / "resources").exists()  # nothing to claim

@@ -304,7 +304,7 @@ def test_paper_config_validates_and_asks_only_for_its_checksums():
 
 def test_paper_config_settings(tmp_path):
     cfg = validate_config(merged(PAPER, paper_overlay(tmp_path)))
-    assert cfg["base"] == {**cfg["base"], "source": "pretrained", "name": "bert-base-multilingual-cased"}
+    assert cfg["base"] == {**cfg["base"], "source": "pretrained", "name": "google-bert/bert-base-multilingual-cased"}
     assert cfg["tokenizer"]["source"] == "pretrained"
     assert cfg["finetuning"]["seeds"] == [12, 156, 78, 37, 8]
     assert (cfg["finetuning"]["learning_rate"], cfg["finetuning"]["batch_size"], cfg["finetuning"]["max_length"]) == (5e-5, 32, 128)
@@ -358,8 +358,10 @@ def test_gpu_slots_are_exclusive_and_released(tmp_path):
         assert {first, second} == {0, 1}
     with claim_slot(tmp_path, 2) as again:
         assert again == 0  # released when the blocks ended
-    with claim_gpu(tmp_path) as index:  # no GPU here: nothing to claim, no lock files written
-        assert index is None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALIGNXFER_ALLOW_CPU", "1")
+        with claim_gpu(tmp_path) as index:  # no GPU here, CPU allowed: nothing to claim, no lock files written
+            assert index is None
 
 
 # ----------------------------------------------------------------------------- the paper DAG and profiles
@@ -397,8 +399,11 @@ def test_profiles_use_snakemake_9_names():
     slurm = yaml.safe_load((REPO / "profiles" / "slurm" / "profile.yaml").read_text())
     local = yaml.safe_load((REPO / "profiles" / "local" / "profile.yaml").read_text())
     for rule, res in slurm["set-resources"].items():
-        assert set(res) <= {"slurm_partition", "runtime", "mem_mb", "cpus_per_task", "gpu", "gres", "slurm_extra"}, rule
+        assert set(res) <= {"slurm_partition", "runtime", "mem_mb", "cpus_per_task", "gpu", "gres", "slurm_extra", "nodes"}, rule
     assert {"slurm_partition", "runtime", "mem_mb"} <= set(slurm["default-resources"])
+    # a data-parallel pre-training job stays on one host; its memory comes from the rule (per GPU)
+    assert slurm["set-resources"]["pretrain"]["nodes"] == 1 and "mem_mb" not in slurm["set-resources"]["pretrain"]
+    assert slurm["local-cores"] >= 1
     assert local["resources"]["gpu"] >= 1 and local["cores"] == "all"
 
 

@@ -11,5 +11,5 @@ from alignxfer.jobs import job
 with job(snakemake, tags={"arm": "base"}) as ctx:
     from alignxfer.pretraining import load_base
 
-    ctx.tracker.log_metrics(load_base(ctx.params.name, ctx.output.model))
+    ctx.tracker.log_metrics(load_base(ctx.params.name, ctx.output.model, revision=ctx.params.revision))
     write_jsonl(ctx.output.history, [])  # no pre-training happened in this workflow

@@ -10,4 +10,4 @@ from alignxfer.jobs import job
 with job(snakemake) as ctx:
     from alignxfer.tokenization import save_pretrained_tokenizer
 
-    ctx.tracker.log_metrics(save_pretrained_tokenizer(ctx.params.name, ctx.output[0]))
+    ctx.tracker.log_metrics(save_pretrained_tokenizer(ctx.params.name, ctx.output[0], revision=ctx.params.revision))

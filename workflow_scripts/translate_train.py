@@ -15,6 +15,7 @@ wc = snakemake.wildcards
 tags = {"arm": wc.objective, "train_lang": wc.lang, "setting": "translate_train"}
 with job(snakemake, tags=tags) as ctx:
     from alignxfer.console import LABEL_ENV, job_label, label
+    from alignxfer.devices import model_tmpdir
     from alignxfer.mlflow_tools import CurveLogger, format_scores, points
     from alignxfer.tasks import get_task
     from alignxfer.tracking import pretraining_job
@@ -24,14 +25,21 @@ with job(snakemake, tags=tags) as ctx:
     ctx.tracker.set_tags({"pretrain_run_id": pretrain_run})
     task = get_task(wc.task)
     per_seed = []  # points of each seed; their mean on the job's run
-    outputs = zip(ctx.params.seeds, ctx.output.history, ctx.output.dev, ctx.output.metrics, ctx.output.predictions)
-    for seed, history, dev, metrics, predictions in outputs:
+    # one path per seed; without group_seeds each named output is a single path (a str), not a list
+    paths = [
+        [p] if isinstance(p, str) else list(p)
+        for p in (ctx.output.history, ctx.output.dev, ctx.output.metrics, ctx.output.predictions)
+    ]
+    if not all(len(group) == len(ctx.params.seeds) for group in paths):
+        raise ValueError(f"translate_train: {len(ctx.params.seeds)} seed(s) but outputs {paths}")
+    for seed, history, dev, metrics, predictions in zip(ctx.params.seeds, *paths):
         os.environ[LABEL_ENV] = job_label("translate_train", {**dict(wc.items()), "seed": seed})
         print(f"{label()} start", flush=True)
         with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
-            # the model lives only as long as its evaluation, beside the outputs (same disk)
+            # the model lives only as long as its evaluation: on node-local disk under SLURM ($TMPDIR),
+            # else beside the outputs; ALIGNXFER_MODEL_TMPDIR overrides (alignxfer.devices.model_tmpdir)
             Path(history).parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
+            with tempfile.TemporaryDirectory(dir=model_tmpdir(Path(history).parent), prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
                 curves = CurveLogger(run)
                 summary = task.finetune(

@@ -123,8 +123,10 @@ def resolve_bf16(setting, device: torch.device) -> bool:
         return setting
     if setting not in ("auto", None):
         raise ValueError(f"bf16 must be true, false or 'auto', got {setting!r}")
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    if device.type == "cuda":  # native only: compute capability >= 8 (V100/T4 emulate bf16)
+        from alignxfer.devices import native_bf16
+
+        return native_bf16(device)
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
