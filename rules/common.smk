@@ -66,6 +66,8 @@ def tokenized_dirs(wildcards=None):
 
 
 def alignment_files(objective):
+    if objective == "word_aligned":  # Cao et al.: the intersection of both directions
+        return expand("results/align/en-{lang}/intersection.txt", lang=LANGS)
     if objective in ALIGNMENT_OBJECTIVES:
         return expand("results/align/en-{lang}/symmetrized.txt", lang=LANGS)
     return []
