@@ -6,6 +6,7 @@ rule gather:
         metrics=metric_files(),
         histories=history_files(),
         baselines=baseline_files(),
+        heldout=heldout_files(),
     output:
         summary=report("results/tables/summary.md", category="Tables", caption="../report/summary.rst"),
         claims=report("results/tables/claims.md", category="Claims", caption="../report/claims.rst"),

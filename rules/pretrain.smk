@@ -2,6 +2,17 @@
 # Checkpoints live beside the model and are not outputs, so --rerun-incomplete resumes.
 # gpu (config gpus_per_job) >= 2: data-parallel training, one process per GPU (alignxfer/parallel.py).
 
+# the held-out checks measure the alignment mechanisms when the study aligns words anyway
+CHECK_ALIGNMENTS = config["alignment"]["enabled"] and any(o in OBJECTIVES for o in ALIGNMENT_OBJECTIVES)
+
+
+
+def heldout_files():
+    """The held-out check file of every pre-training job (a pretrained base has none)."""
+    jobs = [o for o in OBJECTIVES if o != "base" or config["base"]["source"] == "scratch"]
+    return expand("results/models/{objective}/heldout.json", objective=jobs)
+
+
 if config["base"]["source"] == "scratch":
 
     rule pretrain_base:
@@ -11,10 +22,12 @@ if config["base"]["source"] == "scratch":
         output:
             model=directory("results/models/base/model"),
             history="results/models/base/history.jsonl",
+            heldout="results/models/base/heldout.json",
         params:
             architecture=config["base"]["architecture"],
             training=config["base"]["training"],
             seed=config["seed"],
+            heldout=config["pretraining"]["heldout"],
             bf16=config["pretraining"]["bf16"],
             checkpoint_every=config["pretraining"]["checkpoint_every"],
             checkpoint_dir="results/models/base/checkpoints",
@@ -54,15 +67,20 @@ rule pretrain:
         base="results/models/base/model",
         tokenized=tokenized_dirs(),
         alignments=lambda wc: alignment_files(wc.objective),
+        # the held-out checks' alignment measures (WEAM's cross-lingual loss, aligned-word distance)
+        check_symmetrized=alignment_files("weam") if CHECK_ALIGNMENTS else [],
+        check_intersection=alignment_files("word_aligned") if CHECK_ALIGNMENTS else [],
     output:
         model=directory("results/models/{objective}/model"),
         history="results/models/{objective}/history.jsonl",
+        heldout="results/models/{objective}/heldout.json",
     wildcard_constraints:
         objective=_alternatives(ARMS),
     params:
         budget=config["pretraining"]["budget"],
         options=lambda wc: config["pretraining"][wc.objective],
         seed=config["seed"],
+        heldout=config["pretraining"]["heldout"],
         bf16=config["pretraining"]["bf16"],
         checkpoint_every=config["pretraining"]["checkpoint_every"],
         checkpoint_dir=lambda wc: f"results/models/{wc.objective}/checkpoints",

@@ -24,5 +24,8 @@ with job(snakemake) as ctx:
         plots_dir=ctx.output.plots,
     )
     write_claims(out, ctx.params.claims_config, ctx.output.claims)
+    from alignxfer.treatment import write_treatment_table
+
+    write_treatment_table(ctx.input.heldout, tables_dir / "treatment.md")
     ctx.tracker.log_artifact(str(tables_dir), "tables")
     ctx.tracker.log_artifact(ctx.output.plots, "plots")

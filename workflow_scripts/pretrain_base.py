@@ -24,6 +24,10 @@ with job(snakemake) as ctx:
         threads=ctx.threads,
         devices=ctx.devices,  # gpu >= 2: one process per GPU (alignxfer.parallel)
         callback=lambda step, metrics: ctx.tracker.log_metrics(metrics, step=step),
+        heldout=ctx.params.heldout,
+        heldout_path=ctx.output.heldout,
+        split_seed=ctx.params.seed,
     )
     ctx.tracker.log_metrics(summary)
     ctx.tracker.log_artifact(ctx.output.history)
+    ctx.tracker.log_artifact(ctx.output.heldout)
