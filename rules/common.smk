@@ -23,6 +23,8 @@ EVAL_LANGS = LANGS + config["corpus"]["eval_languages"]
 OBJECTIVES = config["pretraining"]["objectives"]
 ARMS = [o for o in OBJECTIVES if o != "base"]
 SEEDS = config["finetuning"]["seeds"]
+# pre-training seeds of the arms; fine-tuning seed SEEDS[i] uses the arm of PRETRAIN_SEEDS[i mod n]
+PRETRAIN_SEEDS = config["pretraining"]["seeds"] or [config["seed"]]
 # fine-tuned tasks: topic (from the ddtp corpus) and the Hugging Face dataset tasks (xnli, mlqa)
 DATASET_TASKS = [t for t in HUB_TASKS if config["tasks"][t]["enabled"]]
 FINETUNED_TASKS = [t for t in ("topic",) if config["tasks"][t]["enabled"]] + DATASET_TASKS
@@ -48,6 +50,7 @@ wildcard_constraints:
     lang=_alternatives(ALL_LANGS),
     objective=_alternatives(OBJECTIVES),
     seed=r"\d+",
+    pseed=r"\d+",
     task=_alternatives(FINETUNED_TASKS),
     setting="zero_shot|translate_train",
     direction="forward|reverse",
@@ -80,7 +83,18 @@ def seed_paths(pattern):
 
 
 def eval_languages(task, setting):
-    return ["en"] + TASK_LANGS[task] if setting == "zero_shot" else TASK_LANGS[task]
+    if setting == "zero_shot":
+        return ["en"] + TASK_LANGS[task]
+    chosen = config["tasks"][task].get("translate_train_languages") if task == "topic" else None
+    if chosen is None:
+        return TASK_LANGS[task]
+    unknown = sorted(set(chosen) - set(TASK_LANGS[task]))
+    if unknown:
+        raise WorkflowError(
+            f"tasks.topic.translate_train_languages: {unknown} are not test languages of topic "
+            f"(corpus.languages + corpus.eval_languages: {TASK_LANGS[task]})"
+        )
+    return [lang for lang in TASK_LANGS[task] if lang in chosen]
 
 
 def zero_shot_metrics(task):
@@ -124,8 +138,28 @@ def metric_files():
     return files
 
 
+def pretrain_seed_of(seed):
+    """The pre-training seed of the arm that fine-tuning seed ``seed`` continues (nested design)."""
+    return PRETRAIN_SEEDS[SEEDS.index(int(seed)) % len(PRETRAIN_SEEDS)]
+
+
+def pretrain_seed_for(objective, seed):
+    """The pre-training seed behind fine-tuning seed ``seed`` of ``objective`` (the base: the study seed)."""
+    return config["seed"] if objective == "base" else pretrain_seed_of(seed)
+
+
+def model_path(objective, seed=None, name="model"):
+    """A pre-training job's output: the base's ``results/models/base/<name>``, an arm's
+    ``results/models/<arm>/p<pretraining seed>/<name>`` (the seed of fine-tuning seed ``seed``;
+    the first pre-training seed without one)."""
+    if objective == "base":
+        return f"results/models/base/{name}"
+    pseed = PRETRAIN_SEEDS[0] if seed is None else pretrain_seed_of(seed)
+    return f"results/models/{objective}/p{pseed}/{name}"
+
+
 def history_files():
-    return expand("results/models/{objective}/history.jsonl", objective=OBJECTIVES)
+    return [model_path(o, None, "history.jsonl") for o in OBJECTIVES]
 
 
 def all_targets():

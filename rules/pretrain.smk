@@ -9,8 +9,8 @@ CHECK_ALIGNMENTS = config["alignment"]["enabled"] and any(o in OBJECTIVES for o 
 
 def heldout_files():
     """The held-out check file of every pre-training job (a pretrained base has none)."""
-    jobs = [o for o in OBJECTIVES if o != "base" or config["base"]["source"] == "scratch"]
-    return expand("results/models/{objective}/heldout.json", objective=jobs)
+    files = ["results/models/base/heldout.json"] if "base" in OBJECTIVES and config["base"]["source"] == "scratch" else []
+    return files + expand("results/models/{objective}/p{pseed}/heldout.json", objective=ARMS, pseed=PRETRAIN_SEEDS)
 
 
 if config["base"]["source"] == "scratch":
@@ -71,24 +71,25 @@ rule pretrain:
         check_symmetrized=alignment_files("weam") if CHECK_ALIGNMENTS else [],
         check_intersection=alignment_files("word_aligned") if CHECK_ALIGNMENTS else [],
     output:
-        model=directory("results/models/{objective}/model"),
-        history="results/models/{objective}/history.jsonl",
-        heldout="results/models/{objective}/heldout.json",
+        model=directory("results/models/{objective}/p{pseed}/model"),
+        history="results/models/{objective}/p{pseed}/history.jsonl",
+        heldout="results/models/{objective}/p{pseed}/heldout.json",
     wildcard_constraints:
         objective=_alternatives(ARMS),
     params:
         budget=config["pretraining"]["budget"],
         options=lambda wc: config["pretraining"][wc.objective],
-        seed=config["seed"],
+        seed=lambda wc: int(wc.pseed),  # the pre-training seed: data order, masks, dropout
+        split_seed=config["seed"],  # the study seed: which pairs are base / arm / held-out
         heldout=config["pretraining"]["heldout"],
         bf16=config["pretraining"]["bf16"],
         checkpoint_every=config["pretraining"]["checkpoint_every"],
-        checkpoint_dir=lambda wc: f"results/models/{wc.objective}/checkpoints",
+        checkpoint_dir=lambda wc: f"results/models/{wc.objective}/p{wc.pseed}/checkpoints",
         languages=LANGS,
     log:
-        logpath("pretrain/{objective}"),
+        logpath("pretrain/{objective}.p{pseed}"),
     benchmark:
-        benchpath("pretrain/{objective}")
+        benchpath("pretrain/{objective}.p{pseed}")
     # the arms gate every fine-tuning job: run them before the base arm's fine-tuning. Snakemake
     # does not pass a priority on to a job's inputs, so align and symmetrize carry a higher one
     priority: 20

@@ -13,6 +13,9 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
+    if rule == "pretrain":  # the arm's pre-training run of this fine-tuning seed
+        wildcards = {**wildcards, "pseed": str(ctx.params.pretrain_seed)}
+    ctx.tracker.set_tags({"pretrain_seed": str(ctx.params.pretrain_seed)})
     finetune_wc = {"task": wc.task, "objective": wc.objective, "seed": wc.seed}
     ctx.tracker.set_tags(
         {
@@ -29,6 +32,7 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             "lang": lang,
             "train_lang": "en",
             "seed": int(wc.seed),
+            "pretrain_seed": int(ctx.params.pretrain_seed),
         }
         result = task.evaluate(ctx.input.model, test, ctx.input.labels, out, meta, ctx.params.hparams, threads=ctx.threads)
         ctx.tracker.log_metrics({f"{lang}.{k}": v for k, v in result["metrics"].items()})

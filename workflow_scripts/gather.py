@@ -14,7 +14,8 @@ with job(snakemake) as ctx:
     from alignxfer.results import gather
 
     tables_dir = Path(ctx.output.summary).parent
-    histories = {Path(p).parent.name: p for p in ctx.input.histories}
+    # results/models/<objective>/[p<pseed>/]history.jsonl (an arm's first pre-training seed)
+    histories = {Path(p).parts[2]: p for p in ctx.input.histories}
     out = gather(
         list(ctx.input.metrics),
         tables_dir,

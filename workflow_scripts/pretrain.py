@@ -13,6 +13,7 @@ with job(snakemake) as ctx:
     langs = ctx.params.languages
     tokenized = dict(zip(langs, ctx.input.tokenized))
     alignments = dict(zip(langs, ctx.input.alignments)) if len(ctx.input.alignments) else None
+    ctx.tracker.set_tags({"pretrain_seed": str(ctx.params.seed)})
     base_run = ctx.tracker.find_run("pretrain_base", {}) or ctx.tracker.find_run("load_base", {})
     if base_run:
         ctx.tracker.set_tags({"base_run_id": base_run})
@@ -34,7 +35,7 @@ with job(snakemake) as ctx:
         callback=lambda step, metrics: ctx.tracker.log_metrics(metrics, step=step),
         heldout=ctx.params.heldout,
         heldout_path=ctx.output.heldout,
-        split_seed=ctx.params.seed,
+        split_seed=ctx.params.split_seed,
         check_alignments={
             "symmetrized": dict(zip(langs, ctx.input.check_symmetrized)),
             "intersection": dict(zip(langs, ctx.input.check_intersection)),

@@ -17,19 +17,23 @@ with job(snakemake, tags=tags) as ctx:
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
-    pretrain_run = ctx.tracker.find_run(rule, wildcards) or "unknown"
-    ctx.tracker.set_tags({"pretrain_run_id": pretrain_run})
+    pretrain_runs = {}
+    for seed, pseed in ctx.params.pretrain_seeds.items():  # nested: each seed's own pre-training run
+        found = wildcards if rule != "pretrain" else {**wildcards, "pseed": str(pseed)}
+        pretrain_runs[int(seed)] = ctx.tracker.find_run(rule, found) or "unknown"
     task = get_task(wc.task)
     outputs = zip(ctx.params.seeds, ctx.output.history, ctx.output.dev, ctx.output.metrics)
     for seed, history, dev, metrics in outputs:
         print(f"[translate_train] seed {seed}", flush=True)
-        with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
+        pseed = ctx.params.pretrain_seeds[int(seed)]
+        tags = {"pretrain_run_id": pretrain_runs[int(seed)], "pretrain_seed": str(pseed)}
+        with ctx.tracker.child({"seed": seed}, tags=tags) as run:
             # the model lives only as long as its evaluation, beside the outputs (same disk)
             Path(history).parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
                 summary = task.finetune(
-                    ctx.input.model,
+                    ctx.params.models[int(seed)],
                     ctx.input.train,
                     ctx.input.dev,
                     ctx.input.labels,
@@ -49,6 +53,7 @@ with job(snakemake, tags=tags) as ctx:
                     "lang": wc.lang,
                     "train_lang": wc.lang,
                     "seed": int(seed),
+                    "pretrain_seed": int(pseed),
                 }
                 result = task.evaluate(
                     model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams, threads=ctx.threads
