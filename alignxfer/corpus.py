@@ -1,12 +1,20 @@
 """Corpus preparation: cleaning of unit pairs and the split by document.
 
 Every document goes to exactly one pool, ``test``, ``dev``, ``train`` or ``pretrain``, chosen by
-:func:`split_of` from a hash of ``(seed, doc_id)`` alone: a language's pools never depend on the
-other languages of the study, so adding a language touches only that language's files.
+:func:`pool_of`: :func:`split_of` of a hash of ``(seed, source package)`` (:func:`group_of`; the
+document id where the corpus has no sources): sibling packages of one source share a pool, and a
+language's pools never depend on the other languages of the study, so adding a language touches
+only that language's files.
+
+Leaks (:class:`LeakIndex`): every unit and every sentence of every test-pool document, English
+(all English test documents with ``english_docs``, also those not translated into the pair's
+language) and the pair's language, is kept out of pre-training, English train/dev and
+translate-train train/dev text; each summary's ``leak_check`` counts, from an index of what was
+written, the test documents still sharing text with it (0, or the job fails).
 
 * pre-training bitext (``results/data/pretrain/en-{lang}.*``): cleaned unit pairs of ``pretrain``
-  documents only, without any unit (English or other side) that occurs in a ``test`` document of
-  the pair file; capped at ``max_pretrain_pairs`` in an order fixed by a hash.
+  documents only, without any pair one of whose sides leaks test text (``test_overlap``);
+  capped at ``max_pretrain_pairs`` in an order fixed by a hash.
 * topic task (labelled documents only): English train/dev/test = ``train``/``dev``/``test``
   pools (each capped); ``text`` = the document's units joined by one space. Per language,
   ``test.{lang}`` = labelled ``test`` documents that have the language (capped);
