@@ -2,16 +2,6 @@
 # on the same splits as the arms: extra rows of the topic tables (alignxfer/baselines.py).
 
 
-def baseline_files():
-    if not (LABELLED and config["tasks"]["topic"]["enabled"]):
-        return []
-    return expand(
-        "results/metrics/topic/baselines/{name}/{lang}.json",
-        name=["majority", "tfidf"],
-        lang=eval_languages("topic", "zero_shot"),
-    )
-
-
 rule baselines:
     input:
         train="results/data/topic/train.en.jsonl",

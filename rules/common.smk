@@ -164,3 +164,24 @@ def history_files():
 
 def all_targets():
     return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"]
+
+
+# the held-out checks measure the alignment mechanisms when the study aligns words anyway
+CHECK_ALIGNMENTS = config["alignment"]["enabled"] and any(o in OBJECTIVES for o in ALIGNMENT_OBJECTIVES)
+
+
+def heldout_files():
+    """The held-out check file of every pre-training job (a pretrained base has none)."""
+    files = ["results/models/base/heldout.json"] if "base" in OBJECTIVES and config["base"]["source"] == "scratch" else []
+    return files + expand("results/models/{objective}/p{pseed}/heldout.json", objective=ARMS, pseed=PRETRAIN_SEEDS)
+
+
+def baseline_files():
+    """The model-free baselines' metric files (rule baselines; topic task of the ddtp corpus)."""
+    if not (LABELLED and config["tasks"]["topic"]["enabled"]):
+        return []
+    return expand(
+        "results/metrics/topic/baselines/{name}/{lang}.json",
+        name=["majority", "tfidf"],
+        lang=eval_languages("topic", "zero_shot"),
+    )

@@ -2,17 +2,6 @@
 # Checkpoints live beside the model and are not outputs, so --rerun-incomplete resumes.
 # gpu (config gpus_per_job) >= 2: data-parallel training, one process per GPU (alignxfer/parallel.py).
 
-# the held-out checks measure the alignment mechanisms when the study aligns words anyway
-CHECK_ALIGNMENTS = config["alignment"]["enabled"] and any(o in OBJECTIVES for o in ALIGNMENT_OBJECTIVES)
-
-
-
-def heldout_files():
-    """The held-out check file of every pre-training job (a pretrained base has none)."""
-    files = ["results/models/base/heldout.json"] if "base" in OBJECTIVES and config["base"]["source"] == "scratch" else []
-    return files + expand("results/models/{objective}/p{pseed}/heldout.json", objective=ARMS, pseed=PRETRAIN_SEEDS)
-
-
 if config["base"]["source"] == "scratch":
 
     rule pretrain_base:
