@@ -556,7 +556,7 @@ def write_heldout_check(job: str, base_dir, model_dir, tokenized_dirs: dict, che
 
     _set_threads(threads)
     split = _split(heldout)
-    max_pairs = int(heldout.get("max_pairs", 256))
+    max_pairs = int(heldout.get("max_pairs", 128))
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     specials = D.Specials.from_tokenizer(tokenizer)
     pairs = H.heldout_examples(tokenized_dirs, None, max_length, split_seed, split, max_pairs)
