@@ -31,10 +31,25 @@ def test_whole_dag_produces_tables_claims_plots(study):
     assert "supported" in claims
     assert list((workdir / "results/plots").glob("*.png"))
     metrics = list((workdir / "results/metrics").rglob("*.json"))
-    # zero-shot: 6 arms x 2 seeds x (en, de, ja); translate-train: 6 x 2 x 2; retrieval 6 x 2
-    assert len(metrics) == 36 + 24 + 12
+    # zero-shot: 6 arms x 2 seeds x (en, de, ja); translate-train: 6 x 2 x 2; retrieval 6 x 2;
+    # baselines (majority, tfidf) x (en, de, ja)
+    assert len(metrics) == 36 + 24 + 12 + 6
     one = json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed1.json").read_text())
     assert one["setting"] == "zero_shot" and one["train_lang"] == "en" and 0 <= one["metrics"]["accuracy"] <= 1
+    # fine-tuning seeds 1 and 2 continue the arms of pre-training seeds 13 and 14 (nested)
+    assert one["pretrain_seed"] == 13
+    assert json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed2.json").read_text())["pretrain_seed"] == 14
+    tfidf = json.loads((workdir / "results/metrics/topic/baselines/tfidf/de.json").read_text())
+    assert tfidf["baseline"] == "tfidf" and tfidf["n"] > 0
+    # every pre-training job's held-out check, and the treatment table
+    for objective in ("mlm", "tlm", "weam", "word_aligned", "contrastive"):
+        for pseed in (13, 14):
+            check = json.loads((workdir / f"results/models/{objective}/p{pseed}/heldout.json").read_text())
+            assert check["pretrain_seed"] == pseed and check["pairs"] > 0 and "before" in check
+    assert "| tlm | 14 |" in (workdir / "results/tables/treatment.md").read_text()
+    for name in ("en", "en-de", "en-ja"):
+        leak = json.loads((workdir / f"results/data/summary/{name}.json").read_text())["leak_check"]
+        assert set(leak["test_documents_sharing_text_with"].values()) == {0}
 
 
 def test_alignments_match_the_corpus(study):
