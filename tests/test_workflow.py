@@ -67,7 +67,7 @@ def test_every_job_is_an_mlflow_run_with_tags(study):
     rows = db.execute("select run_uuid, name, status from runs").fetchall()
     names = [name for _, name, _ in rows]
     assert all(status == "FINISHED" for *_, status in rows)
-    assert any(n.startswith("pretrain[objective=weam]") for n in names)
+    assert {"pretrain[objective=weam,pseed=13]", "pretrain[objective=weam,pseed=14]"} <= set(names)
     # translate-train: one job per arm x language (12), one nested run per seed inside it (24)
     parents = {run: name for run, name, _ in rows if name.startswith("translate_train[") and "seed=" not in name}
     assert len(parents) == 12
@@ -81,6 +81,10 @@ def test_every_job_is_an_mlflow_run_with_tags(study):
     ).fetchall())
     assert tags["arm"] == "tlm" and tags["seed"] == "2" and tags["setting"] == "zero_shot"
     assert tags["pretrain_run_id"] not in ("", "unknown")
+    # fine-tuning seed 2 continues the arm of pre-training seed 14: both seeds on the run
+    assert tags["pretrain_seed"] == "14"
+    assert db.execute("select name from runs where run_uuid = ?", (tags["pretrain_run_id"],)).fetchone()[0] == (
+        "pretrain[objective=tlm,pseed=14]")
     assert tags["finetune_run_id"] not in ("", "unknown")
     assert {"git_commit", "config_hash", "rule"} <= set(tags)
 
