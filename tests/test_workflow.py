@@ -48,8 +48,11 @@ def test_whole_dag_produces_tables_claims_plots(study):
             assert check["pretrain_seed"] == pseed and check["pairs"] > 0 and "before" in check
     assert "| tlm | 14 |" in (workdir / "results/tables/treatment.md").read_text()
     for name in ("en", "en-de", "en-ja"):
-        leak = json.loads((workdir / f"results/data/summary/{name}.json").read_text())["leak_check"]
-        assert set(leak["test_documents_sharing_text_with"].values()) == {0}
+        summary = json.loads((workdir / f"results/data/summary/{name}.json").read_text())
+        assert summary["leak_check"]["grouping"] == "source package"
+        assert set(summary["leak_check"]["test_documents_sharing_text_with"].values()) == {0}
+        if name != "en":  # rule prepare_pair passes every English test document (english_docs)
+            assert summary["test_overlap_includes_english_docs"] is True
 
 
 def test_alignments_match_the_corpus(study):
