@@ -20,6 +20,7 @@ include: "rules/tokenize.smk"
 include: "rules/align.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
+include: "rules/baselines.smk"
 include: "rules/gather.smk"
 include: "rules/environment.smk"
 

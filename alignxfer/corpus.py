@@ -1,12 +1,20 @@
 """Corpus preparation: cleaning of unit pairs and the split by document.
 
 Every document goes to exactly one pool, ``test``, ``dev``, ``train`` or ``pretrain``, chosen by
-:func:`split_of` from a hash of ``(seed, doc_id)`` alone: a language's pools never depend on the
-other languages of the study, so adding a language touches only that language's files.
+:func:`pool_of`: :func:`split_of` of a hash of ``(seed, source package)`` (:func:`group_of`; the
+document id where the corpus has no sources): sibling packages of one source share a pool, and a
+language's pools never depend on the other languages of the study, so adding a language touches
+only that language's files.
+
+Leaks (:class:`LeakIndex`): every unit and every sentence of every test-pool document, English
+(all English test documents with ``english_docs``, also those not translated into the pair's
+language) and the pair's language, is kept out of pre-training, English train/dev and
+translate-train train/dev text; each summary's ``leak_check`` counts, from an index of what was
+written, the test documents still sharing text with it (0, or the job fails).
 
 * pre-training bitext (``results/data/pretrain/en-{lang}.*``): cleaned unit pairs of ``pretrain``
-  documents only, without any unit (English or other side) that occurs in a ``test`` document of
-  the pair file; capped at ``max_pretrain_pairs`` in an order fixed by a hash.
+  documents only, without any pair one of whose sides leaks test text (``test_overlap``);
+  capped at ``max_pretrain_pairs`` in an order fixed by a hash.
 * topic task (labelled documents only): English train/dev/test = ``train``/``dev``/``test``
   pools (each capped); ``text`` = the document's units joined by one space. Per language,
   ``test.{lang}`` = labelled ``test`` documents that have the language (capped);
@@ -109,6 +117,19 @@ def order_key(seed: int, doc_id: str, *extra) -> bytes:
     return _digest("order", seed, doc_id, *extra)
 
 
+def group_of(doc: dict) -> str:
+    """What decides a document's pool: its source package (``source``, written by the ddtp
+    source from the ``Source:`` field of ``Packages``, the package name where it has none), so
+    that sibling packages of one source share a pool; the document id where there is none."""
+    source = doc.get("source")
+    return f"source:{source}" if source else str(doc["doc_id"])
+
+
+def pool_of(doc: dict, seed: int, fractions: dict) -> str:
+    """:func:`split_of` of the document's :func:`group_of`."""
+    return split_of(group_of(doc), seed, fractions)
+
+
 # ----------------------------------------------------------------------------- text
 
 
@@ -122,6 +143,60 @@ def normalize(text: str) -> str:
     text = _DROP_CHARS.sub("", text)
     text = " ".join(text.split())
     return unicodedata.normalize("NFC", text)
+
+
+# sentence ends: Latin/Cyrillic punctuation followed by a space, CJK full stops anywhere
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[\u3002\uff01\uff1f\uff1b])\s*")
+#: sentences narrower than this are not leak keys ("e.g.", "Features:"); whole units always are.
+#: Width: characters, wide (CJK) characters counting two.
+MIN_SENTENCE_WIDTH = 16
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def sentences(unit: str) -> list[str]:
+    """The sentences of a normalised unit that serve as leak keys (at least MIN_SENTENCE_WIDTH wide)."""
+    parts = (p.strip() for p in _SENTENCE_END.split(unit))
+    return [p for p in parts if _width(p) >= MIN_SENTENCE_WIDTH]
+
+
+_TRAILING = " .。!?！？:;"
+
+
+def leak_key(text: str) -> str:
+    """How units and sentences are compared for leakage: case-folded, trailing sentence
+    punctuation dropped (a synopsis is a paragraph's first sentence without its full stop)."""
+    return text.casefold().rstrip(_TRAILING)
+
+
+class LeakIndex:
+    """Every normalised unit (synopsis, paragraph) of the test documents and every sentence of
+    them (:func:`sentences`), in every language given: a text *leaks* when it equals a test unit
+    or holds a test sentence (compared by :func:`leak_key`). Boilerplate shared with a test
+    document leaks too."""
+
+    def __init__(self):
+        self.keys: set[str] = set()
+
+    def add(self, unit: str) -> None:
+        if unit:
+            self.keys.update(k for k in map(leak_key, [unit, *sentences(unit)]) if k)
+
+    def leaks(self, unit: str) -> bool:
+        if not unit:
+            return False
+        return leak_key(unit) in self.keys or any(leak_key(s) in self.keys for s in sentences(unit))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def overlap_count(index: LeakIndex, units: Iterable[str]) -> int:
+    """How many of ``units`` share a unit or sentence with the test documents (the summaries'
+    check: must be 0 for every written pre-training, training and dev text)."""
+    return sum(1 for u in units if index.leaks(u))
 
 
 def _read_jsonl(path, invalid_utf8: str, counts: collections.Counter) -> Iterator[tuple[int, dict]]:
@@ -202,24 +277,46 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: 
     documents = collections.Counter()
     seen = set()
     labels = set()
+    read = []
     for lineno, doc in _read_jsonl(en_jsonl, opts["invalid_utf8"], reads):
         doc_id = str(doc["doc_id"])
         if doc_id in seen:
             drops["duplicate_doc_id"] += 1
             continue
         seen.add(doc_id)
-        pool = split_of(doc_id, seed, opts["split"])
+        read.append((doc, pool_of(doc, seed, opts["split"]), [normalize(u) for u in doc.get("units", [])]))
+    # every unit and sentence of every test-pool document (labelled or not) stays out of train/dev
+    index = LeakIndex()
+    for _, pool, units in read:
+        if pool == "test":
+            for u in units:
+                index.add(u)
+    units_removed = collections.Counter()
+    for doc, pool, units in read:
+        doc_id = str(doc["doc_id"])
         documents[pool] += 1
         label = doc.get("label")
         if label is None:
             drops["unlabelled"] += 1
             continue
-        text = _doc_text(normalize(u) for u in doc.get("units", []))
+        if pool in ("train", "dev"):
+            clean = [u for u in units if not index.leaks(u)]
+            units_removed[pool] += sum(1 for u in units if u) - sum(1 for u in clean if u)
+            if any(units) and not any(clean):
+                drops["all_units_in_test"] += 1
+                continue
+            units = clean
+        text = _doc_text(units)
         if not text:
             drops["empty_text"] += 1
             continue
         labels.add(label)
-        pools[pool].append({"doc_id": doc_id, "text": text, "label": label})
+        record = {"doc_id": doc_id, "text": text, "label": label}
+        if doc.get("source"):
+            record["source"] = doc["source"]
+        pools[pool].append(record)
+        if pool in ("train", "dev"):
+            record["_units"] = [u for u in units if u]
     caps = {"train": opts["max_train_docs"], "dev": opts["max_dev_docs"], "test": opts["max_test_docs"]}
     selected = {}
     for split in ("test", "dev", "train"):
@@ -232,8 +329,12 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: 
         kept = [r for r in selected[split] if r["text"] not in test_texts]
         drops["text_in_test"] += len(selected[split]) - len(kept)
         selected[split] = kept
+    test_docs_units = [[u for u in units if u] for _, pool, units in read if pool == "test"]
+    overlap = {split: _shared_documents(test_docs_units, (u for r in selected[split] for u in r["_units"]))
+               for split in ("train", "dev")}
+    _refuse_leaks(en_jsonl, overlap)
     for split in ("train", "dev", "test"):
-        write_jsonl(out[split], selected[split])
+        write_jsonl(out[split], [{k: v for k, v in r.items() if k != "_units"} for r in selected[split]])
     label_list = sorted(labels)
     write_json(out["labels"], label_list)
     summary = {
@@ -250,10 +351,35 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: 
         "label_counts": {s: _label_counts(selected[s]) for s in ("train", "dev", "test")},
         "labels": label_list,
         "drops": {k: drops[k] for k in sorted(drops) if drops[k]},
+        "leak_check": {
+            "grouping": "source package" if any(d.get("source") for d, _, _ in read) else "document id",
+            "test_documents": len(test_docs_units),
+            "test_keys": len(index),
+            "units_removed": {s: units_removed[s] for s in ("train", "dev")},
+            "test_documents_sharing_text_with": overlap,
+        },
         "invalid_utf8_replaced": reads["invalid_utf8_replaced"],
     }
     write_json(out["summary"], summary)
     return summary
+
+
+def _shared_documents(test_docs_units: Iterable[list[str]], written: Iterable[str]) -> int:
+    """How many test documents share a unit or a sentence with the ``written`` texts: an index
+    built from what was written, not the filter's own index, so that it checks the filter."""
+    index = LeakIndex()
+    for unit in written:
+        index.add(unit)
+    return sum(1 for units in test_docs_units if any(index.leaks(u) for u in units))
+
+
+def _refuse_leaks(where, overlap: dict) -> None:
+    bad = {k: v for k, v in overlap.items() if v}
+    if bad:
+        raise RuntimeError(
+            f"{where}: test documents share text with {bad} after the leak filter; this is a bug in "
+            "alignxfer.corpus, please report it with the summary"
+        )
 
 
 # ----------------------------------------------------------------------------- pairs
@@ -290,7 +416,7 @@ def _read_english_selection(path, split: str, seed: int, fractions: dict) -> lis
     counts = collections.Counter()
     for lineno, rec in _read_jsonl(path, "error", counts):
         doc_id = str(rec["doc_id"])
-        pool = split_of(doc_id, seed, fractions)
+        pool = pool_of(rec, seed, fractions)
         if pool != split:
             raise ValueError(
                 f"{path}:{lineno}: document {doc_id} is in pool {pool!r}, not {split!r}, under "
@@ -351,21 +477,34 @@ def prepare_pair(
             "n_en": [len(segment(u)) for u in en],
             "n_xx": [len(segment(u)) for u in xx],
             "label": doc.get("label"),
-            "pool": split_of(doc_id, seed, opts["split"]),
+            "source": doc.get("source"),
+            "pool": pool_of(doc, seed, opts["split"]),
             "order": order_key(seed, doc_id),
         })
     docs.sort(key=lambda d: (POOL_ORDER[d["pool"]], d["order"]))
     median_ratio = _median_ratio(docs)
     median = median_ratio if opts["length_ratio_by_median"] else 1.0
 
-    # -- every text of a test document, on either side, is kept out of pre-training
-    test_en = {u for d in docs if d["pool"] == "test" for u in d["en"] if u}
-    test_xx = {u for d in docs if d["pool"] == "test" for u in d["xx"] if u}
+    # -- every unit and sentence of a test document, on either side and of every English test
+    # document (english_docs: also those not translated into lang), is kept out of pre-training,
+    # translate-train and dev text
+    index = LeakIndex()
+    test_docs_units = []  # per test document: its units (both sides), for the final check
+    for d in docs:
+        if d["pool"] == "test":
+            for u in d["en"] + d["xx"]:
+                index.add(u)
+            test_docs_units.append([u for u in d["en"] + d["xx"] if u])
     test_texts = {_doc_text(d["xx"]) for d in docs if d["pool"] == "test"}
     if english_docs is not None:
+        pair_ids = {d["doc_id"] for d in docs}
         for _, doc in _read_jsonl(english_docs, opts["invalid_utf8"], collections.Counter()):
-            if split_of(str(doc["doc_id"]), seed, opts["split"]) == "test":
-                test_en.update(u for u in (normalize(x) for x in doc.get("units", [])) if u)
+            if pool_of(doc, seed, opts["split"]) == "test":
+                en_units = [u for u in (normalize(x) for x in doc.get("units", [])) if u]
+                for u in en_units:
+                    index.add(u)
+                if str(doc["doc_id"]) not in pair_ids:
+                    test_docs_units.append(en_units)
 
     # -- clean unit pairs
     kept: dict[str, list[tuple[str, int, str, str]]] = {name: [] for name in SPLITS}
@@ -376,7 +515,7 @@ def prepare_pair(
         for i, (en, xx, n_en, n_xx) in enumerate(zip(d["en"], d["xx"], d["n_en"], d["n_xx"])):
             units[pool] += 1
             reason = _length_reason(en, xx, n_en, n_xx, opts, median)
-            if reason is None and pool == "pretrain" and (en in test_en or xx in test_xx):
+            if reason is None and pool == "pretrain" and (index.leaks(en) or index.leaks(xx)):
                 reason = "test_overlap"
             if reason is None and (en, xx) in seen_pairs:
                 reason = "duplicate"
@@ -423,18 +562,28 @@ def prepare_pair(
     write_jsonl(out["test"], test_docs)
 
     topic = {"test": len(test_docs), "test_in_english_test": sum(r["doc_id"] in english_test_ids for r in test_docs)}
+    written = {"pretrain": [u for _, _, en, xx in pretrain for u in (en, xx)]}
+    units_removed = collections.Counter()
     for split, path in (("train", english_train), ("dev", english_dev)):
         selection = _read_english_selection(path, split, seed, opts["split"])
         records, missing = [], 0
+        written[split] = []
         for rec in selection:
             d = by_id.get(str(rec["doc_id"]))
-            text = _doc_text(d["xx"]) if d is not None else ""
-            if not text:
+            if d is None or not _doc_text(d["xx"]):
                 missing += 1
+                continue
+            # a unit pair leaks when either side holds test text (its translation then does too)
+            clean = [x for e, x in zip(d["en"], d["xx"]) if x and not (index.leaks(e) or index.leaks(x))]
+            units_removed[split] += sum(1 for x in d["xx"] if x) - len(clean)
+            text = _doc_text(clean)
+            if not text:
+                doc_drops["all_units_in_test"] += 1
                 continue
             if text in test_texts:
                 doc_drops["text_in_test"] += 1
                 continue
+            written[split].extend(clean)
             records.append({"doc_id": d["doc_id"], "text": text, "label": rec["label"]})
             if split == "train" and len(records) >= opts["max_translate_train_docs"]:
                 break
@@ -443,6 +592,8 @@ def prepare_pair(
         topic[f"{split}_english"] = len(selection)
         topic[f"{split}_missing"] = missing
 
+    overlap = {name: _shared_documents(test_docs_units, units) for name, units in written.items()}
+    _refuse_leaks(pair_jsonl, overlap)
     pools = collections.Counter(d["pool"] for d in docs)
     summary = {
         "lang": lang,
@@ -464,6 +615,13 @@ def prepare_pair(
         "median_length_ratio_xx_en": round(median_ratio, 4),
         "length_ratio_by_median": bool(opts["length_ratio_by_median"]),
         "test_overlap_includes_english_docs": english_docs is not None,
+        "leak_check": {
+            "grouping": "source package" if any(d.get("source") for d in docs) else "document id",
+            "test_documents": len(test_docs_units),
+            "test_keys": len(index),
+            "units_removed": {s: units_removed[s] for s in ("train", "dev")},
+            "test_documents_sharing_text_with": overlap,
+        },
         "pretrain_pairs": len(pretrain),
         "pretrain_documents": len({doc_id for doc_id, _, _, _ in pretrain}),
         "retrieval_pairs": len(retrieval),

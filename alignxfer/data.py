@@ -23,6 +23,8 @@ Conventions used by every objective:
 
 from __future__ import annotations
 
+import hashlib
+
 import math
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -137,6 +139,32 @@ def read_alignments(path, src_word_counts: Sequence[int], tgt_word_counts: Seque
     return out
 
 
+PARTS = ("base", "arm", "heldout")
+
+
+def pretrain_part(src_ids: Sequence[int], seed: int, split: dict | None) -> str:
+    """Which share of the pre-training bitext a pair belongs to: ``heldout`` (never trained on:
+    the held-out treatment checks), ``arm`` (the continued-pre-training arms' pool, which the
+    base never sees) or ``base``. A function of the pair's full English token ids (so the same
+    English sentence, paired with several languages, is in one part), the study seed and
+    ``split`` = {"fraction": held-out share, "arm_fraction": the arms' share}; ``None`` puts
+    everything in ``base`` (and the arms train on it too)."""
+    if not split:
+        return "base"
+    heldout, arm = float(split.get("fraction", 0.0)), float(split.get("arm_fraction", 0.0))
+    if heldout < 0 or arm < 0 or heldout + arm >= 1.0:
+        raise ValueError(
+            f"pretraining.heldout: fraction {heldout} + arm_fraction {arm} must be >= 0 and sum to less than 1"
+        )
+    digest = hashlib.sha256(("pretrain-part\x1f%d\x1f" % int(seed) + ",".join(map(str, src_ids))).encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2.0**64
+    if u < heldout:
+        return "heldout"
+    if u < heldout + arm:
+        return "arm"
+    return "base"
+
+
 def _load_columns(tokenized_dir) -> dict:
     import datasets
 
@@ -156,11 +184,13 @@ def _load_columns(tokenized_dir) -> dict:
 
 
 def load_pairs(
-    tokenized_dir, alignment_path=None, max_length: int | None = None, link_filter=None
+    tokenized_dir, alignment_path=None, max_length: int | None = None, link_filter=None, part=None,
+    split_seed: int = 0, split: dict | None = None,
 ) -> list[PairExample]:
     """Load one language pair; truncate each side to ``max_length - 2`` content subwords.
 
-    Rows with an empty side are skipped. With ``alignment_path`` every example carries the links
+    Rows with an empty side are skipped; with ``part``, so are rows of another
+    :func:`pretrain_part` (``split_seed``, ``split``). With ``alignment_path`` every example carries the links
     whose two words survive truncation; ``link_filter`` (a function of one line's full list of
     links, e.g. :func:`one_to_one`) is applied before truncation.
     """
@@ -182,6 +212,8 @@ def load_pairs(
         tgt, tgt_w = table["tgt_ids"][row], table["tgt_word_ids"][row]
         if not src or not tgt:
             continue
+        if part is not None and pretrain_part(src, split_seed, split) != part:
+            continue
         truncated = keep is not None and (len(src) > keep or len(tgt) > keep)
         if truncated:
             src, src_w, tgt, tgt_w = src[:keep], src_w[:keep], tgt[:keep], tgt_w[:keep]
@@ -197,11 +229,13 @@ def load_pairs(
     return examples
 
 
-def load_sentences(tokenized_dirs: Sequence, max_length: int) -> list[list[int]]:
+def load_sentences(tokenized_dirs: Sequence, max_length: int, part=None, split_seed: int = 0,
+                   split: dict | None = None) -> list[list[int]]:
     """Both sides of every pair as independent sentences, truncated, exact duplicates removed.
 
     English units recur across pairs (the same package description is translated into several
-    languages); each distinct sentence is kept once, in first-seen order.
+    languages); each distinct sentence is kept once, in first-seen order. ``part``: only pairs
+    of that :func:`pretrain_part`.
     """
     keep = max_length - 2
     if keep < 1:
@@ -210,9 +244,12 @@ def load_sentences(tokenized_dirs: Sequence, max_length: int) -> list[list[int]]
     out = []
     for directory in tokenized_dirs:
         table = _load_columns(directory)
+        rows = range(len(table["src_ids"]))
+        if part is not None:
+            rows = [r for r in rows if pretrain_part(table["src_ids"][r], split_seed, split) == part]
         for column in ("src_ids", "tgt_ids"):
-            for ids in table[column]:
-                ids = tuple(ids[:keep])
+            for r in rows:
+                ids = tuple(table[column][r][:keep])
                 if ids and ids not in seen:
                     seen.add(ids)
                     out.append(list(ids))

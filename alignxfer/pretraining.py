@@ -402,7 +402,22 @@ def _base_objective(training: dict) -> str:
     return training.get("objective", "mlm")
 
 
-def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dict, seed: int, train_kwargs: dict) -> dict:
+def _split(heldout: dict | None) -> dict | None:
+    """The :func:`alignxfer.data.pretrain_part` split of ``pretraining.heldout`` (None: no split)."""
+    if not heldout:
+        return None
+    return {"fraction": float(heldout.get("fraction", 0.05)), "arm_fraction": float(heldout.get("arm_fraction", 0.3))}
+
+
+def arm_data_seed(seed: int) -> int:
+    """The arms' data order and masks: derived from the pre-training seed, so that an arm does not
+    replay the base's batches (the base uses ``seed`` itself); shared by every arm of one
+    pre-training seed (a paired design: the arms differ only by their objective)."""
+    return int.from_bytes(hashlib.sha256(f"arms\x1f{int(seed)}".encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dict, seed: int, train_kwargs: dict,
+                split_seed: int = 0, split: dict | None = None) -> dict:
     """Tokenizer, model, objective and sentences of :func:`pretrain_base` (every rank calls it)."""
     from transformers import AutoTokenizer
 
@@ -413,8 +428,9 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
     kind = _base_objective(training)
     optimisation = optimisation_settings(training)
     dirs = sorted(map(str, tokenized_dirs))
+    part = "base" if split else None
     if kind == "mlm":
-        examples = D.load_sentences(dirs, max_length)
+        examples = D.load_sentences(dirs, max_length, part=part, split_seed=split_seed, split=split)
         objective = SentenceMLM({"mask_prob": mask_prob}, specials, max_length)
     elif kind == "contrastive":
         # MLM on both sides of each pair + translation ranking of the pair's sentence vectors;
@@ -427,7 +443,8 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
         optimisation["batch_size"] //= 2
         options = {**dict(training.get("contrastive") or {}), "mask_prob": mask_prob}
         objective = OBJECTIVES["contrastive"](options, specials, max_length)
-        examples = load_pair_examples(objective, {f"{i:04d}": d for i, d in enumerate(dirs)}, None, max_length)
+        examples = load_pair_examples(objective, {f"{i:04d}": d for i, d in enumerate(dirs)}, None, max_length,
+                                      part=part, split_seed=split_seed, split=split)
     else:
         raise ValueError(f"base.training.objective must be 'mlm' or 'contrastive', got {kind!r}")
     torch.manual_seed(seed)
@@ -441,7 +458,7 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
             **optimisation,
             "seed": seed,
             "settings": {"stage": "base", "architecture": architecture, "max_length": max_length,
-                         "objective": kind},
+                         "objective": kind, "split": split},
             "label": "base",
             **train_kwargs,
         },
@@ -504,6 +521,9 @@ def pretrain_base(
     device=None,
     devices=None,
     keep_checkpoints: bool = False,
+    heldout: dict | None = None,
+    heldout_path=None,
+    split_seed: int | None = None,
 ) -> dict:
     """Train the base model from scratch (``base.source: scratch``) and save it to ``out_dir``.
 
@@ -526,14 +546,63 @@ def pretrain_base(
     among the processes.
     """
     loop = _loop_kwargs(bf16, checkpoint_dir, checkpoint_every, history_path, log_every)
+    split = _split(heldout)
+    split_seed = seed if split_seed is None else split_seed
     summary = _train_and_save(
-        _setup_base, (tokenized_dirs, tokenizer_dir, architecture, training, seed, loop), out_dir, device=device,
-        devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
+        _setup_base, (tokenized_dirs, tokenizer_dir, architecture, training, seed, loop, split_seed, split), out_dir,
+        device=device, devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
         keep_checkpoints=keep_checkpoints,
     )
     summary["pairs" if _base_objective(training) == "contrastive" else "sentences"] = summary.pop("examples")
     summary["objective"] = "base"
+    if heldout_path is not None and split:
+        dirs = {f"{i:04d}": d for i, d in enumerate(sorted(map(str, tokenized_dirs)))}
+        check = write_heldout_check("base", None, out_dir, dirs, None, int(training["max_length"]), split_seed,
+                                    heldout, heldout_path, seed, threads)
+        summary.update({f"heldout_{k}": v for k, v in check["after"].items() if isinstance(v, float)})
     return summary
+
+
+def write_heldout_check(job: str, base_dir, model_dir, tokenized_dirs: dict, check_alignments: dict | None,
+                        max_length: int, split_seed: int, heldout: dict, path, pretrain_seed: int, threads=None) -> dict:
+    """Score the saved model in ``model_dir`` (and, for an arm, the base in ``base_dir``) on the
+    held-out pairs and write ``path`` (see :mod:`alignxfer.heldout`); returns what was written."""
+    from transformers import AutoTokenizer
+
+    from . import heldout as H
+    from .io import write_json
+
+    _set_threads(threads)
+    split = _split(heldout)
+    max_pairs = int(heldout.get("max_pairs", 128))
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    specials = D.Specials.from_tokenizer(tokenizer)
+    pairs = H.heldout_examples(tokenized_dirs, None, max_length, split_seed, split, max_pairs)
+    check_alignments = check_alignments or {}
+    sym = inter = None
+    if check_alignments.get("symmetrized"):
+        sym = H.heldout_examples(tokenized_dirs, check_alignments["symmetrized"], max_length, split_seed, split, max_pairs)
+    if check_alignments.get("intersection"):
+        inter = H.heldout_examples(tokenized_dirs, check_alignments["intersection"], max_length, split_seed, split,
+                                   max_pairs, link_filter=D.one_to_one)
+    unigram = H.base_unigram(tokenized_dirs.values(), split_seed, split)
+    vocab = len(tokenizer)
+    result = {"objective": job, "pretrain_seed": int(pretrain_seed), "split_seed": int(split_seed),
+              "heldout": {**split, "max_pairs": max_pairs}, "pairs": len(pairs)}
+    if not pairs:
+        raise ValueError(
+            f"no held-out pre-training pairs (pretraining.heldout.fraction {split['fraction']}); raise the "
+            "fraction or the number of pre-training pairs"
+        )
+    before = None
+    if base_dir is not None:
+        before = H.check_model(load_mlm(base_dir), specials, pairs, sym, inter, unigram, vocab)
+        result["before"] = before
+    after = H.check_model(load_mlm(model_dir), specials, pairs, sym, inter, unigram, vocab)
+    result["after"] = after
+    result["mechanism"] = H.judge(job, before, after)
+    write_json(path, result)
+    return result
 
 
 def load_base(name_or_path, out_dir, revision=None) -> dict:
@@ -561,8 +630,10 @@ def load_base(name_or_path, out_dir, revision=None) -> dict:
     }
 
 
-def load_pair_examples(objective, tokenized_dirs: dict, alignment_paths: dict | None, max_length: int) -> list:
-    """Every pair of every language (languages in sorted order), as the objective needs them."""
+def load_pair_examples(objective, tokenized_dirs: dict, alignment_paths: dict | None, max_length: int, part=None,
+                       split_seed: int = 0, split: dict | None = None) -> list:
+    """Every pair of every language (languages in sorted order), as the objective needs them
+    (``part``: only that :func:`alignxfer.data.pretrain_part`)."""
     examples = []
     for lang in sorted(tokenized_dirs):
         align = None
@@ -578,13 +649,16 @@ def load_pair_examples(objective, tokenized_dirs: dict, alignment_paths: dict | 
                 align,
                 max_length=max_length,
                 link_filter=getattr(objective, "link_filter", None),
+                part=part,
+                split_seed=split_seed,
+                split=split,
             )
         )
     return examples
 
 
 def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, budget: dict, options: dict,
-               seed: int, train_kwargs: dict) -> dict:
+               seed: int, train_kwargs: dict, split_seed: int = 0, split: dict | None = None) -> dict:
     """Tokenizer, model, objective and pairs of :func:`continue_pretraining` (every rank calls it)."""
     from transformers import AutoTokenizer
 
@@ -592,7 +666,10 @@ def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, 
     specials = D.Specials.from_tokenizer(tokenizer)
     max_length = int(budget["max_length"])
     arm = OBJECTIVES[objective](options, specials, max_length)
-    examples = load_pair_examples(arm, tokenized_dirs, alignment_paths, max_length)
+    # with a split: the arms' own pool (never seen by the base) in their own order and masks
+    part = "arm" if split else None
+    examples = load_pair_examples(arm, tokenized_dirs, alignment_paths, max_length, part=part,
+                                  split_seed=split_seed, split=split)
     torch.manual_seed(seed)
     model = load_mlm(base_dir)
     return {
@@ -603,8 +680,9 @@ def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, 
         "examples": examples,
         "train": {
             **optimisation_settings(budget),
-            "seed": seed,
-            "settings": {"stage": objective, "languages": sorted(tokenized_dirs), "max_length": max_length},
+            "seed": arm_data_seed(seed) if split else seed,
+            "settings": {"stage": objective, "languages": sorted(tokenized_dirs), "max_length": max_length,
+                         "split": split, "pretrain_seed": seed},
             "label": objective,
             **train_kwargs,
         },
@@ -631,6 +709,10 @@ def continue_pretraining(
     device=None,
     devices=None,
     keep_checkpoints: bool = False,
+    heldout: dict | None = None,
+    heldout_path=None,
+    split_seed: int | None = None,
+    check_alignments: dict | None = None,
 ) -> dict:
     """Continue pre-training the base model in ``base_dir`` with one arm; save to ``out_dir``.
 
@@ -638,14 +720,28 @@ def continue_pretraining(
     per forward pass), max_length (per side, ``[CLS]``/``[SEP]`` included), learning_rate,
     warmup_ratio, weight_decay, gradient_accumulation, max_grad_norm; ``options``: the arm's
     section of ``config["pretraining"]``. ``devices``: as in :func:`pretrain_base`.
+
+    ``heldout`` (``pretraining.heldout``): the arm trains on the ``arm`` part of the bitext (never
+    seen by the base), in the order and masks of :func:`arm_data_seed`; with ``heldout_path`` the
+    held-out check of the base and of the arm is written there (``check_alignments``:
+    {"symmetrized": {lang: file}, "intersection": {lang: file}} for the alignment measures).
+    ``split_seed``: the study seed that draws the parts (default ``seed``).
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; known: {sorted(OBJECTIVES)}")
     loop = _loop_kwargs(bf16, checkpoint_dir, checkpoint_every, history_path, log_every)
+    split = _split(heldout)
+    split_seed = seed if split_seed is None else split_seed
     summary = _train_and_save(
-        _setup_arm, (objective, base_dir, tokenized_dirs, alignment_paths, budget, options, seed, loop), out_dir,
-        device=device, devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
+        _setup_arm, (objective, base_dir, tokenized_dirs, alignment_paths, budget, options, seed, loop, split_seed, split),
+        out_dir, device=device, devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
         keep_checkpoints=keep_checkpoints,
     )
     summary["pairs"] = summary.pop("examples")
+    summary["pretrain_seed"] = int(seed)
+    if heldout_path is not None and split:
+        check = write_heldout_check(objective, base_dir, out_dir, tokenized_dirs, check_alignments,
+                                    int(budget["max_length"]), split_seed, heldout, heldout_path, seed, threads)
+        summary.update({f"heldout_{k}": v for k, v in check["after"].items() if isinstance(v, float)})
+        summary["heldout_learned"] = float(bool(check["mechanism"]["learned"]))
     return summary

@@ -39,3 +39,23 @@ rule symmetrize:
         ENV
     script:
         "../workflow_scripts/symmetrize.py"
+
+
+# the intersection of both directions: word_aligned's links (Cao et al.), whatever the
+# symmetrization heuristic of the other arms
+rule intersect:
+    input:
+        fwd="results/align/en-{lang}/forward.txt",
+        rev="results/align/en-{lang}/reverse.txt",
+        corpus="results/align/en-{lang}/corpus.txt",
+    output:
+        "results/align/en-{lang}/intersection.txt",
+    params:
+        heuristic="intersection",
+    log:
+        logpath("intersect/en-{lang}"),
+    priority: 30
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/symmetrize.py"

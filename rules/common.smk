@@ -26,6 +26,8 @@ EVAL_LANGS = LANGS + config["corpus"]["eval_languages"]
 OBJECTIVES = config["pretraining"]["objectives"]
 ARMS = [o for o in OBJECTIVES if o != "base"]
 SEEDS = config["finetuning"]["seeds"]
+# pre-training seeds of the arms; fine-tuning seed SEEDS[i] uses the arm of PRETRAIN_SEEDS[i mod n]
+PRETRAIN_SEEDS = config["pretraining"]["seeds"] or [config["seed"]]
 # fine-tuned tasks: topic (from the ddtp corpus) and the Hugging Face dataset tasks (xnli, mlqa)
 DATASET_TASKS = [t for t in HUB_TASKS if config["tasks"][t]["enabled"]]
 FINETUNED_TASKS = [t for t in ("topic",) if config["tasks"][t]["enabled"]] + DATASET_TASKS
@@ -52,6 +54,7 @@ wildcard_constraints:
     lang=_alternatives(ALL_LANGS),
     objective=_alternatives(OBJECTIVES),
     seed=r"\d+",
+    pseed=r"\d+",
     task=_alternatives(FINETUNED_TASKS),
     setting="zero_shot|translate_train",
     direction="forward|reverse",
@@ -70,6 +73,8 @@ def tokenized_dirs(wildcards=None):
 
 
 def alignment_files(objective):
+    if objective == "word_aligned":  # Cao et al.: the intersection of both directions
+        return expand("results/align/en-{lang}/intersection.txt", lang=LANGS)
     if objective in ALIGNMENT_OBJECTIVES:
         return expand("results/align/en-{lang}/symmetrized.txt", lang=LANGS)
     return []
@@ -82,7 +87,18 @@ def seed_paths(pattern):
 
 
 def eval_languages(task, setting):
-    return ["en"] + TASK_LANGS[task] if setting == "zero_shot" else TASK_LANGS[task]
+    if setting == "zero_shot":
+        return ["en"] + TASK_LANGS[task]
+    chosen = config["tasks"][task].get("translate_train_languages") if task == "topic" else None
+    if chosen is None:
+        return TASK_LANGS[task]
+    unknown = sorted(set(chosen) - set(TASK_LANGS[task]))
+    if unknown:
+        raise WorkflowError(
+            f"tasks.topic.translate_train_languages: {unknown} are not test languages of topic "
+            f"(corpus.languages + corpus.eval_languages: {TASK_LANGS[task]})"
+        )
+    return [lang for lang in TASK_LANGS[task] if lang in chosen]
 
 
 def zero_shot_metrics(task):
@@ -126,8 +142,28 @@ def metric_files():
     return files
 
 
+def pretrain_seed_of(seed):
+    """The pre-training seed of the arm that fine-tuning seed ``seed`` continues (nested design)."""
+    return PRETRAIN_SEEDS[SEEDS.index(int(seed)) % len(PRETRAIN_SEEDS)]
+
+
+def pretrain_seed_for(objective, seed):
+    """The pre-training seed behind fine-tuning seed ``seed`` of ``objective`` (the base: the study seed)."""
+    return config["seed"] if objective == "base" else pretrain_seed_of(seed)
+
+
+def model_path(objective, seed=None, name="model"):
+    """A pre-training job's output: the base's ``results/models/base/<name>``, an arm's
+    ``results/models/<arm>/p<pretraining seed>/<name>`` (the seed of fine-tuning seed ``seed``;
+    the first pre-training seed without one)."""
+    if objective == "base":
+        return f"results/models/base/{name}"
+    pseed = PRETRAIN_SEEDS[0] if seed is None else pretrain_seed_of(seed)
+    return f"results/models/{objective}/p{pseed}/{name}"
+
+
 def history_files():
-    return expand("results/models/{objective}/history.jsonl", objective=OBJECTIVES)
+    return [model_path(o, None, "history.jsonl") for o in OBJECTIVES]
 
 
 def all_targets():
@@ -143,13 +179,6 @@ def predictions_of(metric_paths):
 from alignxfer.report import table_stems
 
 TABLE_STEMS = table_stems(metric_files())  # every table gather writes is a declared output
-
-
-def baseline_inputs(wildcards=None):
-    """Model-free baseline metric files (results/metrics/{task}/baselines/...), if the workflow
-    defines a rule for them (function baseline_files); gather also picks up any present on disk."""
-    fn = globals().get("baseline_files")
-    return fn() if callable(fn) else []
 
 
 def table_subcategory(stem):
@@ -169,3 +198,25 @@ def cpu_flag_summary():
     from alignxfer.environment import cpu_features
 
     return ",".join(sorted(k for k, v in cpu_features()["flags"].items() if v))
+
+
+
+# the held-out checks measure the alignment mechanisms when the study aligns words anyway
+CHECK_ALIGNMENTS = config["alignment"]["enabled"] and any(o in OBJECTIVES for o in ALIGNMENT_OBJECTIVES)
+
+
+def heldout_files():
+    """The held-out check file of every pre-training job (a pretrained base has none)."""
+    files = ["results/models/base/heldout.json"] if "base" in OBJECTIVES and config["base"]["source"] == "scratch" else []
+    return files + expand("results/models/{objective}/p{pseed}/heldout.json", objective=ARMS, pseed=PRETRAIN_SEEDS)
+
+
+def baseline_files():
+    """The model-free baselines' metric files (rule baselines; topic task of the ddtp corpus)."""
+    if not (LABELLED and config["tasks"]["topic"]["enabled"]):
+        return []
+    return expand(
+        "results/metrics/topic/baselines/{name}/{lang}.json",
+        name=["majority", "tfidf"],
+        lang=eval_languages("topic", "zero_shot"),
+    )

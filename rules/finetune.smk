@@ -20,7 +20,7 @@
 rule finetune:
     """Fine-tune one arm on English for one task and seed; keep the best dev epoch."""
     input:
-        model="results/models/{objective}/model",
+        model=lambda wc: model_path(wc.objective, wc.seed),
         train="results/data/{task}/train.en.jsonl",
         dev="results/data/{task}/dev.en.jsonl",
         labels="results/data/{task}/labels.json",
@@ -30,6 +30,7 @@ rule finetune:
         dev="results/finetune/{task}/{objective}/en/seed{seed}/dev.json",
     params:
         hparams=lambda wc: task_hparams(wc.task),
+        pretrain_seed=lambda wc: pretrain_seed_for(wc.objective, wc.seed),
     log:
         logpath("finetune/{task}/{objective}/en/seed{seed}"),
     benchmark:
@@ -58,6 +59,7 @@ rule evaluate_zero_shot:
     params:
         hparams=lambda wc: task_hparams(wc.task),
         languages=lambda wc: eval_languages(wc.task, "zero_shot"),
+        pretrain_seed=lambda wc: pretrain_seed_for(wc.objective, wc.seed),
     log:
         logpath("evaluate_zero_shot/{task}/{objective}/seed{seed}"),
     threads: THREADS
@@ -92,7 +94,8 @@ if "mlqa" in DATASET_TASKS:
 rule translate_train:
     """Fine-tune on a language's translated training set and test on it, per seed (model not kept)."""
     input:
-        model="results/models/{objective}/model",
+        # every pre-training run the job's fine-tuning seeds continue (one per seed, nested)
+        model=lambda wc: sorted({model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])}),
         train="results/data/{task}/train.{lang}.jsonl",
         dev="results/data/{task}/dev.{lang}.jsonl",
         test="results/data/{task}/test.{lang}.jsonl",
@@ -105,6 +108,8 @@ rule translate_train:
     params:
         hparams=lambda wc: task_hparams(wc.task),
         seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
+        models=lambda wc: {int(s): model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
+        pretrain_seeds=lambda wc: {int(s): pretrain_seed_for(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
     log:
         logpath(TRANSLATE_TRAIN_JOB),
     benchmark:
@@ -121,7 +126,7 @@ rule translate_train:
 rule retrieval:
     """Sentence retrieval with one arm's mean-pooled hidden states, every language, no fine-tuning."""
     input:
-        model="results/models/{objective}/model",
+        model=lambda wc: model_path(wc.objective),  # an arm's first pre-training seed
         pairs=expand("results/data/retrieval/en-{lang}.jsonl", lang=EVAL_LANGS),
     output:
         expand("results/metrics/retrieval/{{objective}}/{lang}.json", lang=EVAL_LANGS),

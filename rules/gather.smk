@@ -7,10 +7,12 @@ rule gather:
     input:
         metrics=metric_files(),
         histories=history_files(),
-        baselines=baseline_inputs,
+        baselines=baseline_files(),
+        heldout=heldout_files(),
     output:
         summary="results/tables/summary.md",
         claims="results/tables/claims.md",
+        treatment="results/tables/treatment.md",
         tables=expand("results/tables/{stem}.{ext}", stem=TABLE_STEMS, ext=["md", "csv"]),
         overview="results/report/overview.rst",
         summary_html=report("results/report/summary.html", category="1. Summary", caption="../report/summary.rst"),

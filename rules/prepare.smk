@@ -34,6 +34,9 @@ rule prepare_pair:
         english_train="results/data/topic/train.en.jsonl" if LABELLED else [],
         english_dev="results/data/topic/dev.en.jsonl" if LABELLED else [],
         english_test="results/data/topic/test.en.jsonl" if LABELLED else [],
+        # every English test document's text stays out of this pair's pre-training and training
+        # text, also of those without a translation into {lang}
+        english_docs="results/corpus/en.jsonl" if LABELLED else [],
     output:
         pretrain_en="results/data/pretrain/en-{lang}.en",
         pretrain_xx="results/data/pretrain/en-{lang}.{lang}",

@@ -12,10 +12,12 @@ if config["base"]["source"] == "scratch":
         output:
             model=directory("results/models/base/model"),
             history="results/models/base/history.jsonl",
+            heldout="results/models/base/heldout.json",
         params:
             architecture=config["base"]["architecture"],
             training=config["base"]["training"],
             seed=config["seed"],
+            heldout=config["pretraining"]["heldout"],
             bf16=config["pretraining"]["bf16"],
             checkpoint_every=config["pretraining"]["checkpoint_every"],
             checkpoint_dir="results/models/base/checkpoints",
@@ -58,23 +60,29 @@ rule pretrain:
         base="results/models/base/model",
         tokenized=tokenized_dirs(),
         alignments=lambda wc: alignment_files(wc.objective),
+        # the held-out checks' alignment measures (WEAM's cross-lingual loss, aligned-word distance)
+        check_symmetrized=alignment_files("weam") if CHECK_ALIGNMENTS else [],
+        check_intersection=alignment_files("word_aligned") if CHECK_ALIGNMENTS else [],
     output:
-        model=directory("results/models/{objective}/model"),
-        history="results/models/{objective}/history.jsonl",
+        model=directory("results/models/{objective}/p{pseed}/model"),
+        history="results/models/{objective}/p{pseed}/history.jsonl",
+        heldout="results/models/{objective}/p{pseed}/heldout.json",
     wildcard_constraints:
         objective=_alternatives(ARMS),
     params:
         budget=config["pretraining"]["budget"],
         options=lambda wc: config["pretraining"][wc.objective],
-        seed=config["seed"],
+        seed=lambda wc: int(wc.pseed),  # the pre-training seed: data order, masks, dropout
+        split_seed=config["seed"],  # the study seed: which pairs are base / arm / held-out
+        heldout=config["pretraining"]["heldout"],
         bf16=config["pretraining"]["bf16"],
         checkpoint_every=config["pretraining"]["checkpoint_every"],
-        checkpoint_dir=lambda wc: f"results/models/{wc.objective}/checkpoints",
+        checkpoint_dir=lambda wc: f"results/models/{wc.objective}/p{wc.pseed}/checkpoints",
         languages=LANGS,
     log:
-        logpath("pretrain/{objective}"),
+        logpath("pretrain/{objective}.p{pseed}"),
     benchmark:
-        benchpath("pretrain/{objective}")
+        benchpath("pretrain/{objective}.p{pseed}")
     # the arms gate every fine-tuning job: run them before the base arm's fine-tuning. Snakemake
     # does not pass a priority on to a job's inputs, so align and symmetrize carry a higher one
     priority: 20

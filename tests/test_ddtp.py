@@ -89,6 +89,10 @@ def test_parse_packages_join():
     foo = info["1" * 32]
     assert foo.packages == {"foo", "foo-extra"} and foo.section == "utils"  # contrib/ stripped
     assert info["4" * 32].section == "editors"
+    assert foo.sources == {"foo", "foo-extra"} and foo.source == "foo"  # no Source: field: package names
+    sibling = parse_packages(["Package: libfoo1\n", "Source: foo (1.2-3)\n", "Description-md5: " + "9" * 32 + "\n",
+                              "\n", "Package: foo-doc\n", "Source: foo\n", "Description-md5: " + "8" * 32 + "\n"])
+    assert sibling["9" * 32].source == sibling["8" * 32].source == "foo"  # version dropped
 
 
 def test_parse_release_and_languages():
@@ -218,6 +222,7 @@ def test_fetch_english_and_pairs(tmp_path, fake_apt):
         "doc_id": "1" * 32,
         "units": ["tool for frobnicating widgets", "Foo frobnicates widgets quickly and reliably.", "It also supports gadgets."],
         "label": "system", "section": "utils", "packages": ["foo", "foo-extra"],
+        "source": "foo",  # no Source: field: the package name (the first by name)
     }
     assert docs["3" * 32]["label"] is None and docs["3" * 32]["section"] == "doc"
     assert docs["6" * 32]["label"] is None and docs["6" * 32]["packages"] == ["other-arch-only"]

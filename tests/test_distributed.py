@@ -168,7 +168,7 @@ def test_pretraining_rules_request_gpus_per_job(tmp_path):
               "training": {"steps": 30, "batch_size": 8, "max_length": 24, "learning_rate": 1.0e-3,
                            "gradient_accumulation": 2}},
     )
-    result = snakemake(tmp_path, config, "-n", "--cores", "1", "pretrain_base", "results/models/mlm/model",
+    result = snakemake(tmp_path, config, "-n", "--cores", "1", "pretrain_base", "results/models/mlm/p13/model",
                        "--resources", "gpu=2", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     jobs = re.findall(r"^rule (\w+):\n(.*?)^\s+resources: ([^\n]*)", result.stdout + result.stderr, re.M | re.S)

@@ -374,7 +374,7 @@ def expected_paper_jobs(cfg: dict) -> dict:
     xnli, mlqa = len(cfg["tasks"]["xnli"]["languages"]), len(cfg["tasks"]["mlqa"]["languages"])
     return {
         "download_pair": langs, "prepare_pair": langs, "segment_pair": langs, "align": 2 * langs,
-        "symmetrize": langs, "tokenize_pair": langs, "save_tokenizer": 1, "load_base": 1, "pretrain": arms - 1,
+        "symmetrize": langs, "intersect": langs, "tokenize_pair": langs, "save_tokenizer": 1, "load_base": 1, "pretrain": arms - 1,
         "prepare_task_english": 2, "prepare_task_test": xnli + mlqa, "prepare_task_translated": xnli + mlqa,
         "finetune": 2 * arms * seeds, "evaluate_zero_shot_xnli": arms * seeds, "evaluate_zero_shot_mlqa": arms * seeds,
         "translate_train": arms * seeds * (xnli + mlqa), "retrieval": arms, "gather": 1, "environment": 1, "all": 1,

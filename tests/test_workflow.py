@@ -31,10 +31,28 @@ def test_whole_dag_produces_tables_claims_plots(study):
     assert "supported" in claims
     assert list((workdir / "results/plots").glob("*.png"))
     metrics = list((workdir / "results/metrics").rglob("*.json"))
-    # zero-shot: 6 arms x 2 seeds x (en, de, ja); translate-train: 6 x 2 x 2; retrieval 6 x 2
-    assert len(metrics) == 36 + 24 + 12
+    # zero-shot: 6 arms x 2 seeds x (en, de, ja); translate-train: 6 x 2 x 2; retrieval 6 x 2;
+    # baselines (majority, tfidf) x (en, de, ja)
+    assert len(metrics) == 36 + 24 + 12 + 6
     one = json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed1.json").read_text())
     assert one["setting"] == "zero_shot" and one["train_lang"] == "en" and 0 <= one["metrics"]["accuracy"] <= 1
+    # fine-tuning seeds 1 and 2 continue the arms of pre-training seeds 13 and 14 (nested)
+    assert one["pretrain_seed"] == 13
+    assert json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed2.json").read_text())["pretrain_seed"] == 14
+    tfidf = json.loads((workdir / "results/metrics/topic/baselines/tfidf/de.json").read_text())
+    assert tfidf["baseline"] == "tfidf" and tfidf["n"] > 0
+    # every pre-training job's held-out check, and the treatment table
+    for objective in ("mlm", "tlm", "weam", "word_aligned", "contrastive"):
+        for pseed in (13, 14):
+            check = json.loads((workdir / f"results/models/{objective}/p{pseed}/heldout.json").read_text())
+            assert check["pretrain_seed"] == pseed and check["pairs"] > 0 and "before" in check
+    assert "| tlm | 14 |" in (workdir / "results/tables/treatment.md").read_text()
+    for name in ("en", "en-de", "en-ja"):
+        summary = json.loads((workdir / f"results/data/summary/{name}.json").read_text())
+        assert summary["leak_check"]["grouping"] == "source package"
+        assert set(summary["leak_check"]["test_documents_sharing_text_with"].values()) == {0}
+        if name != "en":  # rule prepare_pair passes every English test document (english_docs)
+            assert summary["test_overlap_includes_english_docs"] is True
 
 
 def test_predictions_beside_metrics_and_every_table_declared(study):
@@ -80,7 +98,7 @@ def test_every_job_is_an_mlflow_run_with_tags(study):
     rows = db.execute("select run_uuid, name, status from runs").fetchall()
     names = [name for _, name, _ in rows]
     assert all(status == "FINISHED" for *_, status in rows)
-    assert any(n.startswith("pretrain[objective=weam]") for n in names)
+    assert {"pretrain[objective=weam,pseed=13]", "pretrain[objective=weam,pseed=14]"} <= set(names)
     # translate-train: one job per arm x language (12), one nested run per seed inside it (24)
     parents = {run: name for run, name, _ in rows if name.startswith("translate_train[") and "seed=" not in name}
     assert len(parents) == 12
@@ -94,6 +112,10 @@ def test_every_job_is_an_mlflow_run_with_tags(study):
     ).fetchall())
     assert tags["arm"] == "tlm" and tags["seed"] == "2" and tags["setting"] == "zero_shot"
     assert tags["pretrain_run_id"] not in ("", "unknown")
+    # fine-tuning seed 2 continues the arm of pre-training seed 14: both seeds on the run
+    assert tags["pretrain_seed"] == "14"
+    assert db.execute("select name from runs where run_uuid = ?", (tags["pretrain_run_id"],)).fetchone()[0] == (
+        "pretrain[objective=tlm,pseed=14]")
     assert tags["finetune_run_id"] not in ("", "unknown")
     assert {"git_commit", "config_hash", "rule"} <= set(tags)
 

@@ -14,6 +14,9 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
+    if rule == "pretrain":  # the arm's pre-training run of this fine-tuning seed
+        wildcards = {**wildcards, "pseed": str(ctx.params.pretrain_seed)}
+    ctx.tracker.set_tags({"pretrain_seed": str(ctx.params.pretrain_seed)})
     finetune_wc = {"task": wc.task, "objective": wc.objective, "seed": wc.seed}
     links = {
         "finetune_run_id": ctx.tracker.find_run("finetune", finetune_wc) or "unknown",
@@ -31,6 +34,7 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             "lang": lang,
             "train_lang": "en",
             "seed": int(wc.seed),
+            "pretrain_seed": int(ctx.params.pretrain_seed),
         }
         result = task.evaluate(
             ctx.input.model, test, ctx.input.labels, out, meta, ctx.params.hparams, threads=ctx.threads,

@@ -14,7 +14,10 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
-    ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown"})
+    if rule == "pretrain":  # the arm's pre-training run of this fine-tuning seed
+        wildcards = {**wildcards, "pseed": str(ctx.params.pretrain_seed)}
+    ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown",
+                          "pretrain_seed": str(ctx.params.pretrain_seed)})
     curves = CurveLogger(ctx.tracker)  # points; the summary at the last step, dev_* -> best_dev_*
     summary = get_task(wc.task).finetune(
         ctx.input.model,

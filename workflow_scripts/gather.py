@@ -18,7 +18,8 @@ with job(snakemake) as ctx:
 
     tables_dir = Path(ctx.output.summary).parent
     report_dir = Path(ctx.output.overview).parent
-    histories = {Path(p).parent.name: p for p in ctx.input.histories}
+    # results/models/<objective>/[p<pseed>/]history.jsonl (an arm's first pre-training seed)
+    histories = {Path(p).parts[2]: p for p in ctx.input.histories}
     # baselines declared as inputs, plus any on disk (validity's baseline rules may not exist yet)
     baselines = sorted(set(map(str, ctx.input.baselines)) | {str(p) for p in Path("results/metrics").glob("*/baselines/*/*.json")})
     started = time.perf_counter()
@@ -43,6 +44,9 @@ with job(snakemake) as ctx:
                                   "Δ and 95% CI: paired hierarchical bootstrap; Holm across the arms of each table."))
     print(f"[gather] tables, claims and plots in {time.perf_counter() - started:.1f} s: {tables_dir}/summary.md, "
           f"{ctx.output.claims}, {ctx.output.plots}/", flush=True)
+    from alignxfer.treatment import write_treatment_table
+
+    write_treatment_table(ctx.input.heldout, ctx.output.treatment)
     ctx.tracker.log_artifact(str(tables_dir), "tables")
     ctx.tracker.log_artifact(ctx.output.plots, "plots")
     from alignxfer.console import headline

@@ -19,5 +19,6 @@ with job(snakemake) as ctx:
         english_train=ctx.input.english_train or None,
         english_dev=ctx.input.english_dev or None,
         english_test=ctx.input.english_test or None,
+        english_docs=ctx.input.english_docs or None,
     )
     ctx.tracker.log_metrics(summary)

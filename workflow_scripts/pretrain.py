@@ -14,6 +14,7 @@ with job(snakemake, tags={"arm": snakemake.wildcards.objective}) as ctx:
     langs = ctx.params.languages
     tokenized = dict(zip(langs, ctx.input.tokenized))
     alignments = dict(zip(langs, ctx.input.alignments)) if len(ctx.input.alignments) else None
+    ctx.tracker.set_tags({"pretrain_seed": str(ctx.params.seed)})
     base_run = ctx.tracker.find_run("pretrain_base", {}) or ctx.tracker.find_run("load_base", {})
     if base_run:
         ctx.tracker.set_tags({"base_run_id": base_run})
@@ -33,6 +34,14 @@ with job(snakemake, tags={"arm": snakemake.wildcards.objective}) as ctx:
         threads=ctx.threads,
         devices=ctx.devices,  # gpu >= 2: one process per GPU (alignxfer.parallel)
         callback=(curves := CurveLogger(ctx.tracker, rename_prefix="run_")),
+        heldout=ctx.params.heldout,
+        heldout_path=ctx.output.heldout,
+        split_seed=ctx.params.split_seed,
+        check_alignments={
+            "symmetrized": dict(zip(langs, ctx.input.check_symmetrized)),
+            "intersection": dict(zip(langs, ctx.input.check_intersection)),
+        },
     )
     curves.summary(summary)
     ctx.tracker.log_artifact(ctx.output.history)
+    ctx.tracker.log_artifact(ctx.output.heldout)

@@ -25,6 +25,10 @@ with job(snakemake, tags={"arm": "base"}) as ctx:
         threads=ctx.threads,
         devices=ctx.devices,  # gpu >= 2: one process per GPU (alignxfer.parallel)
         callback=(curves := CurveLogger(ctx.tracker, rename_prefix="run_")),
+        heldout=ctx.params.heldout,
+        heldout_path=ctx.output.heldout,
+        split_seed=ctx.params.seed,
     )
     curves.summary(summary)
     ctx.tracker.log_artifact(ctx.output.history)
+    ctx.tracker.log_artifact(ctx.output.heldout)

@@ -21,8 +21,10 @@ with job(snakemake, tags=tags) as ctx:
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
-    pretrain_run = ctx.tracker.find_run(rule, wildcards) or "unknown"
-    ctx.tracker.set_tags({"pretrain_run_id": pretrain_run})
+    pretrain_runs = {}
+    for seed, pseed in ctx.params.pretrain_seeds.items():  # nested: each seed's own pre-training run
+        found = wildcards if rule != "pretrain" else {**wildcards, "pseed": str(pseed)}
+        pretrain_runs[int(seed)] = ctx.tracker.find_run(rule, found) or "unknown"
     task = get_task(wc.task)
     per_seed = []  # points of each seed; their mean on the job's run
     # one path per seed; without group_seeds each named output is a single path (a str), not a list
@@ -35,7 +37,9 @@ with job(snakemake, tags=tags) as ctx:
     for seed, history, dev, metrics, predictions in zip(ctx.params.seeds, *paths):
         os.environ[LABEL_ENV] = job_label("translate_train", {**dict(wc.items()), "seed": seed})
         print(f"{label()} start", flush=True)
-        with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
+        pseed = ctx.params.pretrain_seeds[int(seed)]
+        tags = {"pretrain_run_id": pretrain_runs[int(seed)], "pretrain_seed": str(pseed)}
+        with ctx.tracker.child({"seed": seed}, tags=tags) as run:
             # the model lives only as long as its evaluation: on node-local disk under SLURM ($TMPDIR),
             # else beside the outputs; ALIGNXFER_MODEL_TMPDIR overrides (alignxfer.devices.model_tmpdir)
             Path(history).parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +47,7 @@ with job(snakemake, tags=tags) as ctx:
                 model_dir = Path(tmp) / "model"
                 curves = CurveLogger(run)
                 summary = task.finetune(
-                    ctx.input.model,
+                    ctx.params.models[int(seed)],
                     ctx.input.train,
                     ctx.input.dev,
                     ctx.input.labels,
@@ -63,6 +67,7 @@ with job(snakemake, tags=tags) as ctx:
                     "lang": wc.lang,
                     "train_lang": wc.lang,
                     "seed": int(seed),
+                    "pretrain_seed": int(pseed),
                 }
                 result = task.evaluate(
                     model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams, threads=ctx.threads,

@@ -2,8 +2,10 @@
 
 * Both sides are masked independently with BERT's 80/10/10 rule at ``mask_prob`` (special tokens
   never), so a masked word can be recovered from its translation.
-* Segment (token type) ids carry the side: 0 for ``[CLS] x [SEP]``, 1 for ``y [SEP]`` (a BERT base
-  has no language embeddings; the segment embedding plays that role).
+* Segment (token type) ids are 0 on both sides: the base never trained segment 1 (its embedding
+  is still at its initialisation) and fine-tuning and test never use it, so TLM must not train
+  with an embedding test time never sees. The ``[SEP]`` between the sides (and, with
+  ``reset_positions``, the restarted positions) mark the boundary.
 * ``reset_positions`` (XLM-style, default true): position ids restart for the second sentence.
   ``[CLS] x [SEP]`` takes positions 0..n+1 and ``y [SEP]`` takes 1..m+1, i.e. every subword of
   ``y`` sits at the very position it has when ``y`` is encoded alone as ``[CLS] y [SEP]`` (the
@@ -35,8 +37,6 @@ class TLMObjective(Objective):
                 f"objective 'tlm': a packed pair needs {needed} positions but the model has "
                 f"max_position_embeddings {max_pos}"
             )
-        if getattr(model.config, "type_vocab_size", 2) < 2:
-            raise ValueError("objective 'tlm': the model needs type_vocab_size >= 2 (segment ids carry the side)")
 
     def collate(self, examples, generator):
         sp = self.specials
@@ -44,7 +44,7 @@ class TLMObjective(Objective):
         for e in examples:
             n, m = len(e.src), len(e.tgt)
             seqs.append([sp.cls, *e.src, sp.sep, *e.tgt, sp.sep])
-            types.append([0] * (n + 2) + [1] * (m + 1))
+            types.append([0] * (n + m + 3))
             if self.options["reset_positions"]:
                 positions.append(list(range(n + 2)) + list(range(1, m + 2)))
             else:

@@ -4,18 +4,22 @@ Representations").
 Choices, exactly:
 
 * Inputs are **unmasked** pairs, each side encoded separately as ``[CLS] s [SEP]``.
-* Links: the symmetrized alignment (grow-diag-final-and by default) restricted to 1-to-1 links,
-  i.e. links whose English word and whose target word each take part in exactly one link of the
-  **whole** (untruncated) line; links cut off by truncation are then dropped. Cao et al. used the
-  intersection of both FastAlign directions; the 1-to-1 restriction of the symmetrized alignment is
-  the workflow's stand-in, as the brief specifies.
+* Links: the intersection of the two FastAlign directions (as Cao et al.; the workflow's rule
+  ``intersect`` writes ``results/align/en-{lang}/intersection.txt``), which is 1-to-1 by
+  construction; the 1-to-1 filter (links whose English word and whose target word each take
+  part in exactly one link of the **whole**, untruncated line) is kept as a guard for other
+  alignment files; links cut off by truncation are then dropped.
 * A word is represented by the last-layer vector of its **last** subword (Cao et al.).
 * L_align = mean over the batch's links of ||f(x)_p - f(y)_q||^2 (squared L2 summed over the hidden
   dimensions). Cao et al. sum over links; the mean only rescales the learning rate and keeps the
   loss independent of batch size and sentence length.
 * L_anchor = mean over the English content subwords (not ``[CLS]``/``[SEP]``) of
   ||f(x)_p - f0(x)_p||^2, where f0 is a frozen copy of the initial (base) model, kept in eval mode
-  (no dropout) on the same device; f runs in training mode (dropout on), as during any training.
+  (no dropout) on the same device. f runs **without dropout** too (the model is put in eval mode
+  for this objective's forward passes and back in training mode after), so that the anchor
+  measures the drift from the base and not dropout noise (with dropout on, about half of the
+  anchor's final value was dropout noise); the alignment term is then computed without dropout
+  as well.
 * L = L_align + ``anchor_weight`` * L_anchor; both are logged (``loss_align``, ``loss_anchor``).
   Distances are computed in fp32.
 """
@@ -69,8 +73,13 @@ class WordAlignedObjective(Objective):
 
     def loss(self, model, batch):
         x, y = batch["x"], batch["y"]
-        hx = encode(model, x["input_ids"], x["attention_mask"])
-        hy = encode(model, y["input_ids"], y["attention_mask"])
+        was_training = model.training
+        model.eval()  # no dropout on either side of the anchor (gradients still flow)
+        try:
+            hx = encode(model, x["input_ids"], x["attention_mask"])
+            hy = encode(model, y["input_ids"], y["attention_mask"])
+        finally:
+            model.train(was_training)
         b, p, q = batch["link_b"], batch["link_p"], batch["link_q"]
         if len(b):
             diff = hx[b, p].float() - hy[b, q].float()

@@ -17,7 +17,9 @@ Records (docs/research.md §4)
     ``Description-md5: X``, ``Description-<lang>: synopsis``, body lines indented by one space,
     paragraphs separated by `` .`` lines. Wrapped lines are joined with
     :func:`alignxfer.words.join_wrapped` (no space between two CJK characters). A document's
-    units are ``[synopsis, paragraph 1, ...]``; its id is the description md5.
+    units are ``[synopsis, paragraph 1, ...]``; its id is the description md5; its ``source`` is
+    the source package of the packages carrying it (``Source:`` of ``Packages`` without the
+    version, the package name where absent), which the split groups by.
 
 Topics
     A package's Debian ``Section`` (from ``Packages``, joined on ``Description-md5``; area
@@ -216,6 +218,17 @@ def parse_translation(lines: Iterable[str], source: str = "Translation index") -
 class PackageInfo:
     sections: collections.Counter
     packages: set
+    sources: set = None  # source package names (``Source:`` without its version, else ``Package``)
+
+    def __post_init__(self):
+        if self.sources is None:
+            self.sources = set()
+
+    @property
+    def source(self) -> str | None:
+        """The source package of the description (the first by name if packages of several
+        sources share it): what the split groups by, so sibling packages share a pool."""
+        return min(self.sources) if self.sources else None
 
     @property
     def section(self) -> str | None:
@@ -239,6 +252,9 @@ def parse_packages(lines: Iterable[str], source: str = "Packages index") -> dict
             entry.sections[section] += 1
         if fields.get("package"):
             entry.packages.add(fields["package"])
+        source = (fields.get("source") or "").split("(")[0].strip() or fields.get("package")
+        if source:
+            entry.sources.add(source)
     return info
 
 
@@ -625,8 +641,9 @@ class DdtpSource(Source):
             if info is None:
                 counts.add("not_in_packages")
             label = section_topic(section)
+            source = (info.source if info else None) or rec.package or rec.md5
             docs.append({"doc_id": rec.md5, "units": rec.units, "label": label,
-                         "section": section, "packages": names})
+                         "section": section, "packages": names, "source": source})
         counts.add("packages_without_translation_en", len(set(packages) - seen))
         counts.add("documents", len(docs))
         counts.add("units", sum(len(d["units"]) for d in docs))
@@ -662,12 +679,12 @@ class DdtpSource(Source):
         english = {}
         if english_jsonl is not None:
             for doc in read_jsonl(english_jsonl):
-                english[doc["doc_id"]] = (doc["units"], doc.get("label"))
+                english[doc["doc_id"]] = (doc["units"], doc.get("label"), doc.get("source"))
             english_from = str(english_jsonl)
         else:
             en = self._fetch_english_indices(cache_dir)
             docs, _, _ = self.english_documents(cache_dir, en)
-            english = {d["doc_id"]: (d["units"], d["label"]) for d in docs}
+            english = {d["doc_id"]: (d["units"], d["label"], d.get("source")) for d in docs}
             english_from = "cache"
         records = []
         seen = set()
@@ -684,11 +701,14 @@ class DdtpSource(Source):
             if rec.md5 not in english:
                 drops.add("no_english")
                 continue
-            en_units, label = english[rec.md5]
+            en_units, label, source = english[rec.md5]
             if len(en_units) != len(rec.units):
                 drops.add("paragraph_count_mismatch")
                 continue
-            records.append({"doc_id": rec.md5, "en": en_units, "xx": rec.units, "label": label})
+            record = {"doc_id": rec.md5, "en": en_units, "xx": rec.units, "label": label}
+            if source:
+                record["source"] = source
+            records.append(record)
         write_jsonl(out_jsonl, records)
         counts.add("documents", len(records))
         counts.add("units", sum(len(r["en"]) for r in records))
