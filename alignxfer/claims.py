@@ -575,6 +575,8 @@ def render_claims(claims: list[dict], config_summary: dict | None = None) -> str
         out += [f"Fine-tuning seeds: {config_summary['seeds']}.", ""]
     if config_summary and config_summary.get("base"):
         out += [f"Base model: {config_summary['base']}", ""]
+    if config_summary and config_summary.get("not_learned") is not None:
+        out += treatment_lines(config_summary["not_learned"])
     out += [md_row(["#", "claim", "verdict", "same rule vs `mlm` control", "MDE (points)"]), "|---|---|---|---|---|"]
     for c in claims:
         out.append(md_row([str(c["id"]), c["claim"], f"**{c['verdict']}**", c.get("control_verdict") or "–",
@@ -591,6 +593,22 @@ def render_claims(claims: list[dict], config_summary: dict | None = None) -> str
             out += ["", "Minimal detectable effect: " + "; ".join(c["mde"]) + "."]
         out += ["", f"Test: {c['test']}.", ""]
     return "\n".join(out)
+
+
+def treatment_lines(not_learned: list[dict]) -> list[str]:
+    """The treatment-check paragraph of claims.md: which pre-training jobs did not learn their own
+    objective on held-out bitext (``alignxfer.treatment.not_learned``; full table in treatment.md)."""
+    if not not_learned:
+        return ["Treatment checks (`treatment.md`): every pre-training job improved its own held-out mechanism.", ""]
+    lines = ["**Treatment checks (`treatment.md`): these pre-training jobs did not learn their own objective on "
+             "held-out bitext, so a claim about them tests an untreated model:**", ""]
+    for item in not_learned:
+        seed = "" if item.get("pretrain_seed") is None else f" (pre-training seed {item['pretrain_seed']})"
+        before, after = item.get("before"), item.get("after")
+        values = ", ".join(f"{k} {v:.3f}" for k, v in (("before / reference", before), ("after", after))
+                           if isinstance(v, (int, float)))
+        lines.append(f"- `{item['objective']}`{seed}: {item['metric']}" + (f" ({values})" if values else ""))
+    return lines + [""]
 
 
 def md_row(cells: list[str]) -> str:

@@ -338,3 +338,11 @@ def test_claims_file_names_the_base_model(tmp_path):
     assert "Base model: trained from scratch with MLM plus translation ranking." in text
     _judge(tmp_path / "plain", {"zero_shot": ZS, "translate_train": TT})
     assert "Base model:" not in (tmp_path / "plain" / "tables" / "claims.md").read_text()
+
+
+def test_claims_say_which_arms_did_not_learn_their_objective():
+    not_learned = [{"objective": "tlm", "pretrain_seed": 13, "metric": "tlm_translation_gain", "before": 0.0, "after": 0.0}]
+    text = C.render_claims([], {"not_learned": not_learned})
+    assert "did not learn their own objective" in text and "`tlm` (pre-training seed 13)" in text
+    assert "every pre-training job improved" in C.render_claims([], {"not_learned": []})
+    assert "Treatment checks" not in C.render_claims([], {})

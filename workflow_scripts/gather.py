@@ -20,8 +20,7 @@ with job(snakemake) as ctx:
     report_dir = Path(ctx.output.overview).parent
     # results/models/<objective>/[p<pseed>/]history.jsonl (an arm's first pre-training seed)
     histories = {Path(p).parts[2]: p for p in ctx.input.histories}
-    # baselines declared as inputs, plus any on disk (validity's baseline rules may not exist yet)
-    baselines = sorted(set(map(str, ctx.input.baselines)) | {str(p) for p in Path("results/metrics").glob("*/baselines/*/*.json")})
+    baselines = sorted(map(str, ctx.input.baselines))  # model-free rows (rule baselines)
     started = time.perf_counter()
     out = gather(
         list(ctx.input.metrics),
@@ -36,17 +35,18 @@ with job(snakemake) as ctx:
         expected_tables=[s for s in ctx.params.table_stems],
         html_dir=report_dir,
     )
-    claims = write_claims(out, ctx.params.claims_config, ctx.output.claims)
+    from alignxfer.treatment import not_learned, write_treatment_table
+
+    checks = write_treatment_table(ctx.input.heldout, ctx.output.treatment)
+    claims_config = {**ctx.params.claims_config, "not_learned": not_learned(checks) if checks else None}
+    claims = write_claims(out, claims_config, ctx.output.claims)
     with atomic_open(report_dir / "claims.html") as handle:
-        handle.write(markdown_html(render_claims(claims, ctx.params.claims_config), "claims"))
+        handle.write(markdown_html(render_claims(claims, claims_config), "claims"))
     with atomic_open(ctx.output.overview) as handle:
         handle.write(overview_rst(claims, headline_rows(out["tables"], ctx.params.baseline),
                                   "Δ and 95% CI: paired hierarchical bootstrap; Holm across the arms of each table."))
     print(f"[gather] tables, claims and plots in {time.perf_counter() - started:.1f} s: {tables_dir}/summary.md, "
           f"{ctx.output.claims}, {ctx.output.plots}/", flush=True)
-    from alignxfer.treatment import write_treatment_table
-
-    write_treatment_table(ctx.input.heldout, ctx.output.treatment)
     ctx.tracker.log_artifact(str(tables_dir), "tables")
     ctx.tracker.log_artifact(ctx.output.plots, "plots")
     from alignxfer.console import headline
