@@ -33,8 +33,9 @@ def test_paper_estimate_counts_the_planned_dag():
 
     result = estimate([PAPER])
     counts = {rule: row["jobs"] for rule, row in result["per_rule"].items()}
-    assert counts == expected_paper_jobs(validate_config(merged(REPO / "config.yaml", PAPER)))
-    assert result["jobs"] == 875
+    expected = expected_paper_jobs(validate_config(merged(REPO / "config.yaml", PAPER)))
+    assert counts == expected
+    assert result["jobs"] == sum(expected.values()) > 800
     rules = result["per_rule"]
     # translate-train dominates (600 jobs); the audit put the whole DAG at 250-400 A100 GPU-hours
     assert rules["translate_train"]["gpu_s"] > 0.8 * sum(r["gpu_s"] for r in rules.values())
