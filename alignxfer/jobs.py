@@ -15,9 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import time
+import traceback
 from pathlib import Path
+
+#: errors whose message is the whole story for a user (bad input, a missing or broken file, a
+#: full disk): printed as one message, without a traceback on the console (the log keeps it)
+USER_ERRORS = (ValueError, OSError)
 
 
 class _Tee:
@@ -84,16 +90,75 @@ class JobContext:
         self.config = smk.config
 
 
+def _sigterm(signum, frame):
+    from .tracking import JobKilled
+
+    raise JobKilled(f"stopped by signal {signal.Signals(signum).name}")
+
+
+def _report_error(err: BaseException, rule: str, wildcards: dict, handle, log_path) -> bool:
+    """Write the traceback of ``err`` to the job's log; True when the console should get one
+    message instead of a traceback (a user-facing error, see USER_ERRORS)."""
+    text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    if handle is not None:
+        handle.write(text)
+        handle.flush()
+    if isinstance(err, USER_ERRORS):
+        where = f" (traceback in {log_path})" if log_path else ""
+        print(f"ERROR in {rule} {wildcards}: {err}{where}", file=sys.__stderr__, flush=True)
+        return True
+    return False
+
+
 @contextlib.contextmanager
 def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
-    """Run one workflow job: tee output to its log, pin threads, track it in MLflow."""
-    from .tracking import JobTracker
+    """Run one workflow job: tee output to its log, pin threads, track it in MLflow.
+
+    An exception is written with its traceback to the job's log (where Snakemake sends the user)
+    before it leaves the job; a user-facing error (USER_ERRORS) then reaches the console as one
+    message and exit status 1, any other exception is re-raised. SIGTERM ends the job through
+    :class:`alignxfer.tracking.JobKilled`, so that its MLflow run is marked KILLED.
+    """
+    from .tracking import limit_http_retries
 
     threads = int(getattr(smk, "threads", 1) or 1)
     set_threads(threads)
+    limit_http_retries()
     log_path = smk.log[0] if len(smk.log) else None
     project_dir = Path(project_dir or os.getcwd())
+    wildcards = {k: v for k, v in smk.wildcards.items()}
+    try:
+        signal.signal(signal.SIGTERM, _sigterm)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        with _job(smk, tags, project_dir, threads, log_path, wildcards) as ctx:
+            yield ctx
+    except BaseException as err:
+        if isinstance(err, (SystemExit, GeneratorExit)):
+            raise
+        log_handle = None
+        if log_path:
+            try:
+                log_handle = open(log_path, "a", encoding="utf-8")
+            except OSError:
+                log_handle = None
+        try:
+            one_message = _report_error(err, smk.rule, wildcards, log_handle, log_path)
+        finally:
+            if log_handle is not None:
+                log_handle.close()
+        if one_message:
+            raise SystemExit(1) from None
+        raise
+
+
+@contextlib.contextmanager
+def _job(smk, tags, project_dir, threads, log_path, wildcards):
+    from .tracking import UNREACHABLE_ENV, JobTracker
+
     with contextlib.ExitStack() as stack:
+        handle = None
         if log_path:
             Path(log_path).parent.mkdir(parents=True, exist_ok=True)
             handle = stack.enter_context(open(log_path, "w", encoding="utf-8"))
@@ -105,14 +170,19 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
 
             gpus = stack.enter_context(claim_gpus(project_dir / "resources" / "gpu-slots", wanted))
         tracking = smk.config.get("tracking", {})
-        wildcards = {k: v for k, v in smk.wildcards.items()}
+        enabled = tracking.get("enabled", True)
+        unreachable = os.environ.get(UNREACHABLE_ENV)
+        if enabled and unreachable:  # the workflow warned once when it was planned; say it in the log only
+            enabled = False
+            if handle is not None:
+                handle.write(f"[tracking] off: {unreachable} (found when the workflow was planned)\n")
         tracker = JobTracker(
             rule=smk.rule,
             wildcards=wildcards,
             params=_params_dict(smk.params),
             config=smk.config,
             project_dir=project_dir,
-            enabled=tracking.get("enabled", True),
+            enabled=enabled,
             uri=tracking.get("uri"),
             experiment=tracking.get("experiment"),
             tags=tags,

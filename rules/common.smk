@@ -16,6 +16,18 @@ except ConfigError as err:
 for _problem in missing_checksums(config):  # the download jobs refuse these files
     print(f"WARNING: {_problem}", file=sys.stderr)
 
+
+onstart:
+    # before any job runs (so before Snakemake deletes an old output): writable results, complete
+    # model/tokenizer folders, one probe of the tracking server, the experiment created once
+    from alignxfer.preflight import PreflightError, run_all as _preflight
+
+    try:
+        for _warning in _preflight(config):
+            print(_warning, file=sys.stderr)
+    except PreflightError as err:
+        raise WorkflowError(str(err))
+
 SOURCE = config["corpus"]["source"]
 LABELLED = SOURCE == "ddtp"
 LANGS = config["corpus"]["languages"]  # pre-training bitext languages (each paired with en)

@@ -105,7 +105,8 @@ def open_bitext_file(path: str | Path, member: str | None, display: str) -> Iter
         yield handle
 
 
-def decode_lines(stream: IO[bytes], display: str, invalid_utf8: str, counts: Counter) -> Iterator[str]:
+def decode_lines(stream: IO[bytes], display: str, invalid_utf8: str, counts: Counter,
+                 key: str = "corpus.local.invalid_utf8") -> Iterator[str]:
     """Lines (without line ending) of a UTF-8 stream; invalid UTF-8 fails with file and line,
     or is replaced with U+FFFD and counted (``invalid_utf8_replaced``)."""
     for lineno, raw in enumerate(stream, 1):
@@ -116,7 +117,7 @@ def decode_lines(stream: IO[bytes], display: str, invalid_utf8: str, counts: Cou
             if invalid_utf8 != "replace":
                 raise ValueError(
                     f"{display}:{lineno}: invalid UTF-8 at byte {err.start} of the line; "
-                    "re-encode the file, or set invalid_utf8: replace"
+                    f"re-encode the file as UTF-8, or set {key}: replace to replace such bytes with U+FFFD"
                 ) from None
             text = raw.decode("utf-8", errors="replace")
             counts.add("invalid_utf8_replaced")
@@ -212,7 +213,8 @@ class LocalSource(Source):
         """``(line number, en, xx)`` of every line (empty ones included)."""
         with contextlib.ExitStack() as stack:
             streams = [
-                decode_lines(stack.enter_context(open_bitext_file(p, r.member, r.display)), r.display, self.invalid_utf8, counts)
+                decode_lines(stack.enter_context(open_bitext_file(p, r.member, r.display)), r.display, self.invalid_utf8, counts,
+                             key=f"corpus.{self.name}.invalid_utf8")
                 for p, r in zip(paths, refs)
             ]
             if fmt == "tsv":
