@@ -54,6 +54,30 @@ def set_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+#: rules whose `threads:` is the config's `threads` (rules/*.smk: THREADS); pretrain_base's is
+#: base.threads. Snakemake caps a job's threads at --cores, and float sums follow the thread count,
+#: so these jobs take their compute threads from the config instead: the results are then the
+#: same for every --cores (a job may use more threads than --cores allotted it).
+CONFIG_THREAD_RULES = frozenset({
+    "train_tokenizer", "tokenize_pair", "pretrain", "finetune", "evaluate_zero_shot",
+    "evaluate_zero_shot_xnli", "evaluate_zero_shot_mlqa", "translate_train", "retrieval",
+})
+
+
+def compute_threads(smk) -> int:
+    """The job's compute threads: fixed by the config for the rules above, else Snakemake's."""
+    allotted = int(getattr(smk, "threads", 1) or 1)
+    config = getattr(smk, "config", None) or {}
+    try:
+        if smk.rule == "pretrain_base":
+            return int(config["base"]["threads"])
+        if smk.rule in CONFIG_THREAD_RULES:
+            return int(config["threads"])
+    except (KeyError, TypeError, ValueError):
+        pass
+    return allotted
+
+
 def _params_dict(params) -> dict:
     try:
         return {k: v for k, v in params.items()}
@@ -90,6 +114,39 @@ class JobContext:
         self.config = smk.config
 
 
+#: prefixes of scratch folders a job keeps beside its outputs while it runs (translate-train's
+#: temporary models); a job killed with SIGKILL leaves them, the next run of the job removes them
+SCRATCH_PREFIXES = (".model-",)
+
+
+def remove_leftovers(outputs) -> list[Path]:
+    """Remove what a killed run of this job left beside its outputs: the atomic temporaries of its
+    outputs (``.NAME.*.tmp``, ``.NAME.old``, alignxfer.io) and scratch folders (SCRATCH_PREFIXES) in
+    the outputs' folders. Snakemake gives one job at a time these folders' outputs, so nothing
+    here belongs to a running job. Returns what was removed."""
+    import shutil
+
+    removed = []
+    parents = {}
+    for out in map(Path, outputs):
+        parents.setdefault(out.parent, set()).add(out.name)
+    for parent, names in parents.items():
+        if not parent.is_dir():
+            continue
+        for entry in parent.iterdir():
+            mine = any(
+                entry.name.startswith(f".{n}.") and (entry.name.endswith(".tmp") or entry.name == f".{n}.old")
+                for n in names
+            )
+            if mine or entry.name.startswith(SCRATCH_PREFIXES):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                removed.append(entry)
+    return removed
+
+
 def _sigterm(signum, frame):
     from .tracking import JobKilled
 
@@ -103,7 +160,9 @@ def _report_error(err: BaseException, rule: str, wildcards: dict, handle, log_pa
     if handle is not None:
         handle.write(text)
         handle.flush()
-    if isinstance(err, USER_ERRORS):
+    from .tracking import JobKilled
+
+    if isinstance(err, USER_ERRORS + (JobKilled,)):
         where = f" (traceback in {log_path})" if log_path else ""
         print(f"ERROR in {rule} {wildcards}: {err}{where}", file=sys.__stderr__, flush=True)
         return True
@@ -121,7 +180,7 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
     """
     from .tracking import limit_http_retries
 
-    threads = int(getattr(smk, "threads", 1) or 1)
+    threads = compute_threads(smk)
     set_threads(threads)
     limit_http_retries()
     log_path = smk.log[0] if len(smk.log) else None
@@ -135,6 +194,8 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
         with _job(smk, tags, project_dir, threads, log_path, wildcards) as ctx:
             yield ctx
     except BaseException as err:
+        from .tracking import JobKilled
+
         if isinstance(err, (SystemExit, GeneratorExit)):
             raise
         log_handle = None
@@ -148,6 +209,8 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
         finally:
             if log_handle is not None:
                 log_handle.close()
+        if isinstance(err, JobKilled):
+            raise SystemExit(128 + signal.SIGTERM) from None
         if one_message:
             raise SystemExit(1) from None
         raise
@@ -164,6 +227,8 @@ def _job(smk, tags, project_dir, threads, log_path, wildcards):
             handle = stack.enter_context(open(log_path, "w", encoding="utf-8"))
             stack.enter_context(contextlib.redirect_stdout(_Tee(sys.__stdout__, handle)))
             stack.enter_context(contextlib.redirect_stderr(_Tee(sys.__stderr__, handle)))
+        for leftover in remove_leftovers(list(smk.output)):
+            print(f"[{smk.rule}] removed {leftover}, left by an interrupted run", flush=True)
         gpus, wanted = [], _gpus(smk)
         if wanted >= 1:  # free GPUs of this machine (alignxfer.devices); several: data-parallel pre-training
             from .devices import claim_gpus
@@ -188,7 +253,9 @@ def _job(smk, tags, project_dir, threads, log_path, wildcards):
             tags=tags,
         )
         started = time.time()
-        print(f"[{smk.rule}] {wildcards} threads={threads}", flush=True)
+        allotted = int(getattr(smk, "threads", 1) or 1)
+        note = "" if allotted == threads else f" (from the config; Snakemake allotted {allotted})"
+        print(f"[{smk.rule}] {wildcards} threads={threads}{note}", flush=True)
         with tracker:
             yield JobContext(smk, tracker, threads, gpus)
             tracker.log_metrics({"job_seconds": time.time() - started})
