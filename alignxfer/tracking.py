@@ -246,8 +246,6 @@ class JobTracker:
             max_results=100,
         )
         for run in stale:
-            if run.info.run_id == self.run_id or run.data.tags.get("mlflow.parentRunId") == self.run_id:
-                continue
             children = self._client.search_runs(
                 [exp_id], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' and attributes.status = 'RUNNING'"
             )
