@@ -342,3 +342,69 @@ def test_compute_threads_come_from_the_config_not_the_cores_cap():
     assert compute_threads(capped("pretrain_base")) == 3
     assert compute_threads(capped("finetune")) == 2 and compute_threads(capped("evaluate_zero_shot_xnli")) == 2
     assert compute_threads(capped("align")) == 1  # its own threads: 1
+
+
+# -- a real tracking server, eight jobs at once (issue #13) -------------------------------------------------
+def _server_job(args):
+    uri, project, index, start_at = args
+    cfg = validate_config({"study": "race-fresh"})
+    while time.time() < start_at:  # every process calls MLflow at the same moment
+        time.sleep(0.001)
+    with JobTracker(rule="finetune", wildcards={"seed": index}, params={"i": index}, config=cfg,
+                    project_dir=project, uri=uri) as tracker:
+        tracker.log_metrics({"accuracy": index / 10})
+        return tracker.run_id, tracker.enabled
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--default-artifact-root", (tmp_path / "artifacts").as_uri()],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(uri + "/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("mlflow server did not start within 120 s")
+    yield uri
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_eight_jobs_starting_at_once_on_a_fresh_experiment_all_record_their_run(tmp_path, mlflow_server):
+    import multiprocessing as mp
+
+    from mlflow.tracking import MlflowClient
+
+    jobs = 8
+    ctx = mp.get_context("spawn")
+    start_at = time.time() + 15  # after the workers have imported mlflow
+    with ctx.Pool(jobs) as pool:
+        results = pool.map(_server_job, [(mlflow_server, str(tmp_path), i, start_at) for i in range(jobs)])
+    assert all(enabled for _, enabled in results), "a job turned tracking off"
+    client = MlflowClient(tracking_uri=mlflow_server)
+    exp = client.get_experiment_by_name("race-fresh")
+    recorded = client.search_runs([exp.experiment_id])
+    assert len(recorded) == jobs == len({run_id for run_id, _ in results})
+    assert {r.info.status for r in recorded} == {"FINISHED"}
+    assert sorted(r.data.metrics["accuracy"] for r in recorded) == [i / 10 for i in range(jobs)]
