@@ -408,3 +408,47 @@ def test_eight_jobs_starting_at_once_on_a_fresh_experiment_all_record_their_run(
     assert len(recorded) == jobs == len({run_id for run_id, _ in results})
     assert {r.info.status for r in recorded} == {"FINISHED"}
     assert sorted(r.data.metrics["accuracy"] for r in recorded) == [i / 10 for i in range(jobs)]
+
+
+# -- hostile archives: refused by an explicit check -----------------------------------------------------
+def _tar_with(path: Path, member: "tarfile.TarInfo", data: bytes = b"") -> Path:
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as archive:
+        ok = tarfile.TarInfo("en-de/train.en")
+        ok.size = 6
+        archive.addfile(ok, io.BytesIO(b"Hello\n"))
+        member.size = len(data) if member.isreg() else 0
+        archive.addfile(member, io.BytesIO(data) if member.isreg() else None)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name,kind,message",
+    [
+        ("../../etc/passwd", "reg", "has an absolute path or '..'"),
+        ("/etc/passwd", "reg", "has an absolute path or '..'"),
+        ("en-de/train.de", "hardlink", "is a hard link (to '/etc/hostname'), not a regular file"),
+        ("en-de/train.de", "symlink", "is a symbolic link (to '/etc/hostname'), not a regular file"),
+        ("en-de/train.de", "chr", "is a device file, not a regular file"),
+        ("..", "dir", "has an absolute path or '..'"),
+    ],
+)
+def test_hostile_archive_members_are_refused_by_a_check(tmp_path, name, kind, message):
+    import tarfile
+
+    from alignxfer.sources import get_source
+
+    info = tarfile.TarInfo(name)
+    info.type = {"reg": tarfile.REGTYPE, "hardlink": tarfile.LNKTYPE, "symlink": tarfile.SYMTYPE,
+                 "chr": tarfile.CHRTYPE, "dir": tarfile.DIRTYPE}[kind]
+    if kind in ("hardlink", "symlink"):
+        info.linkname = "/etc/hostname"
+    archive = _tar_with(tmp_path / "en-de.tar.gz", info, b"Hallo\n")
+    src = get_source("local", {"pairs": {"de": {"format": "moses", "path": str(archive),
+                                                "en": {"member": "en-de/train.en"}, "xx": {"member": name}}}})
+    with pytest.raises(ValueError, match=r"member .* refused") as err:
+        src.fetch_pair("de", tmp_path / "c", tmp_path / "o.jsonl", tmp_path / "o.json")
+    assert message in str(err.value)
+    assert not (tmp_path / "o.jsonl").exists()
