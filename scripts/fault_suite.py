@@ -72,7 +72,7 @@ CONFIG_CASES = [
 DATA_CASES = [
     ("ragged bitext", lambda d: _moses(d, de=GOOD_DE[:2]), "train.de has 2 lines"),
     ("invalid UTF-8", lambda d: _moses(d, raw_de=b"Hallo Welt .\nDas ist \xff .\nGuten Morgen .\n"), "train.de:2: invalid UTF-8"),
-    ("wrong sha256", lambda d: {**_moses(d), "xx": {"path": str(d / "train.de"), "sha256": "0" * 64}}, "sha256"),
+    ("wrong sha256", lambda d: {**_moses(d), "xx": {"path": str(d / "train.de"), "sha256": "0" * 64}}, "sha256 mismatch: expected 000"),
     ("archive member ../", lambda d: _archive(d, _member("../../etc/passwd")), "has an absolute path or '..'"),
     ("archive member absolute", lambda d: _archive(d, _member("/etc/passwd")), "has an absolute path or '..'"),
     ("archive hard link outside", lambda d: _archive(d, _member("c/train.de", "lnk", "/etc/hostname")), "is a hard link"),

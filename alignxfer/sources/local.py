@@ -236,7 +236,8 @@ class LocalSource(Source):
         actual = sha256_file(path)
         if ref.sha256 and actual != ref.sha256:
             raise ValueError(
-                f"{path}: sha256 mismatch: expected {ref.sha256}, actual {actual}"
+                f"{path}: sha256 mismatch: expected {ref.sha256}, actual {actual}; the file is not the one the "
+                f"config names: restore it, or put its sha256 in the config if the new file is the one you trust"
             )
         return path, file_record(path, url=None, member=ref.member, expected_sha256=ref.sha256)
 
