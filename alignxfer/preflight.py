@@ -112,7 +112,7 @@ def check_folders(config: dict, project_dir: str | Path = ".") -> None:
     for folder in workflow_folders(config, project_dir):
         for problem in folder_problems(folder):
             if base_name and Path(base_name).expanduser() == folder:
-                fix = f"base.name points at this folder: save the model there again (save_pretrained) or point base.name elsewhere"
+                fix = "base.name points at this folder: save the model there again (save_pretrained) or point base.name elsewhere"
             else:
                 fix = f"delete {folder} and rerun: the workflow rebuilds it"
             messages.append(f"{problem}; {fix}")

@@ -3,7 +3,6 @@ fails or is killed, a config or an input folder is broken. Each test runs the re
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -127,7 +126,6 @@ def test_sigterm_marks_the_run_killed_and_a_sigkilled_run_is_closed_by_the_next_
 def test_an_unreachable_server_costs_a_job_seconds_not_minutes(tmp_path):
     assert server_unreachable(DEAD).startswith(DEAD)
     assert server_unreachable("sqlite:///x.db") is None
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_HTTP")}
     started = time.monotonic()
     result, log = run_job(tmp_path, "ok", uri=DEAD, env={})
     took = time.monotonic() - started
@@ -135,7 +133,6 @@ def test_an_unreachable_server_costs_a_job_seconds_not_minutes(tmp_path):
     assert took < 60, took  # MLflow alone retries for ~4 minutes
     assert result.stderr.count("[tracking]") == 1
     assert f"[tracking] {DEAD} does not answer" in result.stderr and "tracking is off for this job" in result.stderr
-    del env
 
 
 def test_the_workflow_probes_once_and_jobs_only_note_it_in_their_log(tmp_path, monkeypatch):
@@ -329,7 +326,7 @@ def test_atomic_outputs_get_the_modes_of_the_umask(tmp_path):
         write_json(tmp_path / "private.json", {})
     finally:
         os.umask(old)
-    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)
     assert (mode(tmp_path / "a.json"), mode(tmp_path / "b.txt"), mode(tmp_path / "d")) == (0o644, 0o644, 0o755)
     assert mode(tmp_path / "private.json") == 0o600
 
@@ -338,7 +335,7 @@ def test_compute_threads_come_from_the_config_not_the_cores_cap():
     from types import SimpleNamespace
 
     cfg = {"threads": 2, "base": {"threads": 3}}
-    capped = lambda rule: SimpleNamespace(rule=rule, threads=1, config=cfg)  # noqa: E731  (--cores 1)
+    capped = lambda rule: SimpleNamespace(rule=rule, threads=1, config=cfg)  # (--cores 1)
     assert compute_threads(capped("pretrain_base")) == 3
     assert compute_threads(capped("finetune")) == 2 and compute_threads(capped("evaluate_zero_shot_xnli")) == 2
     assert compute_threads(capped("align")) == 1  # its own threads: 1
@@ -411,7 +408,7 @@ def test_eight_jobs_starting_at_once_on_a_fresh_experiment_all_record_their_run(
 
 
 # -- hostile archives: refused by an explicit check -----------------------------------------------------
-def _tar_with(path: Path, member: "tarfile.TarInfo", data: bytes = b"") -> Path:
+def _tar_with(path: Path, member, data: bytes = b"") -> Path:
     import io
     import tarfile
 
