@@ -7,6 +7,20 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# a YAML syntax error in config.yaml: name the file and line (Snakemake's own message names neither;
+# for a --configfile overlay, `python -m alignxfer.config FILE` does the same)
+import sys
+
+sys.path.insert(0, workflow.basedir)
+from alignxfer.config import ConfigError, check_yaml_files
+from snakemake.exceptions import WorkflowError
+
+try:
+    check_yaml_files([os.path.join(workflow.basedir, "config.yaml")])
+except ConfigError as err:
+    raise WorkflowError(str(err))
+
+
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 

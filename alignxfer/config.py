@@ -82,6 +82,8 @@ def _describe(error) -> str:
         return f"{where}: {error.instance!r} is not allowed; allowed: {error.validator_value}"
     if validator == "type":
         return f"{where}: expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+    if validator == "pattern":
+        return f"{where}: {error.instance!r} is not allowed; it must match the pattern {error.validator_value}"
     if validator == "required":
         return f"{where}: {error.message}"
     return f"{where}: {error.message}"
@@ -129,6 +131,7 @@ def _semantic_errors(cfg: dict) -> list[str]:
             )
     errors += _task_errors(cfg)
     errors += _gpu_errors(cfg)
+    errors += _apt_field_errors(cfg)
     split = cfg["prepare"]["split"]
     if split["test"] + split["dev"] + split["train"] >= 1:
         errors.append("prepare.split: test + dev + train must leave a share for pre-training (sum < 1)")
@@ -150,12 +153,32 @@ def _semantic_errors(cfg: dict) -> list[str]:
                 f"pretraining.budget.max_length: TLM packs two sides ({needs} positions) but "
                 f"base.architecture.max_position_embeddings is {max_pos}"
             )
+        training = base["training"]
+        if training["objective"] == "contrastive" and training["batch_size"] % 2:
+            errors.append(
+                f"base.training.batch_size: {training['batch_size']} is odd; with base.training.objective contrastive "
+                f"it counts sentences, two per pair, so it must be even (e.g. {training['batch_size'] + 1})"
+            )
         for key in ("base.training", "finetuning", "tasks.retrieval", "tasks.xnli", "tasks.mlqa"):
             section = cfg
             for part in key.split("."):
                 section = section[part]
             if section.get("enabled", True) and (section["max_length"] or 0) > max_pos:
                 errors.append(f"{key}.max_length: {section['max_length']} exceeds max_position_embeddings {max_pos}")
+    return errors
+
+
+def _apt_field_errors(cfg: dict) -> list[str]:
+    """corpus.ddtp's mirror/suite/component/architecture go into a line of apt's sources.list: no
+    whitespace or control character may reach it (the schema's patterns allow a final newline)."""
+    errors = []
+    for key in ("mirror", "suite", "component", "architecture"):
+        value = cfg["corpus"]["ddtp"][key]
+        if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            errors.append(
+                f"corpus.ddtp.{key}: {value!r} contains whitespace or a control character; it is written into "
+                "apt's sources.list, so it must be a single word (e.g. amd64, bookworm, main, http://deb.debian.org/debian)"
+            )
     return errors
 
 
@@ -315,8 +338,31 @@ def load_config(path: str | Path) -> dict:
         try:
             cfg = yaml.safe_load(handle) or {}
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {err}") from err
+            raise ConfigError(yaml_error_message(path, err)) from err
     return validate_config(cfg, source=str(path))
+
+
+def yaml_error_message(path, err) -> str:
+    """``FILE:LINE:COLUMN: not valid YAML: PROBLEM`` for a YAML syntax error (lines from 1)."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = " ".join(p for p in (getattr(err, "context", None), getattr(err, "problem", None)) if p) or str(err)
+    context = getattr(err, "context_mark", None)
+    if context is not None and mark is not None and context.line != mark.line:
+        problem += f" (what it was parsing began at line {context.line + 1})"
+    return f"{where}: not valid YAML: {problem}; fix the file there (YAML needs consistent indentation and 'key: value')"
+
+
+def check_yaml_files(paths) -> None:
+    """Raise ConfigError naming file and line for the first of ``paths`` that is not valid YAML."""
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                yaml.safe_load(handle)
+        except yaml.YAMLError as err:
+            raise ConfigError(yaml_error_message(path, err)) from err
+        except OSError:
+            continue
 
 
 def config_hash(cfg: dict) -> str:
@@ -338,3 +384,43 @@ def describe_base(config: dict) -> str:
             "to an already aligned model, and the `contrastive` arm continues the base's own objective."
         )
     return "trained from scratch with MLM only (`base.training.objective: mlm`)."
+
+
+def main(argv=None) -> int:
+    """``python -m alignxfer.config FILE...``: validate config files (overlays in order, as
+    ``snakemake --configfile`` merges them); print each problem with its file, line or key."""
+    import sys
+
+    paths = list(sys.argv[1:] if argv is None else argv)
+    if not paths:
+        print("usage: python -m alignxfer.config OVERLAY.yaml ... (merged over the checkout's config.yaml, "
+              "as snakemake --configfile does)", file=sys.stderr)
+        return 2
+    default = SCHEMA_PATH.parent.parent / "config.yaml"
+    if default.exists() and not any(Path(p).resolve() == default for p in paths):
+        paths.insert(0, str(default))
+    try:
+        check_yaml_files(paths)
+        merged: dict = {}
+        for path in paths:
+            with open(path, encoding="utf-8") as handle:
+                _merge(merged, yaml.safe_load(handle) or {})
+        validate_config(merged, source=", ".join(paths))
+    except (ConfigError, OSError) as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"{', '.join(paths)}: valid")
+    return 0
+
+
+def _merge(into: dict, new: dict) -> None:
+    """Snakemake's update_config: nested dicts merge, everything else replaces."""
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

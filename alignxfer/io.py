@@ -16,12 +16,36 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 
+def _umask() -> int:
+    """This process's umask, read without changing it where Linux reports it (os.umask sets it
+    for the whole process, which another thread could see for an instant)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _tmp_sibling(path: Path, directory: bool = False) -> Path:
+    """A fresh temporary name beside ``path``. mkstemp/mkdtemp create it private (0600/0700);
+    it gets the mode a plain open()/mkdir() would give (0644/0755 under umask 022), so that
+    the renamed output is readable as any other file of the results."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    mask = _umask()
     if directory:
-        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        name = tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.chmod(name, 0o777 & ~mask)
+        return Path(name)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~mask)
+    finally:
+        os.close(fd)
     return Path(name)
 
 

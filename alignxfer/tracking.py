@@ -12,6 +12,22 @@ is taken.
 
 Failure: any exception from MLflow is reported once on stderr (and so in the job's log) and
 disables tracking for the rest of the job; the job's own outputs are unaffected.
+
+Tracking server (``http(s)://``): an unreachable server must not stall the jobs. MLflow retries a
+failed request 7 times with exponential backoff (about 4 minutes per job), so
+:func:`limit_http_retries` caps ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` / ``MLFLOW_HTTP_REQUEST_TIMEOUT``
+for each job (a value the user set wins), and :func:`server_unreachable` is asked once when the
+workflow is planned (rules/common.smk) and once per job before the first MLflow call: an
+unreachable server turns tracking off at once with one message.
+
+Experiment creation cannot race: the workflow creates the experiment once before its jobs start
+(``onstart`` in rules/common.smk, :func:`ensure_experiment`), and every creation treats MLflow's
+``RESOURCE_ALREADY_EXISTS`` (another process created it first) as success.
+
+Runs that end badly: a job that raises marks its run FAILED with the error text in the tags
+``error`` / ``error_type``; a job killed by SIGTERM/SIGINT is marked KILLED; a run left RUNNING by
+a job killed with SIGKILL is marked KILLED (tag ``error``) when the same job of the same project
+starts again.
 """
 
 from __future__ import annotations
@@ -28,6 +44,70 @@ from typing import Any, Iterator
 
 FLUSH_SECONDS = 15.0
 FLUSH_METRICS = 500
+
+#: per-job caps of MLflow's HTTP retries (its defaults: 7 retries, 120 s timeout, ~4 min of backoff)
+HTTP_RETRY_CAPS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+#: seconds a probe of the tracking server may take
+PROBE_TIMEOUT = 5.0
+#: set by the workflow when the planning probe found the server unreachable (value: the reason)
+UNREACHABLE_ENV = "ALIGNXFER_TRACKING_UNREACHABLE"
+
+
+def limit_http_retries(environ=None) -> dict:
+    """Cap MLflow's HTTP retries/timeout in ``environ`` (os.environ) unless already set; returns the caps in force."""
+    environ = os.environ if environ is None else environ
+    for key, value in HTTP_RETRY_CAPS.items():
+        environ.setdefault(key, value)
+    return {key: environ[key] for key in HTTP_RETRY_CAPS}
+
+
+def server_unreachable(uri: str, timeout: float = PROBE_TIMEOUT) -> str | None:
+    """Why the tracking server at ``uri`` cannot be reached (None if it answers, or ``uri`` is not http).
+
+    One request to ``<uri>/health`` without retries: any HTTP answer (even an error status) means a
+    server is there; a refused connection, a timeout or a name that does not resolve means none is.
+    """
+    import urllib.error
+    import urllib.request
+
+    if not uri.startswith(("http://", "https://")):
+        return None
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None  # a server answered
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        return f"{uri} does not answer ({type(reason).__name__ if not isinstance(reason, str) else 'error'}: {reason})"
+
+
+def _already_exists(err: Exception) -> bool:
+    code = getattr(err, "error_code", "") or ""
+    return "RESOURCE_ALREADY_EXISTS" in str(code) or "RESOURCE_ALREADY_EXISTS" in str(err) or (
+        "UNIQUE constraint failed" in str(err) and "experiments.name" in str(err)
+    )
+
+
+def experiment_id(client, name: str, artifact_location: str | None = None) -> str:
+    """The id of experiment ``name``, created if missing; creation by another process at the same
+    moment (``RESOURCE_ALREADY_EXISTS``) counts as success."""
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    try:
+        # MLflow 3's UI opens an experiment of unknown kind in its GenAI view; this one holds
+        # training runs, so it opens on the runs table, where arms, languages and seeds compare
+        return client.create_experiment(
+            name, artifact_location=artifact_location, tags={"mlflow.experimentKind": "custom_model_development"}
+        )
+    except Exception as err:
+        if not _already_exists(err):
+            raise
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
 
 
 def flatten(prefix: str, value: Any, out: dict | None = None) -> dict:
@@ -150,29 +230,54 @@ class JobTracker:
         return self._git
 
     def _experiment_id(self, client) -> str:
-        exp = client.get_experiment_by_name(self.experiment)
-        if exp is not None:
-            return exp.experiment_id
         artifacts = None
         if _sqlite_path(self.uri) is not None:
             artifacts = (self.project_dir / "mlartifacts").as_uri()
-        # MLflow 3's UI opens an experiment of unknown kind in its GenAI view; this one holds
-        # training runs, so it opens on the runs table, where arms, languages and seeds compare
-        return client.create_experiment(
-            self.experiment, artifact_location=artifacts, tags={"mlflow.experimentKind": "custom_model_development"}
+        return experiment_id(client, self.experiment, artifacts)
+
+    def _close_stale_runs(self, exp_id: str) -> None:
+        """Mark KILLED the runs of this job and project (and their nested runs) that a killed job left RUNNING."""
+        if "'" in str(self.project_dir) or "'" in self.job_key:
+            return  # not expressible in a filter string; such runs stay RUNNING
+        stale = self._client.search_runs(
+            [exp_id],
+            filter_string=f"tags.job = '{self.job_key}' and tags.project_dir = '{self.project_dir}' "
+            "and attributes.status = 'RUNNING'",
+            max_results=100,
         )
+        for run in stale:
+            children = self._client.search_runs(
+                [exp_id], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' and attributes.status = 'RUNNING'"
+            )
+            for dead in [*children, run]:
+                self._client.set_tag(dead.info.run_id, "error", "the job was killed before it finished (seen when it was started again)")
+                self._client.set_terminated(dead.info.run_id, "KILLED")
 
     # -- public API -------------------------------------------------------------------------
     def start(self) -> "JobTracker":
+        if self.enabled:
+            why = server_unreachable(self.uri)
+            if why:
+                self.enabled = False
+                print(
+                    f"[tracking] {why}; tracking is off for this job ({self.job_key}); its outputs are unaffected.",
+                    file=self.stream,
+                    flush=True,
+                )
+                return self
+
         def _start():
             from mlflow.entities import Param
             from mlflow.tracking import MlflowClient
 
             self._client = MlflowClient(tracking_uri=self.uri)
             exp_id = self._experiment_id(self._client)
+            if "mlflow.parentRunId" not in self.extra_tags:
+                self._close_stale_runs(exp_id)
             tags = {
                 "rule": self.rule,
                 "job": self.job_key,
+                "project_dir": str(self.project_dir),
                 "config_hash": self.config_hash,
                 **self._git_state(),
                 **_standard_tags(self._git_state(), self.rule),  # mlflow.source.*, env.* (CPU, versions)
@@ -285,7 +390,17 @@ class JobTracker:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.finish("FAILED" if exc_type else "FINISHED")
+        if exc_type is None:
+            self.finish("FINISHED")
+            return
+        killed = issubclass(exc_type, (KeyboardInterrupt, JobKilled))
+        text = f"{exc_type.__name__}: {exc}"
+        self.set_tags({"error": text[:4900], "error_type": exc_type.__name__})
+        self.finish("KILLED" if killed else "FAILED")
+
+
+class JobKilled(BaseException):
+    """Raised in a job by SIGTERM (alignxfer.jobs), so that its run is marked KILLED."""
 
 
 def _standard_tags(git: dict, rule: str) -> dict:

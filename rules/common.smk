@@ -19,6 +19,18 @@ _unpinned = unpinned_revisions(config)  # hub branches can move: pin commits for
 if _unpinned:
     print(f"WARNING: {len(_unpinned)} hub source(s) not pinned to a commit (a branch can move); {PIN_HINT}:\n  " + "\n  ".join(_unpinned), file=sys.stderr)
 
+
+onstart:
+    # before any job runs (so before Snakemake deletes an old output): writable results, complete
+    # model/tokenizer folders, one probe of the tracking server, the experiment created once
+    from alignxfer.preflight import PreflightError, run_all as _preflight
+
+    try:
+        for _warning in _preflight(config):
+            print(_warning, file=sys.stderr)
+    except PreflightError as err:
+        raise WorkflowError(str(err))
+
 SOURCE = config["corpus"]["source"]
 LABELLED = SOURCE == "ddtp"
 LANGS = config["corpus"]["languages"]  # pre-training bitext languages (each paired with en)

@@ -378,6 +378,9 @@ def write_apt_config(
         paths[key].mkdir(parents=True, exist_ok=True)
     (paths["lists"] / "partial").mkdir(exist_ok=True)
     paths["status"].touch()
+    for key, value in (("mirror", mirror), ("suite", suite), ("component", component), ("architecture", architecture)):
+        if not value or any(ch.isspace() or ord(ch) < 32 or ch in "[]" for ch in str(value)):
+            raise ValueError(f"corpus.ddtp.{key}: {value!r} cannot go into apt's sources.list (whitespace, a control character or a bracket)")
     opts = [f"arch={architecture}", f"target={','.join(targets)}"]
     if trusted:
         opts.append("trusted=yes")

@@ -64,6 +64,37 @@ class FileRef:
         return f"{self.location} (member {self.member})" if self.member else self.location
 
 
+def _member_kind(info) -> str:
+    if isinstance(info, zipfile.ZipInfo):
+        mode = (info.external_attr >> 16) & 0o170000
+        return {0o120000: "a symbolic link", 0o020000: "a device file", 0o060000: "a device file",
+                0o010000: "a FIFO"}.get(mode, "a folder" if info.is_dir() else "")
+    if info.issym():
+        return f"a symbolic link (to {info.linkname!r})"
+    if info.islnk():
+        return f"a hard link (to {info.linkname!r})"
+    if info.ischr() or info.isblk():
+        return "a device file"
+    if info.isfifo():
+        return "a FIFO"
+    if info.isdir():
+        return "a folder"
+    return "" if info.isreg() else "not a regular file"
+
+
+def check_member(info, display: str) -> None:
+    """Refuse an archive member that is not a plain file inside the archive: an absolute path, a
+    path with '..', a link, a device file or a FIFO (members are read as streams, never extracted,
+    but such a member is never bitext and may point outside the archive)."""
+    name = info.filename if isinstance(info, zipfile.ZipInfo) else info.name
+    parts = Path(name).parts
+    if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        raise ValueError(f"{display}: member {name!r} has an absolute path or '..'; refused (the archive is not trusted)")
+    kind = _member_kind(info)
+    if kind:
+        raise ValueError(f"{display}: member {name!r} is {kind}, not a regular file; refused (name a regular file as 'member')")
+
+
 @contextlib.contextmanager
 def open_bitext_file(path: str | Path, member: str | None, display: str) -> Iterator[IO[bytes]]:
     """A binary stream of a plain/compressed file, or of an archive member."""
@@ -81,6 +112,7 @@ def open_bitext_file(path: str | Path, member: str | None, display: str) -> Iter
                         f"{display}: no member {member!r} in the archive; it has: "
                         f"{', '.join(n for n in archive.namelist() if not n.endswith('/'))[:1000]}"
                     ) from None
+                check_member(info, display)
                 with archive.open(info) as handle:
                     yield handle
         else:
@@ -92,6 +124,7 @@ def open_bitext_file(path: str | Path, member: str | None, display: str) -> Iter
                     raise ValueError(
                         f"{display}: no member {member!r} in the archive; it has: {', '.join(names)[:1000]}"
                     ) from None
+                check_member(info, display)
                 handle = archive.extractfile(info)
                 if handle is None:
                     raise ValueError(f"{display}: member {member!r} is not a regular file")
@@ -105,7 +138,8 @@ def open_bitext_file(path: str | Path, member: str | None, display: str) -> Iter
         yield handle
 
 
-def decode_lines(stream: IO[bytes], display: str, invalid_utf8: str, counts: Counter) -> Iterator[str]:
+def decode_lines(stream: IO[bytes], display: str, invalid_utf8: str, counts: Counter,
+                 key: str = "corpus.local.invalid_utf8") -> Iterator[str]:
     """Lines (without line ending) of a UTF-8 stream; invalid UTF-8 fails with file and line,
     or is replaced with U+FFFD and counted (``invalid_utf8_replaced``)."""
     for lineno, raw in enumerate(stream, 1):
@@ -116,7 +150,7 @@ def decode_lines(stream: IO[bytes], display: str, invalid_utf8: str, counts: Cou
             if invalid_utf8 != "replace":
                 raise ValueError(
                     f"{display}:{lineno}: invalid UTF-8 at byte {err.start} of the line; "
-                    "re-encode the file, or set invalid_utf8: replace"
+                    f"re-encode the file as UTF-8, or set {key}: replace to replace such bytes with U+FFFD"
                 ) from None
             text = raw.decode("utf-8", errors="replace")
             counts.add("invalid_utf8_replaced")
@@ -202,7 +236,8 @@ class LocalSource(Source):
         actual = sha256_file(path)
         if ref.sha256 and actual != ref.sha256:
             raise ValueError(
-                f"{path}: sha256 mismatch: expected {ref.sha256}, actual {actual}"
+                f"{path}: sha256 mismatch: expected {ref.sha256}, actual {actual}; the file is not the one the "
+                f"config names: restore it, or put its sha256 in the config if the new file is the one you trust"
             )
         return path, file_record(path, url=None, member=ref.member, expected_sha256=ref.sha256)
 
@@ -212,7 +247,8 @@ class LocalSource(Source):
         """``(line number, en, xx)`` of every line (empty ones included)."""
         with contextlib.ExitStack() as stack:
             streams = [
-                decode_lines(stack.enter_context(open_bitext_file(p, r.member, r.display)), r.display, self.invalid_utf8, counts)
+                decode_lines(stack.enter_context(open_bitext_file(p, r.member, r.display)), r.display, self.invalid_utf8, counts,
+                             key=f"corpus.{self.name}.invalid_utf8")
                 for p, r in zip(paths, refs)
             ]
             if fmt == "tsv":
