@@ -117,11 +117,11 @@ def main() -> None:
         return child(args)
 
     C.header("alignment throughput: FastAlign (sil-thot) forward + reverse + symmetrization")
-    from alignxfer.alignment import read_corpus
+    from alignxfer.alignment import aligner_options, read_corpus
     from alignxfer.config import load_config
 
     cfg = load_config(args.config)["alignment"]
-    options = {k: v for k, v in cfg.items() if k not in ("enabled", "symmetrization")}  # as rules/align.smk
+    options = aligner_options(cfg)  # as rules/align.smk
     heuristic = cfg["symmetrization"]
 
     with tempfile.TemporaryDirectory(prefix="bench-align-") as tmp:
