@@ -157,17 +157,23 @@ def compare_cpp(fast_align: Path, atools: Path, corpus: Path, options: dict, heu
         file = "symmetrized.txt" if name == "symmetrize" else f"{name}.txt"
         mine, theirs = stages[name], cpp[name]
         rows.append([name, f"{theirs['wall_s']:.2f}", f"{mine['wall_s']:.2f}", f"{mine['stages'][0]['call_s']:.2f}",
-                     f"{mine['wall_s'] / theirs['wall_s']:.2f}", C.mib(theirs["peak_rss_kib"]), C.mib(mine["peak_rss_kib"]),
+                     f"{mine['wall_s'] / theirs['wall_s']:.2f}", f"{theirs['cpu_s']:.2f}", f"{mine['cpu_s']:.2f}",
+                     f"{mine['cpu_s'] / max(theirs['cpu_s'], 1e-3):.2f}",
+                     C.mib(theirs["peak_rss_kib"]), C.mib(mine["peak_rss_kib"]),
                      f"{agreement(ours / file, out / file):.3%}"])
     t_cpp = sum(c["wall_s"] for c in cpp.values())
     t_ours = sum(s["wall_s"] for s in stages.values())
     t_call = sum(s["stages"][0]["call_s"] for s in stages.values())
-    rows.append(["TOTAL", f"{t_cpp:.2f}", f"{t_ours:.2f}", f"{t_call:.2f}", f"{t_ours / t_cpp:.2f}", "", "", ""])
+    c_cpp = sum(c["cpu_s"] for c in cpp.values())
+    c_ours = sum(s["cpu_s"] for s in stages.values())
+    rows.append(["TOTAL", f"{t_cpp:.2f}", f"{t_ours:.2f}", f"{t_call:.2f}", f"{t_ours / t_cpp:.2f}",
+                 f"{c_cpp:.2f}", f"{c_ours:.2f}", f"{c_ours / c_cpp:.2f}", "", "", ""])
     print(f"\nC++ original ({fast_align}; {' '.join(base[1:])} [-r]; atools -c {heuristic}), one thread, "
-          "against this project (process wall includes the interpreter and imports):")
-    print(C.table(rows, ["stage", "C++ wall s", "project wall s", "project in-call s", "ratio (project wall / C++)",
-                         "C++ peak RSS", "project peak RSS", "identical lines"]))
-    print(f"ratio of in-call time to C++ wall, all stages: {t_call / t_cpp:.2f}")
+          "against this project (process wall and CPU include the interpreter and imports):")
+    print(C.table(rows, ["stage", "C++ wall s", "project wall s", "project in-call s", "wall ratio (project / C++)",
+                         "C++ CPU s", "project CPU s", "CPU ratio", "C++ peak RSS", "project peak RSS", "identical lines"]))
+    print(f"ratio of the project's in-call time to C++ wall, all stages: {t_call / t_cpp:.2f}; "
+          "CPU seconds are the steadier measure when other processes share the cores")
     sys.stdout.flush()
 
 
