@@ -69,7 +69,7 @@ rule alignment_quality:
     input:
         reports=expand("results/align/en-{lang}/gold_quality.json", lang=sorted(GOLD)),
     output:
-        md="results/tables/alignment_quality.md",
+        md=report("results/tables/alignment_quality.md", category="Alignment", caption="../report/alignment_quality.rst"),
         csv="results/tables/alignment_quality.csv",
     params:
         langs=LANGS,
