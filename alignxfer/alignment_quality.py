@@ -30,7 +30,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .alignment import HEURISTICS, AlignmentError, align_sentences, read_corpus, symmetrize
+from .alignment import (
+    HEURISTICS,
+    AlignmentError,
+    align_sentences,
+    read_corpus,
+    symmetrize,
+)
 from .io import read_lines
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,7 +14,12 @@ from alignxfer.alignment_quality import (
     score,
     write_tables,
 )
-from alignxfer.config import ALIGNER_MAX_WORDS, ConfigError, load_config, validate_config
+from alignxfer.config import (
+    ALIGNER_MAX_WORDS,
+    ConfigError,
+    load_config,
+    validate_config,
+)
 from tests.workflow_helpers import REPO
 
 OPTIONS = {"iterations": 4, "p0": 0.08, "favor_diagonal": True, "variational_bayes": True,
