@@ -35,7 +35,7 @@ GPUS = config["gpus_per_job"]  # Snakemake resource `gpu` of every model job
 ENV = "../envs/alignxfer.yaml"
 GROUP_SEEDS = config["finetuning"]["group_seeds"]  # translate-train: one job for all seeds
 # log/benchmark name of a translate-train job: per language, or per seed without group_seeds
-# alignment quality (rule alignment_quality): the gold set of each pre-training language that has one
+# alignment quality (the alignment_quality table): the gold set of each pre-training language that has one
 QUALITY = config["alignment"]["enabled"] and config["alignment"]["quality"]["enabled"]
 GOLD = {lang: spec for lang, spec in gold_sets(config).items() if lang in LANGS} if QUALITY else {}
 TRANSLATE_TRAIN_JOB = "translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else ".seed{seed}")
