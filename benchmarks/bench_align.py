@@ -20,7 +20,7 @@ OMP_NUM_THREADS=2 (speed ratio to one thread, and how many lines match the one-t
 Against the C++ original (not a dependency of the workflow): ``--fast-align-bin`` names a built
 ``fast_align`` (``atools`` beside it, or ``--atools-bin``); ``--fast-align-src`` a checkout of its
 public source (github.com/clab/fast_align), which the benchmark builds with cmake + make in a
-temporary folder. It runs ``fast_align -i CORPUS -d -o -v [-r] -I iterations+1 -p p0`` (one
+temporary folder. It runs ``fast_align -i CORPUS -d -o -v [-r] -I iterations+1 -q p0`` (one
 OpenMP thread, as the align jobs) and ``atools -c HEURISTIC``, and reports each stage's wall time
 and peak RSS beside the project's, the ratio, and the share of lines with identical links.
 """
@@ -145,7 +145,7 @@ def compare_cpp(fast_align: Path, atools: Path, corpus: Path, options: dict, heu
         sys.exit("--fast-align-bin compares the favor_diagonal aligner (-d); this config sets favor_diagonal: false")
     out.mkdir(exist_ok=True)
     base = [str(fast_align), "-i", str(corpus), "-d", "-o", "-I", str(int(options.get("iterations", 4)) + 1),
-            "-p", str(options.get("p0", 0.08))] + (["-v"] if options.get("variational_bayes", True) else [])
+            "-q", str(options.get("p0", 0.08))] + (["-v"] if options.get("variational_bayes", True) else [])
     cpp = {
         "forward": run_cpp(base, out / "forward.txt"),
         "reverse": run_cpp(base + ["-r"], out / "reverse.txt"),
