@@ -100,6 +100,16 @@ def check_options(options: dict) -> None:
             )
 
 
+#: keys of the config's alignment section that are not aligner options (rules/align.smk)
+NOT_ALIGNER_OPTIONS = ("enabled", "symmetrization", "gold", "quality")
+
+
+def aligner_options(section: dict) -> dict:
+    """The options the align jobs pass to :func:`align`: the alignment section without the keys
+    that do not change the links (so that adding a gold set never reruns alignment)."""
+    return {k: v for k, v in section.items() if k not in NOT_ALIGNER_OPTIONS}
+
+
 def _model(options: dict):
     from thot.alignment import FastAlignModel, Ibm1AlignmentModel
 

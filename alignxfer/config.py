@@ -28,6 +28,10 @@ DATASET_TASKS = ("xnli", "mlqa")
 #: kept as keys so that a study states them, refused when changed (alignxfer.alignment checks too)
 FIXED_BY_ALIGNER = {"diagonal_tension": 4.0, "prior_alpha": 0.01}
 
+#: the longest side (in words of alignxfer.words.segment) sil-thot's FastAlign trains on: a pair
+#: with a longer side is silently left out of training and gets an empty alignment
+ALIGNER_MAX_WORDS = 1024
+
 
 class ConfigError(ValueError):
     """An invalid configuration; the message lists every problem with its key path."""
@@ -105,6 +109,13 @@ def _semantic_errors(cfg: dict) -> list[str]:
                 f"alignment.{key}: {cfg['alignment'][key]} is not supported; sil-thot's FastAlign port fixes it at "
                 f"fast_align's default {fixed}"
             )
+    if cfg["alignment"]["enabled"] and cfg["prepare"]["max_words"] > ALIGNER_MAX_WORDS:
+        errors.append(
+            f"prepare.max_words: {cfg['prepare']['max_words']} is above the aligner's limit of {ALIGNER_MAX_WORDS} "
+            f"words a side (sil-thot's FastAlign leaves longer pairs out of training and writes empty alignments "
+            f"for them); set prepare.max_words to at most {ALIGNER_MAX_WORDS}"
+        )
+    errors += _gold_errors(cfg)
     corpus = cfg["corpus"]
     overlap = sorted(set(corpus["languages"]) & set(corpus["eval_languages"]))
     if overlap:
@@ -179,6 +190,24 @@ def _apt_field_errors(cfg: dict) -> list[str]:
                 f"corpus.ddtp.{key}: {value!r} contains whitespace or a control character; it is written into "
                 "apt's sources.list, so it must be a single word (e.g. amd64, bookworm, main, http://deb.debian.org/debian)"
             )
+    return errors
+
+
+def _gold_errors(cfg: dict) -> list[str]:
+    """alignment.gold: both files of each set of a study language exist (paths relative to the
+    working directory, where snakemake runs)."""
+    errors = []
+    quality = cfg["alignment"]["enabled"] and cfg["alignment"]["quality"]["enabled"]
+    for lang, spec in cfg["alignment"]["gold"].items():
+        if not quality or lang not in cfg["corpus"]["languages"]:
+            continue
+        for suffix in (".src-tgt", ".gold"):
+            path = Path(spec["path"] + suffix)
+            if not path.is_file():
+                errors.append(
+                    f"alignment.gold.{lang}.path: {path} not found; a gold set is two files, PATH.src-tgt "
+                    "('left ||| right' tokens a line) and PATH.gold (links i-j / ipj, 1-indexed), see docs/alignment-quality.md"
+                )
     return errors
 
 

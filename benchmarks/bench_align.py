@@ -1,6 +1,7 @@
 """Alignment throughput: FastAlign forward + reverse + grow-diag-final-and symmetrization.
 
     PYTHONPATH=. python benchmarks/bench_align.py [CORPUS] [--project DIR] [--pairs 12000]
+        [--fast-align-bin PATH | --fast-align-src DIR]
 
 CORPUS is an aligner input file (``en words ||| xx words`` a line). Without it: the project's
 ``results/align/en-de/corpus.txt`` (``--project``, default this checkout) if it exists, else a
@@ -15,6 +16,13 @@ and the process's own peak RSS (its ``VmHWM`` at exit, see ``_common.py``). Base
 an import-only child (memory and start-up floor); forward and reverse as two concurrent
 one-thread processes (what ``snakemake --cores 2`` does); both directions in ONE process with
 OMP_NUM_THREADS=2 (speed ratio to one thread, and how many lines match the one-thread output).
+
+Against the C++ original (not a dependency of the workflow): ``--fast-align-bin`` names a built
+``fast_align`` (``atools`` beside it, or ``--atools-bin``); ``--fast-align-src`` a checkout of its
+public source (github.com/clab/fast_align), which the benchmark builds with cmake + make in a
+temporary folder. It runs ``fast_align -i CORPUS -d -o -v [-r] -I iterations+1 -q p0`` (one
+OpenMP thread, as the align jobs) and ``atools -c HEURISTIC``, and reports each stage's wall time
+and peak RSS beside the project's, the ratio, and the share of lines with identical links.
 """
 
 from __future__ import annotations
@@ -89,9 +97,92 @@ def run_stage(stage, corpus, out, options, heuristic, threads, tmp) -> dict:
     return info
 
 
+def build_fast_align(src: Path, into: Path) -> Path:
+    """cmake + make the C++ fast_align in ``into``; returns the fast_align binary."""
+    import subprocess
+
+    into.mkdir(parents=True, exist_ok=True)
+    for cmd in (["cmake", str(Path(src).resolve()), "-DCMAKE_BUILD_TYPE=Release"], ["make", "fast_align", "atools"]):
+        done = subprocess.run(cmd, cwd=into, capture_output=True, text=True, check=False)
+        if done.returncode:
+            sys.exit(f"building fast_align failed: {' '.join(cmd)}\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return into / "fast_align"
+
+
+def run_cpp(cmd: list[str], stdout: Path) -> dict:
+    """Run one C++ tool with its stdout to a file; wall time, CPU time, peak RSS (KiB)."""
+    import subprocess
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # peak RSS: the child's own VmHWM, polled (ru_maxrss of a forked child counts the parent's pages)
+    hwm = 0
+    with open(stdout, "w") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        while True:
+            try:
+                with open(f"/proc/{proc.pid}/status") as status_file:
+                    for line in status_file:
+                        if line.startswith("VmHWM:"):
+                            hwm = max(hwm, int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.005)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f"{' '.join(cmd)} failed with exit code {proc.returncode}")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_kib": hwm}
+
+
+def compare_cpp(fast_align: Path, atools: Path, corpus: Path, options: dict, heuristic: str, ours: Path,
+                stages: dict, out: Path) -> None:
+    """Run the C++ original on ``corpus`` and compare with the project's outputs in ``ours``."""
+    if options.get("favor_diagonal", True) is False:
+        sys.exit("--fast-align-bin compares the favor_diagonal aligner (-d); this config sets favor_diagonal: false")
+    out.mkdir(exist_ok=True)
+    base = [str(fast_align), "-i", str(corpus), "-d", "-o", "-I", str(int(options.get("iterations", 4)) + 1),
+            "-q", str(options.get("p0", 0.08))] + (["-v"] if options.get("variational_bayes", True) else [])
+    cpp = {
+        "forward": run_cpp(base, out / "forward.txt"),
+        "reverse": run_cpp(base + ["-r"], out / "reverse.txt"),
+    }
+    cpp["symmetrize"] = run_cpp([str(atools), "-i", str(out / "forward.txt"), "-j", str(out / "reverse.txt"),
+                                 "-c", heuristic], out / "symmetrized.txt")
+    rows = []
+    for name in ("forward", "reverse", "symmetrize"):
+        file = "symmetrized.txt" if name == "symmetrize" else f"{name}.txt"
+        mine, theirs = stages[name], cpp[name]
+        rows.append([name, f"{theirs['wall_s']:.2f}", f"{mine['wall_s']:.2f}", f"{mine['stages'][0]['call_s']:.2f}",
+                     f"{mine['wall_s'] / theirs['wall_s']:.2f}", f"{theirs['cpu_s']:.2f}", f"{mine['cpu_s']:.2f}",
+                     f"{mine['cpu_s'] / max(theirs['cpu_s'], 1e-3):.2f}",
+                     C.mib(theirs["peak_rss_kib"]), C.mib(mine["peak_rss_kib"]),
+                     f"{agreement(ours / file, out / file):.3%}"])
+    t_cpp = sum(c["wall_s"] for c in cpp.values())
+    t_ours = sum(s["wall_s"] for s in stages.values())
+    t_call = sum(s["stages"][0]["call_s"] for s in stages.values())
+    c_cpp = sum(c["cpu_s"] for c in cpp.values())
+    c_ours = sum(s["cpu_s"] for s in stages.values())
+    rows.append(["TOTAL", f"{t_cpp:.2f}", f"{t_ours:.2f}", f"{t_call:.2f}", f"{t_ours / t_cpp:.2f}",
+                 f"{c_cpp:.2f}", f"{c_ours:.2f}", f"{c_ours / c_cpp:.2f}", "", "", ""])
+    print(f"\nC++ original ({fast_align}; {' '.join(base[1:])} [-r]; atools -c {heuristic}), one thread, "
+          "against this project (process wall and CPU include the interpreter and imports):")
+    print(C.table(rows, ["stage", "C++ wall s", "project wall s", "project in-call s", "wall ratio (project / C++)",
+                         "C++ CPU s", "project CPU s", "CPU ratio", "C++ peak RSS", "project peak RSS", "identical lines"]))
+    print(f"ratio of the project's in-call time to C++ wall, all stages: {t_call / t_cpp:.2f}; "
+          "CPU seconds are the steadier measure when other processes share the cores")
+    sys.stdout.flush()
+
+
 def agreement(a: Path, b: Path) -> float:
+    """Share of lines with the same set of links (fast_align does not sort a line's links)."""
     la, lb = a.read_text().splitlines(), b.read_text().splitlines()
-    return sum(x == y for x, y in zip(la, lb)) / max(len(la), 1)
+    if len(la) != len(lb):
+        sys.exit(f"{a} has {len(la)} lines but {b} has {len(lb)}")
+    return sum(set(x.split()) == set(y.split()) for x, y in zip(la, lb)) / max(len(la), 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,6 +197,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--config", default=str(C.REPO / "config.yaml"), help="config whose alignment section gives the options")
     parser.add_argument("--skip-baselines", action="store_true", help="only the three one-thread stages")
+    parser.add_argument("--fast-align-bin", help="a built C++ fast_align to compare with (atools beside it)")
+    parser.add_argument("--atools-bin", help="the C++ atools (default: beside --fast-align-bin)")
+    parser.add_argument("--fast-align-src", help="a checkout of github.com/clab/fast_align: built in a temporary folder and compared with")
     # internal: child mode
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -117,11 +211,11 @@ def main() -> None:
         return child(args)
 
     C.header("alignment throughput: FastAlign (sil-thot) forward + reverse + symmetrization")
-    from alignxfer.alignment import read_corpus
+    from alignxfer.alignment import aligner_options, read_corpus
     from alignxfer.config import load_config
 
     cfg = load_config(args.config)["alignment"]
-    options = {k: v for k, v in cfg.items() if k not in ("enabled", "symmetrization")}  # as rules/align.smk
+    options = aligner_options(cfg)  # as rules/align.smk
     heuristic = cfg["symmetrization"]
 
     with tempfile.TemporaryDirectory(prefix="bench-align-") as tmp:
@@ -166,6 +260,15 @@ def main() -> None:
               "to other processes sharing the cores")
         print(f"\nend-to-end (process wall, imports included): {n / total_wall:,.0f} pairs/s for forward + reverse + symmetrization")
         sys.stdout.flush()
+
+        fast_align = Path(args.fast_align_bin) if args.fast_align_bin else None
+        if args.fast_align_src:
+            t0 = time.perf_counter()
+            fast_align = build_fast_align(Path(args.fast_align_src), tmp / "fast_align-build")
+            print(f"\n# built the C++ fast_align from {args.fast_align_src} in {time.perf_counter() - t0:.0f} s")
+        if fast_align:
+            atools = Path(args.atools_bin) if args.atools_bin else fast_align.parent / "atools"
+            compare_cpp(fast_align, atools, corpus, options, heuristic, one, stages, tmp / "cpp")
 
         if not args.skip_baselines:
             # both directions at once, one thread each (snakemake --cores 2 runs the two align jobs together)

@@ -1,5 +1,9 @@
 # FastAlign (sil-thot's port) in both directions as separate jobs, then symmetrization.
 # One thread per job: byte-identical output across runs.
+# alignment_quality: the aligner scored against gold word alignments (docs/alignment-quality.md).
+
+from alignxfer.alignment import aligner_options
+from alignxfer.alignment_quality import gold_files
 
 
 rule align:
@@ -9,7 +13,7 @@ rule align:
     output:
         "results/align/en-{lang}/{direction}.txt",
     params:
-        options={k: v for k, v in config["alignment"].items() if k not in ("enabled", "symmetrization")},
+        options=aligner_options(config["alignment"]),
     log:
         logpath("align/en-{lang}.{direction}"),
     benchmark:
@@ -59,3 +63,41 @@ rule intersect:
         ENV
     script:
         "../workflow_scripts/symmetrize.py"
+rule alignment_gold:
+    input:
+        corpus="results/align/en-{lang}/corpus.txt",
+        gold=lambda wc: list(gold_files(GOLD[wc.lang])),
+    output:
+        "results/align/en-{lang}/gold_quality.json",
+    params:
+        options=aligner_options(config["alignment"]),
+        heuristic=config["alignment"]["symmetrization"],
+        gold=lambda wc: GOLD[wc.lang],
+        segmentations=config["alignment"]["quality"]["segmentations"],
+    log:
+        logpath("alignment_gold/en-{lang}"),
+    benchmark:
+        benchpath("alignment_gold/en-{lang}")
+    threads: 1
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/alignment_gold.py"
+
+
+rule alignment_quality:
+    input:
+        reports=expand("results/align/en-{lang}/gold_quality.json", lang=sorted(GOLD)),
+    output:
+        md=report("results/tables/alignment_quality.md", category="Alignment", caption="../report/alignment_quality.rst"),
+        csv="results/tables/alignment_quality.csv",
+    params:
+        langs=LANGS,
+        eval_langs=config["corpus"]["eval_languages"],
+        gold={lang: spec.get("name", "") for lang, spec in GOLD.items()},
+    log:
+        logpath("alignment_quality"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/alignment_quality.py"

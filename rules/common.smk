@@ -6,6 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
+from alignxfer.alignment_quality import gold_sets
 from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, describe_base, missing_checksums, PIN_HINT, unpinned_revisions, validate_config
 
 try:
@@ -52,6 +53,9 @@ PRETRAIN_MEM_MB_PER_GPU = 32000  # host memory of a pre-training job per GPU (on
 ENV = "../envs/alignxfer.yaml"
 GROUP_SEEDS = config["finetuning"]["group_seeds"]  # translate-train: one job for all seeds
 # log/benchmark name of a translate-train job: per language, or per seed without group_seeds
+# alignment quality (the alignment_quality table): the gold set of each pre-training language that has one
+QUALITY = config["alignment"]["enabled"] and config["alignment"]["quality"]["enabled"]
+GOLD = {lang: spec for lang, spec in gold_sets(config).items() if lang in LANGS} if QUALITY else {}
 TRANSLATE_TRAIN_JOB = "translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else ".seed{seed}")
 FINETUNE_HPARAMS = {k: v for k, v in config["finetuning"].items() if k not in ("seeds", "group_seeds")}
 # task options that reach the fine-tuning code next to the shared hyperparameters
@@ -179,7 +183,9 @@ def history_files():
 
 
 def all_targets():
-    return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"] + gather_tables()
+    return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"] + gather_tables() + (
+        ["results/tables/alignment_quality.md"] if QUALITY else []
+    )
 
 
 # ---- gather's declared outputs and the evaluation jobs' predictions (stats)

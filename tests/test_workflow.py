@@ -92,6 +92,18 @@ def test_alignments_match_the_corpus(study):
         assert sum(bool(line) for line in links) > 0.9 * len(links)
 
 
+def test_alignment_quality_table(study):
+    workdir, _ = study
+    table = (workdir / "results/tables/alignment_quality.md").read_text()
+    assert "| en-de | no gold set" in table  # the smoke study: de (no gold set) and ja (KFTT)
+    rows = [line for line in table.splitlines() if line.startswith("| en-ja |")]
+    assert len(rows) == 10 and sum("(configured)" in r for r in rows) == 2
+    aer = [float(r.split("|")[5]) for r in rows]
+    assert all(0 < a < 100 for a in aer)
+    report = json.loads((workdir / "results/align/en-ja/gold_quality.json").read_text())
+    assert report["sentences"] == 582 and report["pairs"] > 50
+
+
 def test_every_job_is_an_mlflow_run_with_tags(study):
     workdir, _ = study
     db = sqlite3.connect(workdir / "mlflow.db")
