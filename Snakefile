@@ -17,6 +17,7 @@ include: "rules/tokenize.smk"
 include: "rules/align.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
+include: "rules/readouts.smk"
 include: "rules/gather.smk"
 
 

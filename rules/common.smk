@@ -78,7 +78,8 @@ def seed_paths(pattern):
 
 
 def eval_languages(task, setting):
-    return ["en"] + TASK_LANGS[task] if setting == "zero_shot" else TASK_LANGS[task]
+    # zero-shot and the probe test English too; translate-train and the de-lexicalised sets do not
+    return ["en"] + TASK_LANGS[task] if setting in ("zero_shot", "probe") else TASK_LANGS[task]
 
 
 def zero_shot_metrics(task):
@@ -115,7 +116,7 @@ def metric_files():
                 setting=setting,
                 objective=OBJECTIVES,
                 lang=eval_languages(task, setting),
-                seed=SEEDS,
+                seed=[0] if setting == "probe" else SEEDS,  # the probe is deterministic: one run, seed0
             )
     if config["tasks"]["retrieval"]["enabled"]:
         files += expand("results/metrics/retrieval/{objective}/{lang}.json", objective=OBJECTIVES, lang=EVAL_LANGS)
@@ -127,4 +128,4 @@ def history_files():
 
 
 def all_targets():
-    return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"]
+    return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"] + readout_targets()

@@ -1,0 +1,115 @@
+# Readouts that measure transfer rather than shared strings (issue #12):
+#  - retrieval_string_match: the model-free retrieval baseline (Latin-script token overlap) on the
+#    same candidate pools as rule retrieval (results/metrics/retrieval/baselines/string_match/);
+#  - prepare_delex + evaluate_zero_shot_delex (setting zero_shot_delex): the English-fine-tuned
+#    models on copies of the non-English test sets whose words that occur verbatim in the English
+#    training text are [UNK]; one job per arm over every seed and language (inference only);
+#  - probe (setting probe): a logistic regression on frozen encoder features, trained on English,
+#    tested on every language; one job per arm, deterministic, so its metric files are seed0.
+# The two topic settings are on when tasks.topic.settings lists them.
+
+TOPIC_SETTINGS = config["tasks"]["topic"]["settings"] if "topic" in FINETUNED_TASKS else []
+
+
+def _predictions(pattern):
+    return pattern[: -len(".json")] + ".predictions.jsonl"
+
+
+def readout_targets():
+    """Outputs of this file that no gather input asks for (model-free baselines)."""
+    if not config["tasks"]["retrieval"]["enabled"]:
+        return []
+    return expand("results/metrics/retrieval/baselines/string_match/{lang}.json", lang=EVAL_LANGS)
+
+
+rule retrieval_string_match:
+    input:
+        pairs=expand("results/data/retrieval/en-{lang}.jsonl", lang=EVAL_LANGS),
+    output:
+        metrics=expand("results/metrics/retrieval/baselines/string_match/{lang}.json", lang=EVAL_LANGS),
+        predictions=expand("results/metrics/retrieval/baselines/string_match/{lang}.predictions.jsonl", lang=EVAL_LANGS),
+    params:
+        pool_size=config["tasks"]["retrieval"]["pool_size"],
+        seed=config["seed"],
+        languages=EVAL_LANGS,
+    log:
+        logpath("retrieval_string_match"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/retrieval_string_match.py"
+
+
+rule prepare_delex:
+    input:
+        tests=expand("results/data/topic/test.{lang}.jsonl", lang=EVAL_LANGS),
+        english_train="results/data/topic/train.en.jsonl",
+    output:
+        tests=expand("results/data/topic/test_delex.{lang}.jsonl", lang=EVAL_LANGS),
+        summaries=expand("results/data/summary/delex.{lang}.json", lang=EVAL_LANGS),
+    params:
+        languages=EVAL_LANGS,
+    log:
+        logpath("prepare_delex"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/prepare_delex.py"
+
+
+DELEX_METRICS = "results/metrics/{{task}}/zero_shot_delex/{{objective}}/{lang}/seed{seed}.json"
+
+
+rule evaluate_zero_shot_delex:
+    input:
+        models=expand("results/finetune/{{task}}/{{objective}}/en/seed{seed}/model", seed=SEEDS),
+        tests=expand("results/data/topic/test_delex.{lang}.jsonl", lang=EVAL_LANGS),
+        labels="results/data/{task}/labels.json",
+    output:
+        metrics=expand(DELEX_METRICS, seed=SEEDS, lang=EVAL_LANGS),
+        predictions=expand(_predictions(DELEX_METRICS), seed=SEEDS, lang=EVAL_LANGS),
+    wildcard_constraints:
+        task="topic",
+    params:
+        hparams=lambda wc: task_hparams(wc.task),
+        languages=EVAL_LANGS,
+        seeds=SEEDS,
+    log:
+        logpath("evaluate_zero_shot_delex/{task}/{objective}"),
+    threads: THREADS
+    resources:
+        gpu=min(GPUS, 1),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/evaluate_zero_shot_delex.py"
+
+
+PROBE_METRICS = "results/metrics/{{task}}/probe/{{objective}}/{lang}/seed0.json"
+
+
+rule probe:
+    input:
+        model="results/models/{objective}/model",
+        train="results/data/{task}/train.en.jsonl",
+        dev="results/data/{task}/dev.en.jsonl",
+        tests=expand("results/data/topic/test.{lang}.jsonl", lang=["en"] + EVAL_LANGS),
+        labels="results/data/{task}/labels.json",
+    output:
+        metrics=expand(PROBE_METRICS, lang=["en"] + EVAL_LANGS),
+        predictions=expand(_predictions(PROBE_METRICS), lang=["en"] + EVAL_LANGS),
+    wildcard_constraints:
+        task="topic",
+    params:
+        max_length=config["finetuning"]["max_length"],
+        options=config["tasks"]["topic"]["probe"],
+        languages=["en"] + EVAL_LANGS,
+    log:
+        logpath("probe/{task}/{objective}"),
+    threads: THREADS
+    resources:
+        gpu=min(GPUS, 1),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/probe.py"
