@@ -129,3 +129,16 @@ def history_files():
 
 def all_targets():
     return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"] + readout_targets()
+
+
+# readouts of issue #12 (rules/readouts.smk)
+def predictions_file(metric_pattern):
+    """The per-example predictions file beside a metric file: X.json -> X.predictions.jsonl."""
+    return metric_pattern[: -len(".json")] + ".predictions.jsonl"
+
+
+def readout_targets():
+    """Outputs of rules/readouts.smk that no gather input asks for (model-free baselines)."""
+    if not config["tasks"]["retrieval"]["enabled"]:
+        return []
+    return expand("results/metrics/retrieval/baselines/string_match/{lang}.json", lang=EVAL_LANGS)

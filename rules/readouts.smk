@@ -8,20 +8,6 @@
 #    tested on every language; one job per arm, deterministic, so its metric files are seed0.
 # The two topic settings are on when tasks.topic.settings lists them.
 
-TOPIC_SETTINGS = config["tasks"]["topic"]["settings"] if "topic" in FINETUNED_TASKS else []
-
-
-def _predictions(pattern):
-    return pattern[: -len(".json")] + ".predictions.jsonl"
-
-
-def readout_targets():
-    """Outputs of this file that no gather input asks for (model-free baselines)."""
-    if not config["tasks"]["retrieval"]["enabled"]:
-        return []
-    return expand("results/metrics/retrieval/baselines/string_match/{lang}.json", lang=EVAL_LANGS)
-
-
 rule retrieval_string_match:
     input:
         pairs=expand("results/data/retrieval/en-{lang}.jsonl", lang=EVAL_LANGS),
@@ -67,7 +53,7 @@ rule evaluate_zero_shot_delex:
         labels="results/data/{task}/labels.json",
     output:
         metrics=expand(DELEX_METRICS, seed=SEEDS, lang=EVAL_LANGS),
-        predictions=expand(_predictions(DELEX_METRICS), seed=SEEDS, lang=EVAL_LANGS),
+        predictions=expand(predictions_file(DELEX_METRICS), seed=SEEDS, lang=EVAL_LANGS),
     wildcard_constraints:
         task="topic",
     params:
@@ -97,7 +83,7 @@ rule probe:
         labels="results/data/{task}/labels.json",
     output:
         metrics=expand(PROBE_METRICS, lang=["en"] + EVAL_LANGS),
-        predictions=expand(_predictions(PROBE_METRICS), lang=["en"] + EVAL_LANGS),
+        predictions=expand(predictions_file(PROBE_METRICS), lang=["en"] + EVAL_LANGS),
     wildcard_constraints:
         task="topic",
     params:
@@ -113,3 +99,53 @@ rule probe:
         ENV
     script:
         "../workflow_scripts/probe.py"
+
+
+rule prepare_matched:
+    input:
+        english_train="results/data/topic/train.en.jsonl",
+        english_dev="results/data/topic/dev.en.jsonl",
+        train="results/data/topic/train.{lang}.jsonl",
+        dev="results/data/topic/dev.{lang}.jsonl",
+    output:
+        train="results/data/topic/train_matched.{lang}.jsonl",
+        dev="results/data/topic/dev_matched.{lang}.jsonl",
+    log:
+        logpath("prepare_matched/{lang}"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/prepare_matched.py"
+
+
+MATCHED_JOB = "zero_shot_matched/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else ".seed{seed}")
+
+
+rule zero_shot_matched:
+    input:
+        model="results/models/{objective}/model",
+        train="results/data/{task}/train_matched.{lang}.jsonl",
+        dev="results/data/{task}/dev_matched.{lang}.jsonl",
+        test="results/data/{task}/test.{lang}.jsonl",
+        labels="results/data/{task}/labels.json",
+    output:
+        history=seed_paths("results/finetune/{task}/{objective}/matched-{lang}/seed{seed}/history.jsonl"),
+        dev=seed_paths("results/finetune/{task}/{objective}/matched-{lang}/seed{seed}/dev.json"),
+        metrics=seed_paths("results/metrics/{task}/zero_shot_matched/{objective}/{lang}/seed{seed}.json"),
+        predictions=seed_paths("results/metrics/{task}/zero_shot_matched/{objective}/{lang}/seed{seed}.predictions.jsonl"),
+    wildcard_constraints:
+        task="topic",
+    params:
+        hparams=lambda wc: task_hparams(wc.task),
+        seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
+    log:
+        logpath(MATCHED_JOB),
+    benchmark:
+        benchpath(MATCHED_JOB)
+    threads: THREADS
+    resources:
+        gpu=min(GPUS, 1),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/zero_shot_matched.py"

@@ -250,3 +250,33 @@ def test_patience_stops_on_the_dev_curve(tmp_path, patience, epochs_run):
     dev = json.loads((tmp_path / "dev.json").read_text())
     assert dev["epoch"] == (5 if patience is None else 2)
     assert dev["stopped_early"] == (patience is not None) and not math.isnan(dev["metrics"]["accuracy"])
+
+
+# --------------------------------------------------------------------------- translate-train comparability
+
+
+def test_matched_english_keeps_the_translated_documents_in_their_order(tmp_path):
+    from alignxfer.matched import matched_english
+
+    en = _jsonl(tmp_path / "train.en.jsonl", [{"doc_id": d, "text": f"english {d}", "label": "x"} for d in "abcde"])
+    de = _jsonl(tmp_path / "train.de.jsonl", [{"doc_id": d, "text": f"deutsch {d}", "label": "x"} for d in "dba"])
+    counts = matched_english(en, de, tmp_path / "out.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["doc_id"] for r in rows] == ["d", "b", "a"] and rows[0]["text"] == "english d"
+    assert counts == {"docs": 3, "english_available": 5}
+    bad = _jsonl(tmp_path / "train.ja.jsonl", [{"doc_id": "z", "text": "z", "label": "x"}])
+    with pytest.raises(ValueError, match="no English original"):
+        matched_english(en, bad, tmp_path / "bad.jsonl")
+
+
+def test_readout_settings_plan_their_jobs(tmp_path):
+    """The smoke study with every readout on plans one matched job per arm x language, one delex
+    evaluation and one probe per arm (dry run, no job runs)."""
+    from tests.workflow_helpers import planned_jobs, smoke_config, snakemake
+
+    config = smoke_config(tmp_path, tasks={"topic": {"settings": ["zero_shot", "translate_train", "zero_shot_delex",
+                                                                  "probe", "zero_shot_matched"]}})
+    jobs = planned_jobs(snakemake(tmp_path, config, "-n", "--cores", "2"))
+    assert jobs["zero_shot_matched"] == jobs["translate_train"] == 12
+    assert jobs["prepare_matched"] == 2 and jobs["evaluate_zero_shot_delex"] == 6 and jobs["probe"] == 6
+    assert jobs["retrieval_string_match"] == 1 and jobs["prepare_delex"] == 1
