@@ -141,4 +141,6 @@ def readout_targets():
     """Outputs of rules/readouts.smk that no gather input asks for (model-free baselines)."""
     if not config["tasks"]["retrieval"]["enabled"]:
         return []
-    return expand("results/metrics/retrieval/baselines/string_match/{lang}.json", lang=EVAL_LANGS)
+    return expand("results/metrics/retrieval/baselines/string_match/{lang}.json", lang=EVAL_LANGS) + [
+        "results/tables/retrieval_mcnemar.md"
+    ]

@@ -149,3 +149,21 @@ rule zero_shot_matched:
         ENV
     script:
         "../workflow_scripts/zero_shot_matched.py"
+
+
+rule retrieval_paired:
+    input:
+        predictions=expand("results/metrics/retrieval/{objective}/{lang}.predictions.jsonl", objective=OBJECTIVES, lang=EVAL_LANGS),
+    output:
+        md="results/tables/retrieval_mcnemar.md",
+        csv="results/tables/retrieval_mcnemar.csv",
+    params:
+        objectives=OBJECTIVES,
+        languages=EVAL_LANGS,
+        references=["base", "mlm"],
+    log:
+        logpath("retrieval_paired"),
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/retrieval_paired.py"

@@ -279,4 +279,15 @@ def test_readout_settings_plan_their_jobs(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, config, "-n", "--cores", "2"))
     assert jobs["zero_shot_matched"] == jobs["translate_train"] == 12
     assert jobs["prepare_matched"] == 2 and jobs["evaluate_zero_shot_delex"] == 6 and jobs["probe"] == 6
-    assert jobs["retrieval_string_match"] == 1 and jobs["prepare_delex"] == 1
+    assert jobs["retrieval_string_match"] == 1 and jobs["prepare_delex"] == 1 and jobs["retrieval_paired"] == 1
+
+
+def test_holm_and_the_paired_table():
+    from alignxfer.paired import holm, render_retrieval_comparisons
+
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5]) == [0.5]
+    rows = [{"objective": arm, "reference": "base", "lang": "de", "key": "correct", "diff": d, "p_value": p}
+            for arm, d, p in (("mlm", 0.02, 0.01), ("weam", -0.01, 0.04))]
+    text = render_retrieval_comparisons(rows)
+    assert "| mlm | +2.0 (p=0.02)* |" in text and "| weam | -1.0 (p=0.04)* |" in text

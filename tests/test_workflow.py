@@ -42,6 +42,7 @@ def test_whole_dag_produces_tables_claims_plots(study):
     ret = json.loads((workdir / "results/metrics/retrieval/base/de.json").read_text())
     pools = {json.loads(p.read_text())["pool_size"] for p in (workdir / "results/metrics/retrieval").rglob("*.json")}
     assert pools == {ret["pool_size"]} and len(ret["layers"]) == 3
+    assert "arm − base" in (workdir / "results/tables/retrieval_mcnemar.md").read_text()
     one = json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed1.json").read_text())
     assert one["setting"] == "zero_shot" and one["train_lang"] == "en" and 0 <= one["metrics"]["accuracy"] <= 1
 
