@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         torch.manual_seed(0)
         model = BertForSequenceClassification(BertConfig(
             vocab_size=len(tokenizer), num_labels=len(labels), type_vocab_size=2,
-            **{k: v for k, v in arch.items()}, max_position_embeddings=max(arch["max_position_embeddings"], max_length)))
+            **{**arch, "max_position_embeddings": max(arch["max_position_embeddings"], max_length)}))
         tr, dv = encode(tokenizer, train, max_length), encode(tokenizer, dev, max_length)
         eval_seconds = []
 
