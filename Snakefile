@@ -35,6 +35,7 @@ include: "rules/align.smk"
 include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/baselines.smk"
+include: "rules/readouts.smk"
 include: "rules/gather.smk"
 include: "rules/environment.smk"
 

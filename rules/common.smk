@@ -103,9 +103,10 @@ def seed_paths(pattern):
 
 
 def eval_languages(task, setting):
-    if setting == "zero_shot":
+    # zero-shot and the probe test English too; translate-train and the de-lexicalised sets do not
+    if setting in ("zero_shot", "probe"):
         return ["en"] + TASK_LANGS[task]
-    chosen = config["tasks"][task].get("translate_train_languages") if task == "topic" else None
+    chosen = config["tasks"][task].get("translate_train_languages") if task == "topic" and setting == "translate_train" else None
     if chosen is None:
         return TASK_LANGS[task]
     unknown = sorted(set(chosen) - set(TASK_LANGS[task]))
@@ -151,7 +152,7 @@ def metric_files():
                 setting=setting,
                 objective=OBJECTIVES,
                 lang=eval_languages(task, setting),
-                seed=SEEDS,
+                seed=[0] if setting == "probe" else SEEDS,  # the probe is deterministic: one run, seed0
             )
     if config["tasks"]["retrieval"]["enabled"]:
         files += expand("results/metrics/retrieval/{objective}/{lang}.json", objective=OBJECTIVES, lang=EVAL_LANGS)
@@ -185,13 +186,18 @@ def history_files():
 def all_targets():
     return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"] + gather_tables() + (
         ["results/tables/alignment_quality.md"] if QUALITY else []
-    )
+    ) + readout_targets()
 
 
 # ---- gather's declared outputs and the evaluation jobs' predictions (stats)
+def predictions_file(metric_pattern):
+    """The per-example predictions file beside a metric file: X.json -> X.predictions.jsonl."""
+    return metric_pattern[: -len(".json")] + ".predictions.jsonl"
+
+
 def predictions_of(metric_paths):
-    """The per-example predictions file beside each metric file (X.json -> X.predictions.jsonl)."""
-    return [p[: -len(".json")] + ".predictions.jsonl" for p in metric_paths]
+    """The predictions file beside each metric file."""
+    return [predictions_file(p) for p in metric_paths]
 
 
 from alignxfer.report import table_stems
@@ -238,3 +244,14 @@ def baseline_files():
         name=["majority", "tfidf"],
         lang=eval_languages("topic", "zero_shot"),
     )
+
+
+# readouts of issue #12 (rules/readouts.smk)
+
+def readout_targets():
+    """Outputs of rules/readouts.smk that no gather input asks for (model-free baselines)."""
+    if not config["tasks"]["retrieval"]["enabled"]:
+        return []
+    return expand("results/metrics/retrieval/baselines/string_match/{lang}.json", lang=EVAL_LANGS) + [
+        "results/tables/retrieval_mcnemar.md"
+    ]

@@ -129,10 +129,13 @@ rule retrieval:
         model=lambda wc: model_path(wc.objective),  # an arm's first pre-training seed
         pairs=expand("results/data/retrieval/en-{lang}.jsonl", lang=EVAL_LANGS),
     output:
-        expand("results/metrics/retrieval/{{objective}}/{lang}.json", lang=EVAL_LANGS),
+        metrics=expand("results/metrics/retrieval/{{objective}}/{lang}.json", lang=EVAL_LANGS),
+        predictions=expand("results/metrics/retrieval/{{objective}}/{lang}.predictions.jsonl", lang=EVAL_LANGS),
     params:
         layer=config["tasks"]["retrieval"]["layer"],
         max_length=config["tasks"]["retrieval"]["max_length"],
+        pool_size=config["tasks"]["retrieval"]["pool_size"],
+        seed=config["seed"],
         languages=EVAL_LANGS,
     log:
         logpath("retrieval/{objective}"),

@@ -378,6 +378,7 @@ def expected_paper_jobs(cfg: dict) -> dict:
         "prepare_task_english": 2, "prepare_task_test": xnli + mlqa, "prepare_task_translated": xnli + mlqa,
         "finetune": 2 * arms * seeds, "evaluate_zero_shot_xnli": arms * seeds, "evaluate_zero_shot_mlqa": arms * seeds,
         "translate_train": arms * seeds * (xnli + mlqa), "retrieval": arms, "gather": 1, "environment": 1, "all": 1,
+        "retrieval_string_match": 1, "retrieval_paired": 1,  # model-free baseline, McNemar table (rules/readouts.smk)
     }
 
 

@@ -32,8 +32,18 @@ def test_whole_dag_produces_tables_claims_plots(study):
     assert list((workdir / "results/plots").glob("*.png"))
     metrics = list((workdir / "results/metrics").rglob("*.json"))
     # zero-shot: 6 arms x 2 seeds x (en, de, ja); translate-train: 6 x 2 x 2; retrieval 6 x 2;
+    # zero_shot_delex: 6 x 2 x 2; probe: 6 x (en, de, ja), seed0; retrieval string-match baseline: 2
     # baselines (majority, tfidf) x (en, de, ja)
-    assert len(metrics) == 36 + 24 + 12 + 6
+    assert len(metrics) == 36 + 24 + 12 + 6 + 24 + 18 + 2
+    for path in metrics:  # every readout of issue #12 has its per-example predictions beside it
+        if "/zero_shot_delex/" in str(path) or "/probe/" in str(path) or "/retrieval/" in str(path):
+            assert path.with_name(path.name[: -len(".json")] + ".predictions.jsonl").exists(), path
+    delex = json.loads((workdir / "results/metrics/topic/zero_shot_delex/weam/ja/seed1.json").read_text())
+    assert delex["setting"] == "zero_shot_delex" and delex["train_docs"] == one["train_docs"]
+    ret = json.loads((workdir / "results/metrics/retrieval/base/de.json").read_text())
+    pools = {json.loads(p.read_text())["pool_size"] for p in (workdir / "results/metrics/retrieval").rglob("*.json")}
+    assert pools == {ret["pool_size"]} and len(ret["layers"]) == 3
+    assert "arm − base" in (workdir / "results/tables/retrieval_mcnemar.md").read_text()
     one = json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed1.json").read_text())
     assert one["setting"] == "zero_shot" and one["train_lang"] == "en" and 0 <= one["metrics"]["accuracy"] <= 1
     # fine-tuning seeds 1 and 2 continue the arms of pre-training seeds 13 and 14 (nested)

@@ -1,4 +1,5 @@
-# Binds rule retrieval to alignxfer.tasks.retrieval.evaluate_retrieval, one JSON per language.
+# Binds rule retrieval to alignxfer.tasks.retrieval.evaluate_retrieval, one JSON per language
+# (plus its predictions file), every language on a candidate pool of the same size.
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -9,12 +10,15 @@ from alignxfer.jobs import job
 
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "task": "retrieval"}) as ctx:
-    from alignxfer.tasks.retrieval import evaluate_retrieval
+    from alignxfer.tasks.retrieval import evaluate_retrieval, load_pairs, pool_size_for
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
     ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown"})
-    for lang, pairs, out in zip(ctx.params.languages, ctx.input.pairs, snakemake.output):
+    counts = {lang: len(load_pairs(pairs)) for lang, pairs in zip(ctx.params.languages, ctx.input.pairs)}
+    pool_size = pool_size_for(counts, ctx.params.pool_size)
+    print(f"[retrieval] pool of {pool_size} pairs per language (available: {counts})", flush=True)
+    for lang, pairs, out in zip(ctx.params.languages, ctx.input.pairs, snakemake.output.metrics):
         result = evaluate_retrieval(
             ctx.input.model,
             pairs,
@@ -23,5 +27,7 @@ with job(snakemake, tags={"arm": wc.objective, "task": "retrieval"}) as ctx:
             max_length=ctx.params.max_length,
             meta={"objective": wc.objective, "lang": lang},
             threads=ctx.threads,
+            pool_size=pool_size,
+            pool_seed=ctx.params.seed,
         )
         ctx.tracker.log_metrics({f"{lang}.{k}": v for k, v in result["metrics"].items()})

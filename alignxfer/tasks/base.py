@@ -36,6 +36,7 @@ DEFAULT_HPARAMS = {
     "max_grad_norm": 1.0,
     "eval_batch_size": 128,
     "log_every": 50,
+    "patience": None,  # early stopping: epochs without a better dev score before stopping (None: never)
 }
 
 #: written next to the fine-tuned model: seed, hyperparameters, label statistics, selected epoch
@@ -247,7 +248,9 @@ def train_with_dev_selection(
     callback: Callable[[int, dict], None] | None = None,
     device: torch.device | None = None,
 ) -> dict:
-    """Fine-tune ``model`` for ``hparams['epochs']`` epochs, scoring dev after each one.
+    """Fine-tune ``model`` for ``hparams['epochs']`` epochs, scoring dev after each one; with
+    ``hparams['patience']`` = k, stop once k epochs in a row brought no better dev score (the
+    learning-rate schedule still spans ``epochs``, so the stopping rule changes no other step).
 
     ``evaluate_dev(model)`` returns a dict holding at least ``primary_metric`` and ``loss``.
     The epoch with the best dev score (:func:`is_better`) is saved with ``save_pretrained``
@@ -271,7 +274,7 @@ def train_with_dev_selection(
     scheduler = linear_schedule(optimizer, warmup_steps, total_steps)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
-    history, best, best_state = [], None, None
+    history, best, best_state, stopped_at = [], None, None, None
     step, start = 0, time.perf_counter()
     print(
         f"{console.label('fine-tuning')} {len(train_features)} examples, {int(hp['epochs'])} epochs x {steps_per_epoch} steps, "
@@ -326,10 +329,15 @@ def train_with_dev_selection(
         )
         if callback:
             callback(step, {k: v for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        if hp.get("patience") and epoch - best["epoch"] >= int(hp["patience"]) and epoch < int(hp["epochs"]):
+            stopped_at = epoch
+            print(f"early stopping after epoch {epoch}: no better dev {primary_metric} for {hp['patience']} epochs", flush=True)
+            break
 
     model.load_state_dict(best_state)
     info = dict(info or {})
     info.update({"seed": int(seed), "hparams": hp, "best_epoch": best["epoch"], "bf16": use_bf16,
+                 "epochs_run": len(history), "stopped_early": stopped_at is not None,
                  "dev": {k: v for k, v in best.items() if k not in ("epoch", "step")}})
     from alignxfer.modelcard import finetuning_card, write_model_card
     from alignxfer.tokenization import is_standalone, make_standalone
@@ -349,11 +357,12 @@ def train_with_dev_selection(
         "seed": int(seed),
         "primary_metric": primary_metric,
         "metrics": {k: v for k, v in best.items() if k not in ("epoch", "step")},
-        **{k: v for k, v in info.items() if k in ("task", "n_train", "n_dev")},
+        **{k: v for k, v in info.items() if k in ("task", "n_train", "n_dev", "epochs_run", "stopped_early")},
     }
     write_json(dev_metrics_path, dev_json)
     summary = {
         "best_epoch": best["epoch"],
+        "epochs_run": len(history),
         "steps": step,
         "train_seconds": time.perf_counter() - start,
         **{f"dev_{k}": v for k, v in best.items() if k not in ("epoch", "step") and isinstance(v, (int, float))},

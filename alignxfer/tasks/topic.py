@@ -229,6 +229,13 @@ class TopicTask(Task):
         }
         if info.get("best_epoch") is not None:
             result["best_epoch"] = info["best_epoch"]
+        # comparability of settings (claim 6: zero-shot vs translate-train): training documents and stopping rule
+        for key, info_key in (("train_docs", "n_train"), ("epochs_run", "epochs_run")):
+            if info.get(info_key) is not None:
+                result[key] = info[info_key]
+        if info.get("hparams"):
+            result["stopping"] = {"epochs": info["hparams"].get("epochs"), "patience": info["hparams"].get("patience"),
+                                  "selection": f"best dev epoch ({meta.get('train_lang') or 'training-language'} dev)"}
         write_json(out_path, result)
         if predictions_path:  # the contract of docs/architecture.md: id, gold, pred, correct, scores
             write_jsonl(

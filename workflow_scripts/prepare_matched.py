@@ -1,0 +1,14 @@
+# Binds rule prepare_matched: the English originals of one language's translate-train documents.
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from alignxfer.jobs import job
+
+with job(snakemake, tags={"task": "topic", "setting": "zero_shot_matched"}) as ctx:
+    from alignxfer.matched import matched_english
+
+    for part in ("train", "dev"):
+        counts = matched_english(getattr(ctx.input, f"english_{part}"), getattr(ctx.input, part), getattr(ctx.output, part))
+        print(f"[prepare_matched] {snakemake.wildcards.lang} {part}: {counts['docs']} English documents", flush=True)

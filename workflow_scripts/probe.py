@@ -1,0 +1,29 @@
+# Binds rule probe: a logistic regression on the arm's frozen features, trained on English,
+# tested on every language (setting probe, seed0).
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from alignxfer.jobs import job
+
+wc = snakemake.wildcards
+with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "probe"}) as ctx:
+    from alignxfer.tasks.probe import run_probe
+
+    langs = ctx.params.languages
+    results = run_probe(
+        ctx.input.model,
+        ctx.input.train,
+        ctx.input.dev,
+        dict(zip(langs, ctx.input.tests)),
+        ctx.input.labels,
+        {lang: (m, p) for lang, m, p in zip(langs, ctx.output.metrics, ctx.output.predictions)},
+        meta={"task": wc.task, "objective": wc.objective},
+        max_length=ctx.params.max_length,
+        options=dict(ctx.params.options),
+        threads=ctx.threads,
+    )
+    for lang, result in results.items():
+        print(f"[probe] {lang}: accuracy {result['metrics']['accuracy']:.4f} (l2 {result['l2']})", flush=True)
+        ctx.tracker.log_metrics({f"{lang}.{k}": v for k, v in result["metrics"].items()})

@@ -1,0 +1,38 @@
+# Binds rule zero_shot_matched: for each seed, fine-tune on the English originals of one
+# language's translate-train documents (same documents, order, hyperparameters and stopping rule
+# as translate_train) and test on that language. Models are scored in the job and not kept.
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from alignxfer.jobs import job
+
+wc = snakemake.wildcards
+with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot_matched"}) as ctx:
+    from alignxfer.tasks import get_task
+    from alignxfer.tracking import pretraining_job
+
+    rule, wildcards = pretraining_job(wc.objective, ctx.config)
+    pretrain_run = ctx.tracker.find_run(rule, wildcards) or "unknown"
+    ctx.tracker.set_tags({"pretrain_run_id": pretrain_run})
+    task = get_task(wc.task)
+    outputs = zip(ctx.params.seeds, ctx.output.history, ctx.output.dev, ctx.output.metrics, ctx.output.predictions)
+    for seed, history, dev, metrics, predictions in outputs:
+        print(f"[zero_shot_matched] seed {seed}", flush=True)
+        with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
+            Path(history).parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
+                model_dir = Path(tmp) / "model"
+                summary = task.finetune(
+                    ctx.input.model, ctx.input.train, ctx.input.dev, ctx.input.labels, model_dir, history, dev,
+                    hparams=ctx.params.hparams, seed=int(seed), threads=ctx.threads,
+                    callback=lambda step, values: run.log_metrics(values, step=step),
+                )
+                run.log_metrics(summary)
+                meta = {"task": wc.task, "setting": "zero_shot_matched", "objective": wc.objective, "lang": wc.lang,
+                        "train_lang": "en", "seed": int(seed), "matched_to": "translate_train"}
+                result = task.evaluate(model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams,
+                                       threads=ctx.threads, predictions_path=predictions)
+            run.log_metrics({f"{wc.lang}.{k}": v for k, v in result["metrics"].items()})
