@@ -125,6 +125,15 @@ class _Data:
             self._mats[key] = R.seed_matrix(self.df, task, setting, self.prim[task]) if task in self.prim else pd.DataFrame()
         return self._mats[key]
 
+    def train_docs(self, task: str, setting: str, objective: str, langs: list[str]) -> tuple:
+        """The training-set sizes (``train_docs`` of the metric files) of an arm's runs in ``langs``
+        (sorted distinct values; empty when the files do not say)."""
+        rows = self.df[(self.df["task"] == task) & (self.df["setting"] == setting) & (self.df["objective"] == objective)
+                       & (self.df["lang"].isin(langs))]
+        if "train_docs" not in rows or rows["train_docs"].isna().any():
+            return ()
+        return tuple(sorted({int(v) for v in rows["train_docs"]}))
+
     def has(self, task: str, setting: str, *objectives: str) -> bool:
         mat = self.matrix(task, setting)
         return not mat.empty and all(o in mat.index.get_level_values(0) for o in objectives)
@@ -404,6 +413,10 @@ def _claim_5(d: _Data) -> dict:
     return _claim(5, verdict, reason, evidence, test, task, None, mde)
 
 
+def _docs_text(sizes: tuple) -> str:
+    return str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
+
+
 def _claim_6(d: _Data) -> dict:
     task, note = d.sentence_task()
     test = (f"{BOOT} (zero-shot vs translate-train of the same arm, paired by seed and document); slightly lower but "
@@ -416,6 +429,12 @@ def _claim_6(d: _Data) -> dict:
     langs = [lang for lang in d.langs(task, TT) if lang in d.langs(task, ZS)]
     if not langs:
         return _claim(6, NOT_TESTABLE, "zero-shot and translate-train share no test language", [note] if note else [], test, task)
+    docs = {setting: d.train_docs(task, setting, "weam", langs) for setting in (ZS, TT)}
+    if all(docs.values()) and docs[ZS] != docs[TT]:
+        return _claim(6, NOT_TESTABLE, "zero-shot and translate-train differ in more than the training language: "
+                      f"zero-shot trained on {_docs_text(docs[ZS])} documents, translate-train on {_docs_text(docs[TT])} "
+                      "(the `zero_shot_matched` setting trains English on the translate-train documents)",
+                      [note] if note else [], test, task)
     zs, tt = d.scores(task, ZS, "weam", langs), d.scores(task, TT, "weam", langs)
     cmp = d.compare(task, (ZS, "weam"), (TT, "weam"), langs)
     evidence = ([note] if note else []) + [

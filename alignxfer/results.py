@@ -41,7 +41,7 @@ TARGET_DIFFERENCE = 2.0
 
 COLUMNS = [
     "task", "setting", "objective", "lang", "train_lang", "seed", "metric", "value", "primary",
-    "n", "layer", "majority_baseline", "file", "pretrain_seed",
+    "n", "layer", "majority_baseline", "file", "pretrain_seed", "train_docs",
 ]
 BASELINE_COLUMNS = ["task", "setting", "baseline", "lang", "metric", "value", "n", "file"]
 NO_PRETRAIN_SEED = -1  # the pretrain_seed of metric files without one (a single pre-training run)
@@ -99,6 +99,7 @@ def load_metrics(metric_files: Iterable) -> pd.DataFrame:
                     "majority_baseline": rec.get("majority_baseline"),
                     "file": str(path),
                     "pretrain_seed": rec.get("pretrain_seed"),
+                    "train_docs": rec.get("train_docs"),
                 }
             )
     df = pd.DataFrame(rows, columns=COLUMNS)

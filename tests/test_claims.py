@@ -346,3 +346,21 @@ def test_claims_say_which_arms_did_not_learn_their_objective():
     assert "did not learn their own objective" in text and "`tlm` (pre-training seed 13)" in text
     assert "every pre-training job improved" in C.render_claims([], {"not_learned": []})
     assert "Treatment checks" not in C.render_claims([], {})
+
+
+def test_claim_6_not_testable_when_the_settings_train_on_different_numbers_of_documents(tmp_path):
+    import json
+
+    files = write_study(tmp_path / "metrics", {"zero_shot": ZS, "translate_train": TT})
+    for path in files:  # zero-shot from 1500 English documents, translate-train from 400
+        record = json.loads(path.read_text())
+        record["train_docs"] = 1500 if record["setting"] == "zero_shot" else 400
+        path.write_text(json.dumps(record))
+    c = {c["id"]: c for c in C.judge_claims(R.load_metrics(files), PAPER)}[6]
+    assert c["verdict"] == NOT_TESTABLE
+    assert "zero-shot trained on 1500 documents, translate-train on 400" in c["reason"]
+    for path in files:  # the same documents: judged as before
+        record = json.loads(path.read_text())
+        record["train_docs"] = 400
+        path.write_text(json.dumps(record))
+    assert {c["id"]: c for c in C.judge_claims(R.load_metrics(files), PAPER)}[6]["verdict"] == SUPPORTED
