@@ -61,6 +61,7 @@ def set_threads(threads: int) -> None:
 CONFIG_THREAD_RULES = frozenset({
     "train_tokenizer", "tokenize_pair", "pretrain", "finetune", "evaluate_zero_shot",
     "evaluate_zero_shot_xnli", "evaluate_zero_shot_mlqa", "translate_train", "retrieval",
+    "evaluate_zero_shot_delex", "probe", "zero_shot_matched",
 })
 
 

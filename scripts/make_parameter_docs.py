@@ -27,7 +27,7 @@ OUT = REPO / "docs" / "parameters.md"
 DESCRIPTIONS = {
     "study": "Name of the study: the MLflow experiment (unless `tracking.experiment`) and a label in tables.",
     "seed": "Seed of everything that is not a fine-tuning seed: document split hashing, tokenizer, base model and arms.",
-    "threads": "Torch/BLAS threads of every job (Snakemake caps it at `--cores`).",
+    "threads": "Torch/BLAS threads of every model job, whatever `--cores` allots (results depend on the thread count, not on `--cores`).",
     "corpus": "The parallel corpus: where it comes from and which languages.",
     "corpus.source": "`ddtp` (Debian's package-description translations via apt), `url` (archives by URL with sha256) or `local` (files on disk).",
     "corpus.languages": "Pre-training languages, each paired with English; also test languages.",
@@ -140,7 +140,20 @@ DESCRIPTIONS = {
     "config": "Dataset configuration (`{lang}` is replaced by the language code).",
     "split": "Dataset split.",
     "revision": "Dataset revision (pin it for a reproducible study).",
+    "alignment.quality": "The alignment-quality stage: AER, precision and recall against gold alignments (`enabled`, `segmentations`: gold tokens and/or the workflow's segmentation).",
+    "pretraining.seeds": "Pre-training seeds: each arm is pre-trained once per seed (the unit of replication); fine-tuning seed i continues the arm of pre-training seed i mod n. null: the study's `seed` only.",
+    "pretraining.heldout": "The split of the pre-training bitext by a hash of each pair's English side: a held-out part for the treatment checks, an arms-only part the base never sees, the rest for the base.",
+    "pretraining.heldout.fraction": "Share of pairs held out for the treatment checks (never trained on).",
+    "pretraining.heldout.arm_fraction": "Share of pairs only the arms train on (the base never sees them).",
+    "tasks.topic.probe": "The frozen-feature linear probe (setting `probe`): mean-pooled features of one layer, logistic regression on English train.",
+    "tasks.topic.probe.max_iter": "L-BFGS iterations of the probe's logistic regression.",
+    "pretraining.heldout.max_pairs": "Held-out pairs scored by each treatment check.",
 }
+for _task in ("xnli", "mlqa"):
+    for _part in ("train", "dev", "test", "translate_train", "translate_dev"):
+        DESCRIPTIONS[f"tasks.{_task}.{_part}.data_dir"] = (
+            "A folder of the hub repository to read (e.g. MLQA's parquet export `mlqa.de.de`); not with `config`."
+        )
 
 _KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_$][\w$-]*):(?P<rest>.*)$")
 
