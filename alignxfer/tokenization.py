@@ -152,7 +152,10 @@ def make_standalone(tokenizer, model_max_length: int | None = None):
     if model_max_length:
         tokenizer.model_max_length = int(model_max_length)
         tokenizer.init_kwargs["model_max_length"] = int(model_max_length)
-    backend = tokenizer.backend_tokenizer
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:  # a slow (Python) tokenizer: its splitting is its own
+        tokenizer.init_kwargs[STANDALONE_MARK] = False
+        return tokenizer
     state = json.loads(backend.to_str())
     if is_standalone(tokenizer):
         return tokenizer

@@ -60,6 +60,7 @@ rule evaluate_zero_shot_delex:
         hparams=lambda wc: task_hparams(wc.task),
         languages=EVAL_LANGS,
         seeds=SEEDS,
+        pretrain_seeds=lambda wc: {int(s): pretrain_seed_for(wc.objective, s) for s in SEEDS},
     log:
         logpath("evaluate_zero_shot_delex/{task}/{objective}"),
     threads: THREADS
@@ -76,7 +77,7 @@ PROBE_METRICS = "results/metrics/{{task}}/probe/{{objective}}/{lang}/seed0.json"
 
 rule probe:
     input:
-        model="results/models/{objective}/model",
+        model=lambda wc: model_path(wc.objective),  # an arm's first pre-training seed
         train="results/data/{task}/train.en.jsonl",
         dev="results/data/{task}/dev.en.jsonl",
         tests=expand("results/data/topic/test.{lang}.jsonl", lang=["en"] + EVAL_LANGS),
@@ -123,7 +124,7 @@ MATCHED_JOB = "zero_shot_matched/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS
 
 rule zero_shot_matched:
     input:
-        model="results/models/{objective}/model",
+        model=lambda wc: sorted({model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])}),
         train="results/data/{task}/train_matched.{lang}.jsonl",
         dev="results/data/{task}/dev_matched.{lang}.jsonl",
         test="results/data/{task}/test.{lang}.jsonl",
@@ -138,6 +139,8 @@ rule zero_shot_matched:
     params:
         hparams=lambda wc: task_hparams(wc.task),
         seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
+        models=lambda wc: {int(s): model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
+        pretrain_seeds=lambda wc: {int(s): pretrain_seed_for(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
     log:
         logpath(MATCHED_JOB),
     benchmark:

@@ -372,7 +372,12 @@ def expected_paper_jobs(cfg: dict) -> dict:
     seeds = len(cfg["finetuning"]["seeds"])
     langs = len(cfg["corpus"]["languages"])
     xnli, mlqa = len(cfg["tasks"]["xnli"]["languages"]), len(cfg["tasks"]["mlqa"]["languages"])
+    # alignment quality: one job per corpus language with a gold set (the shipped en-fr), one table
+    from alignxfer.alignment_quality import gold_sets
+
+    gold = len(set(gold_sets(cfg)) & set(cfg["corpus"]["languages"])) if cfg["alignment"]["quality"]["enabled"] else 0
     return {
+        **({"alignment_gold": gold, "alignment_quality": 1} if gold else {}),
         "download_pair": langs, "prepare_pair": langs, "segment_pair": langs, "align": 2 * langs,
         "symmetrize": langs, "intersect": langs, "tokenize_pair": langs, "save_tokenizer": 1, "load_base": 1, "pretrain": arms - 1,
         "prepare_task_english": 2, "prepare_task_test": xnli + mlqa, "prepare_task_translated": xnli + mlqa,

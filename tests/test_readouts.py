@@ -229,7 +229,12 @@ class _Linear(torch.nn.Module):
 
 
 class _Tok:
+    """A slow-tokenizer stand-in: no fast backend (make_standalone leaves it as it is)."""
+
     pad_token_id = 0
+
+    def __init__(self):
+        self.init_kwargs = {}
 
     def save_pretrained(self, path):
         pass
@@ -275,7 +280,8 @@ def test_readout_settings_plan_their_jobs(tmp_path):
     from tests.workflow_helpers import planned_jobs, smoke_config, snakemake
 
     config = smoke_config(tmp_path, tasks={"topic": {"settings": ["zero_shot", "translate_train", "zero_shot_delex",
-                                                                  "probe", "zero_shot_matched"]}})
+                                                                  "probe", "zero_shot_matched"],
+                                                     "translate_train_languages": None}})
     jobs = planned_jobs(snakemake(tmp_path, config, "-n", "--cores", "2"))
     assert jobs["zero_shot_matched"] == jobs["translate_train"] == 12
     assert jobs["prepare_matched"] == 2 and jobs["evaluate_zero_shot_delex"] == 6 and jobs["probe"] == 6

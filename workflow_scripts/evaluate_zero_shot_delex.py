@@ -16,7 +16,7 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
     for seed, model in zip(ctx.params.seeds, ctx.input.models):  # outputs: seed-major, then language
         for lang, test in zip(ctx.params.languages, ctx.input.tests):
             meta = {"task": wc.task, "setting": "zero_shot_delex", "objective": wc.objective, "lang": lang,
-                    "train_lang": "en", "seed": int(seed)}
+                    "train_lang": "en", "seed": int(seed), "pretrain_seed": int(ctx.params.pretrain_seeds[int(seed)])}
             out, pred = next(metrics), next(predictions)
             result = task.evaluate(model, test, ctx.input.labels, out, meta, ctx.params.hparams,
                                    threads=ctx.threads, predictions_path=pred)

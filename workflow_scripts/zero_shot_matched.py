@@ -26,13 +26,14 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
                 summary = task.finetune(
-                    ctx.input.model, ctx.input.train, ctx.input.dev, ctx.input.labels, model_dir, history, dev,
+                    ctx.params.models[int(seed)], ctx.input.train, ctx.input.dev, ctx.input.labels, model_dir, history, dev,
                     hparams=ctx.params.hparams, seed=int(seed), threads=ctx.threads,
                     callback=lambda step, values: run.log_metrics(values, step=step),
                 )
                 run.log_metrics(summary)
                 meta = {"task": wc.task, "setting": "zero_shot_matched", "objective": wc.objective, "lang": wc.lang,
-                        "train_lang": "en", "seed": int(seed), "matched_to": "translate_train"}
+                        "train_lang": "en", "seed": int(seed), "matched_to": "translate_train",
+                        "pretrain_seed": int(ctx.params.pretrain_seeds[int(seed)])}
                 result = task.evaluate(model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams,
                                        threads=ctx.threads, predictions_path=predictions)
             run.log_metrics({f"{wc.lang}.{k}": v for k, v in result["metrics"].items()})
