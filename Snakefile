@@ -42,7 +42,7 @@ include: "rules/environment.smk"
 
 rule all:
     """The whole study: tables, claims and plots."""
+    default_target: True
     input:
         all_targets(),
         "results/environment.json",
-    default_target: True

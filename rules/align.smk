@@ -12,16 +12,16 @@ rule align:
         corpus="results/align/en-{lang}/corpus.txt",
     output:
         "results/align/en-{lang}/{direction}.txt",
-    params:
-        options=aligner_options(config["alignment"]),
     log:
         logpath("align/en-{lang}.{direction}"),
     benchmark:
         benchpath("align/en-{lang}.{direction}")
     priority: 30  # on the path to the alignment arms: never behind fine-tuning jobs (see pretrain)
-    threads: 1
     conda:
         ENV
+    threads: 1
+    params:
+        options=aligner_options(config["alignment"]),
     script:
         "../workflow_scripts/align.py"
 
@@ -34,13 +34,13 @@ rule symmetrize:
         corpus="results/align/en-{lang}/corpus.txt",
     output:
         "results/align/en-{lang}/symmetrized.txt",
-    params:
-        heuristic=config["alignment"]["symmetrization"],
     log:
         logpath("symmetrize/en-{lang}"),
     priority: 30
     conda:
         ENV
+    params:
+        heuristic=config["alignment"]["symmetrization"],
     script:
         "../workflow_scripts/symmetrize.py"
 
@@ -54,33 +54,35 @@ rule intersect:
         corpus="results/align/en-{lang}/corpus.txt",
     output:
         "results/align/en-{lang}/intersection.txt",
-    params:
-        heuristic="intersection",
     log:
         logpath("intersect/en-{lang}"),
     priority: 30
     conda:
         ENV
+    params:
+        heuristic="intersection",
     script:
         "../workflow_scripts/symmetrize.py"
+
+
 rule alignment_gold:
     input:
         corpus="results/align/en-{lang}/corpus.txt",
         gold=lambda wc: list(gold_files(GOLD[wc.lang])),
     output:
         "results/align/en-{lang}/gold_quality.json",
+    log:
+        logpath("alignment_gold/en-{lang}"),
+    benchmark:
+        benchpath("alignment_gold/en-{lang}")
+    conda:
+        ENV
+    threads: 1
     params:
         options=aligner_options(config["alignment"]),
         heuristic=config["alignment"]["symmetrization"],
         gold=lambda wc: GOLD[wc.lang],
         segmentations=config["alignment"]["quality"]["segmentations"],
-    log:
-        logpath("alignment_gold/en-{lang}"),
-    benchmark:
-        benchpath("alignment_gold/en-{lang}")
-    threads: 1
-    conda:
-        ENV
     script:
         "../workflow_scripts/alignment_gold.py"
 
@@ -89,15 +91,17 @@ rule alignment_quality:
     input:
         reports=expand("results/align/en-{lang}/gold_quality.json", lang=sorted(GOLD)),
     output:
-        md=report("results/tables/alignment_quality.md", category="Alignment", caption="../report/alignment_quality.rst"),
+        md=report(
+            "results/tables/alignment_quality.md", category="Alignment", caption="../report/alignment_quality.rst"
+        ),
         csv="results/tables/alignment_quality.csv",
-    params:
-        langs=LANGS,
-        eval_langs=config["corpus"]["eval_languages"],
-        gold={lang: spec.get("name", "") for lang, spec in GOLD.items()},
     log:
         logpath("alignment_quality"),
     conda:
         ENV
+    params:
+        langs=LANGS,
+        eval_langs=config["corpus"]["eval_languages"],
+        gold={lang: spec.get("name", "") for lang, spec in GOLD.items()},
     script:
         "../workflow_scripts/alignment_quality.py"

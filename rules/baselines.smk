@@ -10,11 +10,11 @@ rule baselines:
         tests=expand("results/data/topic/test.{lang}.jsonl", lang=eval_languages("topic", "zero_shot")),
     output:
         metrics=baseline_files(),
-    params:
-        languages=eval_languages("topic", "zero_shot"),
     log:
         logpath("baselines/topic"),
     conda:
         ENV
+    params:
+        languages=eval_languages("topic", "zero_shot"),
     script:
         "../workflow_scripts/baselines.py"

@@ -7,7 +7,16 @@ sys.path.insert(0, workflow.basedir)
 from snakemake.exceptions import WorkflowError
 
 from alignxfer.alignment_quality import gold_sets
-from alignxfer.config import ALIGNMENT_OBJECTIVES, DATASET_TASKS as HUB_TASKS, ConfigError, describe_base, missing_checksums, PIN_HINT, unpinned_revisions, validate_config
+from alignxfer.config import (
+    ALIGNMENT_OBJECTIVES,
+    DATASET_TASKS as HUB_TASKS,
+    ConfigError,
+    describe_base,
+    missing_checksums,
+    PIN_HINT,
+    unpinned_revisions,
+    validate_config,
+)
 
 try:
     validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
@@ -18,7 +27,11 @@ for _problem in missing_checksums(config):  # the download jobs refuse these fil
     print(f"WARNING: {_problem}", file=sys.stderr)
 _unpinned = unpinned_revisions(config)  # hub branches can move: pin commits for a study
 if _unpinned:
-    print(f"WARNING: {len(_unpinned)} hub source(s) not pinned to a commit (a branch can move); {PIN_HINT}:\n  " + "\n  ".join(_unpinned), file=sys.stderr)
+    print(
+        f"WARNING: {len(_unpinned)} hub source(s) not pinned to a commit (a branch can move); {PIN_HINT}:\n  "
+        + "\n  ".join(_unpinned),
+        file=sys.stderr,
+    )
 
 
 onstart:
@@ -31,6 +44,7 @@ onstart:
             print(_warning, file=sys.stderr)
     except PreflightError as err:
         raise WorkflowError(str(err))
+
 
 SOURCE = config["corpus"]["source"]
 LABELLED = SOURCE == "ddtp"
@@ -106,7 +120,11 @@ def eval_languages(task, setting):
     # zero-shot and the probe test English too; translate-train and the de-lexicalised sets do not
     if setting in ("zero_shot", "probe"):
         return ["en"] + TASK_LANGS[task]
-    chosen = config["tasks"][task].get("translate_train_languages") if task == "topic" and setting == "translate_train" else None
+    chosen = (
+        config["tasks"][task].get("translate_train_languages")
+        if task == "topic" and setting == "translate_train"
+        else None
+    )
     if chosen is None:
         return TASK_LANGS[task]
     unknown = sorted(set(chosen) - set(TASK_LANGS[task]))
@@ -184,9 +202,12 @@ def history_files():
 
 
 def all_targets():
-    return ["results/tables/summary.md", "results/tables/claims.md", "results/plots"] + gather_tables() + (
-        ["results/tables/alignment_quality.md"] if QUALITY else []
-    ) + readout_targets()
+    return (
+        ["results/tables/summary.md", "results/tables/claims.md", "results/plots"]
+        + gather_tables()
+        + (["results/tables/alignment_quality.md"] if QUALITY else [])
+        + readout_targets()
+    )
 
 
 # ---- gather's declared outputs and the evaluation jobs' predictions (stats)
@@ -211,10 +232,11 @@ def table_subcategory(stem):
 
 def gather_tables():
     """Every table and report page of gather (targets of `all`, so a deleted one is rebuilt)."""
-    return expand("results/tables/{stem}.{ext}", stem=TABLE_STEMS, ext=["md", "csv"]) + expand(
-        "results/report/{stem}.html", stem=TABLE_STEMS + ["summary", "claims"]
-    ) + ["results/report/overview.rst"]
-
+    return (
+        expand("results/tables/{stem}.{ext}", stem=TABLE_STEMS, ext=["md", "csv"])
+        + expand("results/report/{stem}.html", stem=TABLE_STEMS + ["summary", "claims"])
+        + ["results/report/overview.rst"]
+    )
 
 
 def cpu_flag_summary():
@@ -224,14 +246,15 @@ def cpu_flag_summary():
     return ",".join(sorted(k for k, v in cpu_features()["flags"].items() if v))
 
 
-
 # the held-out checks measure the alignment mechanisms when the study aligns words anyway
 CHECK_ALIGNMENTS = config["alignment"]["enabled"] and any(o in OBJECTIVES for o in ALIGNMENT_OBJECTIVES)
 
 
 def heldout_files():
     """The held-out check file of every pre-training job (a pretrained base has none)."""
-    files = ["results/models/base/heldout.json"] if "base" in OBJECTIVES and config["base"]["source"] == "scratch" else []
+    files = (
+        ["results/models/base/heldout.json"] if "base" in OBJECTIVES and config["base"]["source"] == "scratch" else []
+    )
     return files + expand("results/models/{objective}/p{pseed}/heldout.json", objective=ARMS, pseed=PRETRAIN_SEEDS)
 
 
@@ -247,6 +270,7 @@ def baseline_files():
 
 
 # readouts of issue #12 (rules/readouts.smk)
+
 
 def readout_targets():
     """Outputs of rules/readouts.smk that no gather input asks for (model-free baselines)."""

@@ -14,16 +14,16 @@ rule download_english:
     output:
         docs="results/corpus/en.jsonl",
         manifest="results/corpus/en.manifest.json",
-    params:
-        source=SOURCE,
-        options=config["corpus"][SOURCE],
-        cache_dir=f"resources/{SOURCE}",
     log:
         logpath("download_english"),
     benchmark:
         benchpath("download_english")
     conda:
         ENV
+    params:
+        source=SOURCE,
+        options=config["corpus"][SOURCE],
+        cache_dir=f"resources/{SOURCE}",
     script:
         "../workflow_scripts/download.py"
 
@@ -35,6 +35,12 @@ rule download_pair:
     output:
         docs="results/corpus/en-{lang}.jsonl",
         manifest="results/corpus/en-{lang}.manifest.json",
+    log:
+        logpath("download_pair/en-{lang}"),
+    benchmark:
+        benchpath("download_pair/en-{lang}")
+    conda:
+        ENV
     params:
         source=SOURCE,
         # only this pair's entry, so that editing another language's source reruns nothing here
@@ -44,11 +50,5 @@ rule download_pair:
             else config["corpus"][SOURCE]
         ),
         cache_dir=f"resources/{SOURCE}",
-    log:
-        logpath("download_pair/en-{lang}"),
-    benchmark:
-        benchpath("download_pair/en-{lang}")
-    conda:
-        ENV
     script:
         "../workflow_scripts/download.py"

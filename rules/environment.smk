@@ -9,11 +9,11 @@ rule environment:
         lock=os.path.join(workflow.basedir, "requirements.lock"),
     output:
         "results/environment.json",
-    params:
-        cpu_flags=cpu_flag_summary(),
     log:
         logpath("environment"),
     conda:
         ENV
+    params:
+        cpu_flags=cpu_flag_summary(),
     script:
         "../workflow_scripts/environment.py"

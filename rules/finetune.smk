@@ -28,19 +28,19 @@ rule finetune:
         model=directory("results/finetune/{task}/{objective}/en/seed{seed}/model"),
         history="results/finetune/{task}/{objective}/en/seed{seed}/history.jsonl",
         dev="results/finetune/{task}/{objective}/en/seed{seed}/dev.json",
-    params:
-        hparams=lambda wc: task_hparams(wc.task),
-        pretrain_seed=lambda wc: pretrain_seed_for(wc.objective, wc.seed),
     log:
         logpath("finetune/{task}/{objective}/en/seed{seed}"),
     benchmark:
         benchpath("finetune/{task}/{objective}/en/seed{seed}")
     priority: 10  # gates the zero-shot evaluations
+    conda:
+        ENV
     threads: THREADS
     resources:
         gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
-    conda:
-        ENV
+    params:
+        hparams=lambda wc: task_hparams(wc.task),
+        pretrain_seed=lambda wc: pretrain_seed_for(wc.objective, wc.seed),
     script:
         "../workflow_scripts/finetune.py"
 
@@ -49,24 +49,26 @@ rule evaluate_zero_shot:
     """Score one English-fine-tuned model on every test language; metric JSON and predictions per language."""
     input:
         model="results/finetune/{task}/{objective}/en/seed{seed}/model",
-        tests=lambda wc: expand("results/data/{task}/test.{lang}.jsonl", task=wc.task, lang=eval_languages(wc.task, "zero_shot")),
+        tests=lambda wc: expand(
+            "results/data/{task}/test.{lang}.jsonl", task=wc.task, lang=eval_languages(wc.task, "zero_shot")
+        ),
         labels="results/data/{task}/labels.json",
     output:
         metrics=zero_shot_metrics("topic"),
         predictions=predictions_of(zero_shot_metrics("topic")),
+    log:
+        logpath("evaluate_zero_shot/{task}/{objective}/seed{seed}"),
     wildcard_constraints:
         task="topic",
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
     params:
         hparams=lambda wc: task_hparams(wc.task),
         languages=lambda wc: eval_languages(wc.task, "zero_shot"),
         pretrain_seed=lambda wc: pretrain_seed_for(wc.objective, wc.seed),
-    log:
-        logpath("evaluate_zero_shot/{task}/{objective}/seed{seed}"),
-    threads: THREADS
-    resources:
-        gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
-    conda:
-        ENV
     script:
         "../workflow_scripts/evaluate_zero_shot.py"
 
@@ -105,20 +107,22 @@ rule translate_train:
         dev=seed_paths("results/finetune/{task}/{objective}/{lang}/seed{seed}/dev.json"),
         metrics=seed_paths("results/metrics/{task}/translate_train/{objective}/{lang}/seed{seed}.json"),
         predictions=seed_paths("results/metrics/{task}/translate_train/{objective}/{lang}/seed{seed}.predictions.jsonl"),
-    params:
-        hparams=lambda wc: task_hparams(wc.task),
-        seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
-        models=lambda wc: {int(s): model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
-        pretrain_seeds=lambda wc: {int(s): pretrain_seed_for(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
     log:
         logpath(TRANSLATE_TRAIN_JOB),
     benchmark:
         benchpath(TRANSLATE_TRAIN_JOB)
+    conda:
+        ENV
     threads: THREADS
     resources:
         gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
-    conda:
-        ENV
+    params:
+        hparams=lambda wc: task_hparams(wc.task),
+        seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
+        models=lambda wc: {int(s): model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
+        pretrain_seeds=lambda wc: {
+            int(s): pretrain_seed_for(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])
+        },
     script:
         "../workflow_scripts/translate_train.py"
 
@@ -131,18 +135,18 @@ rule retrieval:
     output:
         metrics=expand("results/metrics/retrieval/{{objective}}/{lang}.json", lang=EVAL_LANGS),
         predictions=expand("results/metrics/retrieval/{{objective}}/{lang}.predictions.jsonl", lang=EVAL_LANGS),
+    log:
+        logpath("retrieval/{objective}"),
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
     params:
         layer=config["tasks"]["retrieval"]["layer"],
         max_length=config["tasks"]["retrieval"]["max_length"],
         pool_size=config["tasks"]["retrieval"]["pool_size"],
         seed=config["seed"],
         languages=EVAL_LANGS,
-    log:
-        logpath("retrieval/{objective}"),
-    threads: THREADS
-    resources:
-        gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
-    conda:
-        ENV
     script:
         "../workflow_scripts/retrieval.py"

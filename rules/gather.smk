@@ -33,6 +33,10 @@ rule gather:
             category="3. Plots",
             caption="../report/plots.rst",
         ),
+    log:
+        logpath("gather"),
+    conda:
+        ENV
     params:
         objectives=OBJECTIVES,
         baseline="base",
@@ -49,9 +53,5 @@ rule gather:
             "base": describe_base(config),
             "stats": config["stats"],
         },
-    log:
-        logpath("gather"),
-    conda:
-        ENV
     script:
         "../workflow_scripts/gather.py"

@@ -7,22 +7,24 @@ rule prepare_english:
         docs="results/corpus/en.jsonl",
         # document_selection "translated" ranks English documents by their translations into the
         # pre-training languages (not eval_languages: adding one reruns no English fine-tuning)
-        pairs=expand("results/corpus/en-{lang}.jsonl", lang=LANGS)
-        if config["prepare"]["document_selection"] == "translated"
-        else [],
+        pairs=(
+            expand("results/corpus/en-{lang}.jsonl", lang=LANGS)
+            if config["prepare"]["document_selection"] == "translated"
+            else []
+        ),
     output:
         train="results/data/topic/train.en.jsonl",
         dev="results/data/topic/dev.en.jsonl",
         test="results/data/topic/test.en.jsonl",
         labels="results/data/topic/labels.json",
         summary="results/data/summary/en.json",
-    params:
-        options=config["prepare"],
-        seed=config["seed"],
     log:
         logpath("prepare_english"),
     conda:
         ENV
+    params:
+        options=config["prepare"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/prepare_english.py"
 
@@ -46,13 +48,13 @@ rule prepare_pair:
         test="results/data/topic/test.{lang}.jsonl",
         retrieval="results/data/retrieval/en-{lang}.jsonl",
         summary="results/data/summary/en-{lang}.json",
-    params:
-        options=config["prepare"],
-        seed=config["seed"],
     log:
         logpath("prepare_pair/en-{lang}"),
     conda:
         ENV
+    params:
+        options=config["prepare"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/prepare_pair.py"
 
@@ -78,8 +80,12 @@ rule prepare_task_english:
         test="results/data/{task}/test.en.jsonl",
         labels="results/data/{task}/labels.json",
         summary="results/data/summary/{task}/en.json",
+    log:
+        logpath("prepare_task_english/{task}"),
     wildcard_constraints:
         task=_alternatives(DATASET_TASKS),
+    conda:
+        ENV
     params:
         parts=lambda wc: {
             "train": task_source(wc.task, "train", "en", config["tasks"][wc.task]["max_train_examples"]),
@@ -87,10 +93,6 @@ rule prepare_task_english:
             "test": task_source(wc.task, "test", "en"),
         },
         seed=config["seed"],
-    log:
-        logpath("prepare_task_english/{task}"),
-    conda:
-        ENV
     script:
         "../workflow_scripts/prepare_task.py"
 
@@ -100,15 +102,15 @@ rule prepare_task_test:
     output:
         test="results/data/{task}/test.{lang}.jsonl",
         summary="results/data/summary/{task}/test.{lang}.json",
+    log:
+        logpath("prepare_task_test/{task}/{lang}"),
     wildcard_constraints:
         task=_alternatives(DATASET_TASKS),
+    conda:
+        ENV
     params:
         parts=lambda wc: {"test": task_source(wc.task, "test", wc.lang)},
         seed=config["seed"],
-    log:
-        logpath("prepare_task_test/{task}/{lang}"),
-    conda:
-        ENV
     script:
         "../workflow_scripts/prepare_task.py"
 
@@ -119,17 +121,17 @@ rule prepare_task_translated:
         train="results/data/{task}/train.{lang}.jsonl",
         dev="results/data/{task}/dev.{lang}.jsonl",
         summary="results/data/summary/{task}/translated.{lang}.json",
+    log:
+        logpath("prepare_task_translated/{task}/{lang}"),
     wildcard_constraints:
         task=_alternatives(DATASET_TASKS),
+    conda:
+        ENV
     params:
         parts=lambda wc: {
             "train": task_source(wc.task, "translate_train", wc.lang, config["tasks"][wc.task]["max_train_examples"]),
             "dev": task_source(wc.task, "translate_dev", wc.lang),
         },
         seed=config["seed"],
-    log:
-        logpath("prepare_task_translated/{task}/{lang}"),
-    conda:
-        ENV
     script:
         "../workflow_scripts/prepare_task.py"

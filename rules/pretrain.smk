@@ -13,6 +13,15 @@ if config["base"]["source"] == "scratch":
             model=directory("results/models/base/model"),
             history="results/models/base/history.jsonl",
             heldout="results/models/base/heldout.json",
+        log:
+            logpath("pretrain_base"),
+        benchmark:
+            benchpath("pretrain_base")
+        conda:
+            ENV
+        threads: config["base"]["threads"]
+        resources:
+            gpu=GPUS,
         params:
             architecture=config["base"]["architecture"],
             training=config["base"]["training"],
@@ -21,15 +30,6 @@ if config["base"]["source"] == "scratch":
             bf16=config["pretraining"]["bf16"],
             checkpoint_every=config["pretraining"]["checkpoint_every"],
             checkpoint_dir="results/models/base/checkpoints",
-        log:
-            logpath("pretrain_base"),
-        benchmark:
-            benchpath("pretrain_base")
-        threads: config["base"]["threads"]
-        resources:
-            gpu=GPUS,
-        conda:
-            ENV
         script:
             "../workflow_scripts/pretrain_base.py"
 
@@ -43,13 +43,13 @@ else:
         output:
             model=directory("results/models/base/model"),
             history="results/models/base/history.jsonl",
-        params:
-            name=config["base"]["name"],
-            revision=config["base"]["revision"],  # a hub commit (null: main)
         log:
             logpath("load_base"),
         conda:
             ENV
+        params:
+            name=config["base"]["name"],
+            revision=config["base"]["revision"],  # a hub commit (null: main)
         script:
             "../workflow_scripts/load_base.py"
 
@@ -67,8 +67,22 @@ rule pretrain:
         model=directory("results/models/{objective}/p{pseed}/model"),
         history="results/models/{objective}/p{pseed}/history.jsonl",
         heldout="results/models/{objective}/p{pseed}/heldout.json",
+    log:
+        logpath("pretrain/{objective}.p{pseed}"),
+    benchmark:
+        benchpath("pretrain/{objective}.p{pseed}")
     wildcard_constraints:
         objective=_alternatives(ARMS),
+    # the arms gate every fine-tuning job: run them before the base arm's fine-tuning. Snakemake
+    # does not pass a priority on to a job's inputs, so align and symmetrize carry a higher one
+    priority: 20
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        gpu=GPUS,
+        # host memory grows with the processes of a data-parallel job (one per GPU)
+        mem_mb=PRETRAIN_MEM_MB_PER_GPU * GPUS if GPUS else 8000,
     params:
         budget=config["pretraining"]["budget"],
         options=lambda wc: config["pretraining"][wc.objective],
@@ -79,19 +93,5 @@ rule pretrain:
         checkpoint_every=config["pretraining"]["checkpoint_every"],
         checkpoint_dir=lambda wc: f"results/models/{wc.objective}/p{wc.pseed}/checkpoints",
         languages=LANGS,
-    log:
-        logpath("pretrain/{objective}.p{pseed}"),
-    benchmark:
-        benchpath("pretrain/{objective}.p{pseed}")
-    # the arms gate every fine-tuning job: run them before the base arm's fine-tuning. Snakemake
-    # does not pass a priority on to a job's inputs, so align and symmetrize carry a higher one
-    priority: 20
-    threads: THREADS
-    resources:
-        gpu=GPUS,
-        # host memory grows with the processes of a data-parallel job (one per GPU)
-        mem_mb=PRETRAIN_MEM_MB_PER_GPU * GPUS if GPUS else 8000,
-    conda:
-        ENV
     script:
         "../workflow_scripts/pretrain.py"

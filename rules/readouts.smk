@@ -8,20 +8,21 @@
 #    tested on every language; one job per arm, deterministic, so its metric files are seed0.
 # The two topic settings are on when tasks.topic.settings lists them.
 
+
 rule retrieval_string_match:
     input:
         pairs=expand("results/data/retrieval/en-{lang}.jsonl", lang=EVAL_LANGS),
     output:
         metrics=expand("results/metrics/retrieval/baselines/string_match/{lang}.json", lang=EVAL_LANGS),
         predictions=expand("results/metrics/retrieval/baselines/string_match/{lang}.predictions.jsonl", lang=EVAL_LANGS),
-    params:
-        pool_size=config["tasks"]["retrieval"]["pool_size"],
-        seed=config["seed"],
-        languages=EVAL_LANGS,
     log:
         logpath("retrieval_string_match"),
     conda:
         ENV
+    params:
+        pool_size=config["tasks"]["retrieval"]["pool_size"],
+        seed=config["seed"],
+        languages=EVAL_LANGS,
     script:
         "../workflow_scripts/retrieval_string_match.py"
 
@@ -33,12 +34,12 @@ rule prepare_delex:
     output:
         tests=expand("results/data/topic/test_delex.{lang}.jsonl", lang=EVAL_LANGS),
         summaries=expand("results/data/summary/delex.{lang}.json", lang=EVAL_LANGS),
-    params:
-        languages=EVAL_LANGS,
     log:
         logpath("prepare_delex"),
     conda:
         ENV
+    params:
+        languages=EVAL_LANGS,
     script:
         "../workflow_scripts/prepare_delex.py"
 
@@ -54,20 +55,20 @@ rule evaluate_zero_shot_delex:
     output:
         metrics=expand(DELEX_METRICS, seed=SEEDS, lang=EVAL_LANGS),
         predictions=expand(predictions_file(DELEX_METRICS), seed=SEEDS, lang=EVAL_LANGS),
+    log:
+        logpath("evaluate_zero_shot_delex/{task}/{objective}"),
     wildcard_constraints:
         task="topic",
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        gpu=min(GPUS, 1),
     params:
         hparams=lambda wc: task_hparams(wc.task),
         languages=EVAL_LANGS,
         seeds=SEEDS,
         pretrain_seeds=lambda wc: {int(s): pretrain_seed_for(wc.objective, s) for s in SEEDS},
-    log:
-        logpath("evaluate_zero_shot_delex/{task}/{objective}"),
-    threads: THREADS
-    resources:
-        gpu=min(GPUS, 1),
-    conda:
-        ENV
     script:
         "../workflow_scripts/evaluate_zero_shot_delex.py"
 
@@ -85,19 +86,19 @@ rule probe:
     output:
         metrics=expand(PROBE_METRICS, lang=["en"] + EVAL_LANGS),
         predictions=expand(predictions_file(PROBE_METRICS), lang=["en"] + EVAL_LANGS),
+    log:
+        logpath("probe/{task}/{objective}"),
     wildcard_constraints:
         task="topic",
+    conda:
+        ENV
+    threads: THREADS
+    resources:
+        gpu=min(GPUS, 1),
     params:
         max_length=config["finetuning"]["max_length"],
         options=config["tasks"]["topic"]["probe"],
         languages=["en"] + EVAL_LANGS,
-    log:
-        logpath("probe/{task}/{objective}"),
-    threads: THREADS
-    resources:
-        gpu=min(GPUS, 1),
-    conda:
-        ENV
     script:
         "../workflow_scripts/probe.py"
 
@@ -133,40 +134,46 @@ rule zero_shot_matched:
         history=seed_paths("results/finetune/{task}/{objective}/matched-{lang}/seed{seed}/history.jsonl"),
         dev=seed_paths("results/finetune/{task}/{objective}/matched-{lang}/seed{seed}/dev.json"),
         metrics=seed_paths("results/metrics/{task}/zero_shot_matched/{objective}/{lang}/seed{seed}.json"),
-        predictions=seed_paths("results/metrics/{task}/zero_shot_matched/{objective}/{lang}/seed{seed}.predictions.jsonl"),
-    wildcard_constraints:
-        task="topic",
-    params:
-        hparams=lambda wc: task_hparams(wc.task),
-        seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
-        models=lambda wc: {int(s): model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
-        pretrain_seeds=lambda wc: {int(s): pretrain_seed_for(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
+        predictions=seed_paths(
+            "results/metrics/{task}/zero_shot_matched/{objective}/{lang}/seed{seed}.predictions.jsonl"
+        ),
     log:
         logpath(MATCHED_JOB),
     benchmark:
         benchpath(MATCHED_JOB)
+    wildcard_constraints:
+        task="topic",
+    conda:
+        ENV
     threads: THREADS
     resources:
         gpu=min(GPUS, 1),
-    conda:
-        ENV
+    params:
+        hparams=lambda wc: task_hparams(wc.task),
+        seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
+        models=lambda wc: {int(s): model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
+        pretrain_seeds=lambda wc: {
+            int(s): pretrain_seed_for(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])
+        },
     script:
         "../workflow_scripts/zero_shot_matched.py"
 
 
 rule retrieval_paired:
     input:
-        predictions=expand("results/metrics/retrieval/{objective}/{lang}.predictions.jsonl", objective=OBJECTIVES, lang=EVAL_LANGS),
+        predictions=expand(
+            "results/metrics/retrieval/{objective}/{lang}.predictions.jsonl", objective=OBJECTIVES, lang=EVAL_LANGS
+        ),
     output:
         md="results/tables/retrieval_mcnemar.md",
         csv="results/tables/retrieval_mcnemar.csv",
-    params:
-        objectives=OBJECTIVES,
-        languages=EVAL_LANGS,
-        references=["base", "mlm"],
     log:
         logpath("retrieval_paired"),
     conda:
         ENV
+    params:
+        objectives=OBJECTIVES,
+        languages=EVAL_LANGS,
+        references=["base", "mlm"],
     script:
         "../workflow_scripts/retrieval_paired.py"

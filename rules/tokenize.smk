@@ -24,17 +24,17 @@ if config["tokenizer"]["source"] == "train":
             corpora=expand("results/align/en-{lang}/corpus.txt", lang=LANGS),
         output:
             directory("results/tokenizer"),
-        params:
-            vocab_size=config["tokenizer"]["vocab_size"],
-            lowercase=config["tokenizer"]["lowercase"],
-            seed=config["seed"],
         log:
             logpath("train_tokenizer"),
         benchmark:
             benchpath("train_tokenizer")
-        threads: THREADS
         conda:
             ENV
+        threads: THREADS
+        params:
+            vocab_size=config["tokenizer"]["vocab_size"],
+            lowercase=config["tokenizer"]["lowercase"],
+            seed=config["seed"],
         script:
             "../workflow_scripts/train_tokenizer.py"
 
@@ -47,13 +47,13 @@ else:
         """Save the pretrained model's tokenizer as the study's tokenizer."""
         output:
             directory("results/tokenizer"),
-        params:
-            name=config["base"]["name"],
-            revision=config["base"]["revision"],  # a hub commit (null: main)
         log:
             logpath("save_tokenizer"),
         conda:
             ENV
+        params:
+            name=config["base"]["name"],
+            revision=config["base"]["revision"],  # a hub commit (null: main)
         script:
             "../workflow_scripts/save_tokenizer.py"
 
@@ -69,8 +69,8 @@ rule tokenize_pair:
         logpath("tokenize_pair/en-{lang}"),
     benchmark:
         benchpath("tokenize_pair/en-{lang}")
-    threads: THREADS
     conda:
         ENV
+    threads: THREADS
     script:
         "../workflow_scripts/tokenize_pair.py"
