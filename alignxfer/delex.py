@@ -16,7 +16,7 @@ records plus ``words`` (the de-lexicalised word list, ``[UNK]`` one word), which
 from __future__ import annotations
 
 from alignxfer.io import read_jsonl, write_json, write_jsonl
-from alignxfer.tasks.topic import TopicTask, load_examples
+from alignxfer.tasks.topic import TopicTask, encode_words, load_examples
 from alignxfer.words import segment
 
 UNK = "[UNK]"
@@ -100,10 +100,4 @@ class DelexTopicTask(TopicTask):
 
     def encode(self, tokenizer, examples: list[dict], max_length: int) -> list[dict]:
         words = [[tokenizer.unk_token if w == UNK else w for w in ex["words"]] or [tokenizer.unk_token] for ex in examples]
-        enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
-        features = []
-        for i, ex in enumerate(examples):
-            feature = {key: enc[key][i] for key in ("input_ids", "attention_mask", "token_type_ids") if key in enc}
-            feature["labels"] = ex["label_id"]
-            features.append(feature)
-        return features
+        return encode_words(tokenizer, words, examples, max_length)

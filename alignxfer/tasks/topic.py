@@ -58,7 +58,11 @@ def load_examples(path, labels: list[str]) -> list[dict]:
 
 def encode(tokenizer, examples: list[dict], max_length: int) -> list[dict]:
     """Features: token ids (with special tokens, truncated), attention mask, label id."""
-    words = [segment(ex["text"]) for ex in examples]
+    return encode_words(tokenizer, [segment(ex["text"]) for ex in examples], examples, max_length)
+
+
+def encode_words(tokenizer, words: list[list[str]], examples: list[dict], max_length: int) -> list[dict]:
+    """Features of examples already split into ``words`` (one list per example)."""
     enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
     features = []
     for i, ex in enumerate(examples):
