@@ -150,3 +150,15 @@ def read_lines(path: str | os.PathLike) -> list[str]:
                     "re-encode the file as UTF-8"
                 ) from err
     return lines
+
+
+def emit_overlay(text: str, output, configs) -> int:
+    """A command's config overlay: written to ``output`` (with how to use it, on stderr) or printed."""
+    import sys
+
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        print(f"wrote {output}; run with --configfile {' '.join(map(str, configs))} {output}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0

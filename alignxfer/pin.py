@@ -18,6 +18,8 @@ import re
 import sys
 from pathlib import Path
 
+from alignxfer.io import emit_overlay
+
 
 def _merge(base: dict, extra: dict) -> dict:
     for key, value in extra.items():
@@ -84,12 +86,7 @@ def main(argv=None) -> int:
               "(https://huggingface.co); run it where that is reachable", file=sys.stderr)
         return 1
     text = "# hub commits of every source, from python -m alignxfer.pin\n" + yaml.safe_dump(overlay, sort_keys=True)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}; run with --configfile {' '.join(args.configs)} {args.output}", file=sys.stderr)
-    else:
-        print(text, end="")
-    return 0
+    return emit_overlay(text, args.output, args.configs)
 
 
 if __name__ == "__main__":

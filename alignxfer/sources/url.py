@@ -37,6 +37,7 @@ import urllib.request
 from pathlib import Path
 
 from alignxfer.config import CHECKSUM_HINT
+from alignxfer.io import emit_overlay
 from alignxfer.sources.base import file_lock, file_record, sha256_file
 from alignxfer.sources.local import FileRef, LocalSource
 
@@ -184,12 +185,7 @@ def main(argv=None) -> int:
         return 0
     overlay = checksum_overlay(cfg, args.cache_dir, log=lambda msg: print(msg, file=sys.stderr))
     text = "# sha256 of the corpus.url files, computed by python -m alignxfer.sources.url\n" + yaml.safe_dump(overlay, sort_keys=True)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}; run with --configfile {' '.join(args.configs)} {args.output}", file=sys.stderr)
-    else:
-        print(text, end="")
-    return 0
+    return emit_overlay(text, args.output, args.configs)
 
 
 if __name__ == "__main__":
