@@ -433,7 +433,7 @@ def main(argv=None) -> int:
         merged: dict = {}
         for path in paths:
             with open(path, encoding="utf-8") as handle:
-                _merge(merged, yaml.safe_load(handle) or {})
+                merge_config(merged, yaml.safe_load(handle) or {})
         validate_config(merged, source=", ".join(paths))
     except (ConfigError, OSError) as err:
         print(err, file=sys.stderr)
@@ -442,13 +442,14 @@ def main(argv=None) -> int:
     return 0
 
 
-def _merge(into: dict, new: dict) -> None:
-    """Snakemake's update_config: nested dicts merge, everything else replaces."""
+def merge_config(into: dict, new: dict) -> dict:
+    """Snakemake's update_config: nested dicts merge, everything else replaces (``into``, updated)."""
     for key, value in new.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
+            merge_config(into[key], value)
         else:
             into[key] = value
+    return into
 
 
 if __name__ == "__main__":

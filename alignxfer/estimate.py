@@ -218,13 +218,13 @@ class Model:
 
 def estimate(configs: list[str], gpus: int = 1, assumed: dict | None = None, jobs=None) -> dict:
     from alignxfer.config import validate_config
-    from alignxfer.pin import _merge
+    from alignxfer.config import merge_config
 
     import yaml
 
     cfg: dict = {}
     for path in [REPO / "config.yaml", *configs]:
-        _merge(cfg, yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+        merge_config(cfg, yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
     cfg = validate_config(cfg, source=", ".join(map(str, configs)))
     a = {**ASSUMED, "peak_tflops": PUBLISHED["a100_bf16_tflops"], **(assumed or {})}
     model = Model(cfg, a, PUBLISHED)

@@ -18,16 +18,8 @@ import re
 import sys
 from pathlib import Path
 
+from alignxfer.config import merge_config
 from alignxfer.io import emit_overlay
-
-
-def _merge(base: dict, extra: dict) -> dict:
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
 
 
 def revision_overlay(cfg: dict, resolve=None, log=print) -> dict:
@@ -77,7 +69,7 @@ def main(argv=None) -> int:
     cfg: dict = {}
     for path in ["config.yaml"] * Path("config.yaml").exists() + args.configs:
         with open(path, encoding="utf-8") as handle:
-            _merge(cfg, yaml.safe_load(handle) or {})
+            merge_config(cfg, yaml.safe_load(handle) or {})
     cfg = validate_config(cfg, source=", ".join(args.configs))
     try:
         overlay = revision_overlay(cfg, log=lambda msg: print(msg, file=sys.stderr))

@@ -105,9 +105,9 @@ def test_paper_sources_and_pinning():
     assert overlay["tasks"]["mlqa"]["translate_dev"] == {"revision": "a" * 40}
     assert ("dataset", "facebook/mlqa", "refs/convert/parquet") in calls
     pinned = validate_config({**load_config(PAPER)} | {})
-    from alignxfer.pin import _merge
+    from alignxfer.config import merge_config
 
-    _merge(pinned, overlay)
+    merge_config(pinned, overlay)
     assert unpinned_revisions(validate_config(pinned)) == []
 
 

@@ -287,11 +287,11 @@ def paper_overlay(tmp_path) -> Path:
 
 
 def merged(*paths) -> dict:
-    from alignxfer.sources.url import _merge
+    from alignxfer.config import merge_config
 
     cfg: dict = {}
     for path in paths:
-        _merge(cfg, yaml.safe_load(Path(path).read_text()))
+        merge_config(cfg, yaml.safe_load(Path(path).read_text()))
     return cfg
 
 

@@ -36,7 +36,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from alignxfer.config import CHECKSUM_HINT
+from alignxfer.config import CHECKSUM_HINT, merge_config
 from alignxfer.io import emit_overlay
 from alignxfer.sources.base import file_lock, file_record, sha256_file
 from alignxfer.sources.local import FileRef, LocalSource
@@ -124,15 +124,6 @@ def fetch_and_hash(url: str, cache_dir, timeout: float = 120.0) -> tuple[str, Pa
     return sha256, dest
 
 
-def _merge(base: dict, over: dict) -> dict:
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 def missing_checksums(cfg: dict) -> list[tuple[tuple[str, ...], str]]:
     """``(key path under corpus.url.pairs, url)`` of every url in ``cfg`` that has no sha256."""
     out = []
@@ -179,7 +170,7 @@ def main(argv=None) -> int:
     cfg: dict = {}
     for path in args.configs:
         with open(path, encoding="utf-8") as handle:
-            _merge(cfg, yaml.safe_load(handle) or {})
+            merge_config(cfg, yaml.safe_load(handle) or {})
     if not missing_checksums(cfg):
         print("every corpus.url file already has a sha256", file=sys.stderr)
         return 0
