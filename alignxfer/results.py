@@ -308,21 +308,51 @@ class Comparator:
         return self._examples[key]
 
     @staticmethod
-    def _grid(runs: Iterable[tuple]) -> tuple[list, list]:
-        """The largest rectangular (pretrain seeds × fine-tuning seeds) grid inside ``runs``."""
+    def _grid(runs: Iterable[tuple]) -> list[list[tuple]]:
+        """The largest rectangular (pretrain seeds × fine-tuning seeds) grid inside ``runs`` (a
+        crossed design: every pre-training seed fine-tuned with the same seeds), as its layout."""
         runs = set(runs)
         pseeds = sorted({p for p, _ in runs})
         fseeds = sorted(s for s in {s for _, s in runs} if all((p, s) in runs for p in pseeds))
-        return pseeds, fseeds
+        return [[(p, s) for s in fseeds] for p in pseeds] if pseeds and fseeds else []
 
-    def _cube(self, series_runs: list[dict], lang: str, metric: str, grids: list[tuple]):
-        """Per series, the (P, S, D) value cube on its grid, with the documents common to every run
-        of every series (D = 1 with the metric values when a run has no usable predictions)."""
+    @staticmethod
+    def _nested_layouts(per_series: list[list[dict]]) -> list[list[list[tuple]]] | None:
+        """Layouts pairing the series by *fine-tuning seed* when every series has one pre-training
+        seed per fine-tuning seed (the workflow's nested design: fine-tuning seed i continues the
+        arm of pre-training seed i, and ``base``, trained once, has one pre-training seed for all).
+        The common fine-tuning seeds are grouped by the pre-training seeds they have in every series
+        (one group per pre-training seed of the arms; the base's runs follow the arm's grouping), so
+        the resampling draws pre-training seeds, then fine-tuning seeds within them, identically for
+        every series. None when some series has two pre-training seeds for one fine-tuning seed."""
+        pseed_of = []
+        for per in per_series:
+            mapping: dict = {}
+            for runs in per:
+                for p, sd in runs:
+                    mapping.setdefault(sd, set()).add(p)
+            if any(len(ps) > 1 for ps in mapping.values()):
+                return None
+            pseed_of.append({sd: next(iter(ps)) for sd, ps in mapping.items()})
+        common = set.intersection(*[{sd for _, sd in runs} for per in per_series for runs in per])
+        if not common:
+            return None
+        groups: dict = {}
+        for sd in sorted(common):
+            groups.setdefault(tuple(m[sd] for m in pseed_of), []).append(sd)
+        width = min(len(v) for v in groups.values())  # rectangular: the same count in every group
+        ordered = [groups[k][:width] for k in sorted(groups)]
+        return [[[(m[sd], sd) for sd in group] for group in ordered] for m in pseed_of]
+
+    def _cube(self, series_runs: list[dict], lang: str, metric: str, layouts: list[list[list[tuple]]]):
+        """Per series, the (P, S, D) value cube of its layout (P × S run keys), with the documents
+        common to every run of every series (D = 1 with the metric values when a run has no usable
+        predictions)."""
         per_doc = []
-        for runs, (pseeds, fseeds) in zip(series_runs, grids):
-            for p in pseeds:
-                for sd in fseeds:
-                    value, file = runs[(p, sd)]
+        for runs, layout in zip(series_runs, layouts):
+            for row in layout:
+                for key in row:
+                    value, file = runs[key]
                     per_doc.append(self.examples(file, metric, value))
         if per_doc and all(e is not None for e in per_doc):
             common = per_doc[0][0]
@@ -332,55 +362,70 @@ class Comparator:
         else:
             common = None
         cubes, k = [], 0
-        for runs, (pseeds, fseeds) in zip(series_runs, grids):
-            P, S = len(pseeds), len(fseeds)
+        for runs, layout in zip(series_runs, layouts):
+            P, S = len(layout), len(layout[0])
             if common is not None and len(common) > 1:
                 cube = np.empty((P, S, len(common)))
             else:
                 cube = np.empty((P, S, 1))
-            for i, p in enumerate(pseeds):
-                for j, sd in enumerate(fseeds):
+            for i, row in enumerate(layout):
+                for j, key in enumerate(row):
                     if cube.shape[2] > 1:
                         ids, vals = per_doc[k]
                         cube[i, j] = vals if ids is common else vals[np.searchsorted(ids, common)]
                     else:
-                        cube[i, j, 0] = runs[(p, sd)][0]
+                        cube[i, j, 0] = runs[key][0]
                     k += 1
             cubes.append(cube)
         return cubes, (0 if cubes[0].shape[2] == 1 else cubes[0].shape[2])
 
     def replicates(self, task, metric, series: list[tuple], langs: list[str]) -> dict:
         """Paired replicate scores of several series: ``{"point": (n_series, L), "reps": (n_series,
-        B, L), "n_runs", "n_pretrain", "docs": {lang: D or 0}, "paired_seeds"}``."""
+        B, L), "n_runs", "n_pretrain", "docs": {lang: D or 0}, "paired_seeds", "design"}``.
+
+        Pairing: runs with the same (pretrain_seed, seed) key when the series share a crossed grid
+        of them; otherwise, in the nested design (one pre-training seed per fine-tuning seed, e.g.
+        ``base`` against an arm), runs with the same fine-tuning seed (:meth:`_nested_layouts`);
+        otherwise each series is resampled on its own grid (unpaired seeds)."""
         runs = [[self.runs(task, setting, obj, metric, lang) for lang in langs] for setting, obj in series]
         if any(not r for per in runs for r in per):
             return {}
         common = set.intersection(*[set(r) for per in runs for r in per])
-        paired = bool(common)
-        grids = []
-        for per in runs:
-            own = common if paired else set.intersection(*[set(r) for r in per])
-            grid = self._grid(own)
-            if not grid[0] or not grid[1]:
-                return {}
-            grids.append(grid)
+        layouts = None
+        paired = False
+        design = "unpaired"
+        if common:
+            grid = self._grid(common)
+            if grid and (len(grid) > 1 or len(grid[0]) > 1 or len(common) == 1):
+                # a crossed grid of shared keys; a single shared run only when nothing pairs better
+                layouts, paired, design = [grid] * len(series), True, "crossed"
+        nested = self._nested_layouts(runs)
+        if nested is not None and (layouts is None or len(nested[0]) * len(nested[0][0]) > len(layouts[0]) * len(layouts[0][0])):
+            layouts, paired, design = nested, True, "nested"
+        if layouts is None:
+            layouts = []
+            for per in runs:
+                grid = self._grid(set.intersection(*[set(r) for r in per]))
+                if not grid:
+                    return {}
+                layouts.append(grid)
         L, n = len(langs), len(series)
         point = np.empty((n, L))
         reps = np.empty((n, self.boot.n_boot, L))
         docs = {}
         for li, lang in enumerate(langs):
-            cubes, n_docs = self._cube([per[li] for per in runs], lang, metric, grids)
+            cubes, n_docs = self._cube([per[li] for per in runs], lang, metric, layouts)
             docs[lang] = n_docs
             for si, cube in enumerate(cubes):
                 point[si, li] = float(cube.mean())
-                key = (task, metric, series[si], lang, tuple(grids[si][0]), tuple(grids[si][1]), cube.shape[2],
+                key = (task, metric, series[si], lang, tuple(map(tuple, layouts[si])), cube.shape[2],
                        hash(cube.tobytes()))
                 if key not in self._reps:
                     self._reps[key] = self.boot.replicates(cube, lang)
                 reps[si, :, li] = self._reps[key]
-        return {"point": point, "reps": reps, "n_runs": [len(g[0]) * len(g[1]) for g in grids],
-                "n_pretrain": [sum(1 for p in g[0] if p != NO_PRETRAIN_SEED) for g in grids],
-                "docs": docs, "paired_seeds": paired, "langs": list(langs)}
+        return {"point": point, "reps": reps, "n_runs": [len(lay) * len(lay[0]) for lay in layouts],
+                "n_pretrain": [len({p for row in lay for p, _ in row if p != NO_PRETRAIN_SEED}) for lay in layouts],
+                "docs": docs, "paired_seeds": paired, "design": design, "langs": list(langs)}
 
     def compare(self, task, metric, a: tuple, r: tuple, langs: list[str], groups: dict | None = None) -> dict:
         """A − R per language and per group of languages (``groups``: name -> languages, default

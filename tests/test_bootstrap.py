@@ -185,6 +185,45 @@ def test_pretraining_seeds_are_a_level_of_the_hierarchy(tmp_path):
     assert ((w[:, :3].sum(axis=1) == 0) | (w[:, 3:].sum(axis=1) == 0)).any()
 
 
+def _nested_study(root, arms: dict) -> list:
+    """The default study's design: ``base`` trained once (pre-training seed 13) and fine-tuned with
+    seeds 1-3; each arm's fine-tuning seed i continues its pre-training seed 12 + i."""
+    paths = []
+    for name, scores in arms.items():
+        for seed, value in zip((1, 2, 3), scores):
+            path = write_metric(root, "topic", "zero_shot", name, "de", seed, value / 100)
+            rec = json.loads(path.read_text())
+            rec["pretrain_seed"] = 13 if name == "base" else 12 + seed
+            path.write_text(json.dumps(rec))
+            paths.append(path)
+    return paths
+
+
+def test_nested_pretraining_seeds_pair_by_finetuning_seed(tmp_path):
+    # seed 2 is 10 points better in every arm (shared head initialisation and batch order); mlm is
+    # +2 over base and tlm +1 over mlm in every fine-tuning seed: paired by fine-tuning seed the
+    # differences are exact, although no (pretrain_seed, seed) key but (13, 1) is shared with base
+    df = R.load_metrics(_nested_study(tmp_path, {"base": [50, 60, 52], "mlm": [52, 62, 54], "tlm": [53, 63, 55]}))
+    cmp = R.Comparator(df, S.Bootstrap(500))
+    vs_base = cmp.compare("topic", "accuracy", ("zero_shot", "mlm"), ("zero_shot", "base"), ["de"])["avg"]
+    assert vs_base["n_runs"] == 3 and vs_base["paired_seeds"]
+    assert vs_base["diff"] == pytest.approx(2.0) and vs_base["ci_low"] == pytest.approx(2.0)
+    vs_mlm = cmp.compare("topic", "accuracy", ("zero_shot", "tlm"), ("zero_shot", "mlm"), ["de"])["avg"]
+    assert vs_mlm["n_runs"] == 3 and vs_mlm["n_pretrain"] == 3
+    assert vs_mlm["ci_low"] == pytest.approx(1.0) and vs_mlm["ci_high"] == pytest.approx(1.0)
+    # unpaired, the 10-point seed effect would swamp a 1-point difference
+    assert cmp.replicates("topic", "accuracy", [("zero_shot", "tlm"), ("zero_shot", "mlm")], ["de"])["design"] == "nested"
+
+
+def test_nested_design_gives_claims_a_test(tmp_path):
+    df = R.load_metrics(_nested_study(tmp_path, {"base": [50, 60, 52], "mlm": [50, 61, 52], "tlm": [55, 64, 57]}))
+    cmp = R.Comparator(df, S.Bootstrap(500))
+    out = cmp.compare("topic", "accuracy", ("zero_shot", "tlm"), ("zero_shot", "base"), ["de"])["avg"]
+    assert C.rule_greater(out, 2.0) == C.SUPPORTED  # +4..+5 in every paired seed
+    assert C.rule_greater(cmp.compare("topic", "accuracy", ("zero_shot", "mlm"), ("zero_shot", "base"), ["de"])["avg"],
+                          2.0) == C.CONTRADICTED  # 0..+1: never 2 points
+
+
 # --------------------------------------------------------------------------- baselines, settings, report
 
 
