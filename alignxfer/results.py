@@ -599,11 +599,13 @@ def render_table(long: pd.DataFrame, baseline: str, control: str, title: str, ba
             else:
                 row.append(f"{r.mean:.1f} ± {r.std:.1f}")
         rows.append(row)
-    majority = long.groupby("lang", sort=False)["majority_baseline"].mean()
-    if majority.notna().any():
-        rows.append(["*majority class*"] + [_fmt(majority.get(c)) for c in columns])
     first = long.iloc[0]
-    rows += _baseline_rows(baselines, first["task"], first["setting"], first["metric"], columns, langs)
+    model_free = _baseline_rows(baselines, first["task"], first["setting"], first["metric"], columns, langs)
+    majority = long.groupby("lang", sort=False)["majority_baseline"].mean()
+    if majority.notna().any() and not any(r[0] == "*baseline: majority*" for r in model_free):
+        # the metric files' own majority class, unless rule baselines scored it on the same split
+        rows.append(["*majority class*"] + [_fmt(majority.get(c)) for c in columns])
+    rows += model_free
     out += [f"Mean ± std over fine-tuning seeds ({long['metric'].iloc[0]}, points).", "", md_table(["arm"] + columns, rows), ""]
     for ref in refs:
         rows = []
