@@ -13,15 +13,28 @@ Conventions every workflow script follows (see README, "MLflow"):
 * Curves (per step / epoch) go through :class:`CurveLogger`; the job's summary is logged once, at
   the curve's last step, and a summary value that has a curve of the same name is renamed
   (``dev_accuracy`` -> ``best_dev_accuracy``) instead of adding a point at step 0.
+* Every pre-training run (the base and each arm) logs the same held-out measures from its job's
+  ``heldout.json`` (:func:`heldout_metrics`): ``heldout_mlm_loss`` (MLM loss on the held-out
+  pairs, fixed masks: one scale for every arm, whatever its training losses are called), the
+  other held-out measures as ``heldout_<measure>``, and its own mechanism check under shared
+  names: ``mechanism_after`` / ``mechanism_before`` / ``mechanism_improvement`` /
+  ``mechanism_learned`` (1 or 0), with tag ``mechanism`` naming the measure (``weam_cp_loss``, ...).
 
-``python -m alignxfer.mlflow_tools ui`` opens the project's runs (``mlflow.db``) after pointing
-the artifact locations at this project's ``mlartifacts/`` (MLflow stores absolute paths, so a
-moved or copied project would otherwise lose its artifacts) and prints the runs table's address.
+Artifact locations: MLflow's SQL store makes every local artifact location absolute
+(``resolve_uri_if_local`` in ``SqlAlchemyStore.create_experiment``, and runs copy their
+experiment's location), so a relative location cannot be stored. A project whose ``mlflow.db``
+lies in the project folder (the default) is therefore *relocated*: the first job of a workflow run
+in a moved or copied project (:meth:`alignxfer.tracking.JobTracker._experiment_id`, before any
+artifact is written) points every location under ``.../mlartifacts`` at this project's
+``mlartifacts/``, and ``python -m alignxfer.mlflow_tools ui`` does the same before it starts
+``mlflow ui`` and prints the address of the experiment's runs table.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
+import math
 import re
 import sqlite3
 import sys
@@ -70,6 +83,51 @@ class CurveLogger:
         values = {(f"{self.prefix}{k}" if k in self.keys else k): v for k, v in points(summary).items()}
         self.tracker.log_metrics(values, step=self.last_step if step is None else step)
         return values
+
+
+def heldout_metrics(path) -> tuple[dict, dict]:
+    """(metrics, tags) of a pre-training job's held-out check file (:mod:`alignxfer.heldout`).
+
+    Metrics: ``heldout_<measure>`` of the trained model for every number of its ``after`` block
+    (``heldout_mlm_loss`` on every run), and the job's mechanism under names shared by all arms:
+    ``mechanism_after``, ``mechanism_before`` (an arm: the base it started from),
+    ``mechanism_improvement`` (positive = better: an arm's change from before in the measure's
+    good direction; the base's unigram cross-entropy minus its MLM loss) and ``mechanism_learned``
+    (1/0); a score (``ranking_accuracy``) in points, as everywhere. Tags: ``mechanism`` (the
+    measure) and ``mechanism_learned`` (true/false/unknown)."""
+    check = json.loads(Path(path).read_text(encoding="utf-8"))
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+
+    metrics = {f"heldout_{k}": float(v) for k, v in (check.get("after") or {}).items() if number(v)}
+    mech = check.get("mechanism") or {}
+    scale = 100.0 if is_score(str(mech.get("metric", ""))) else 1.0
+    if number(mech.get("after")):
+        metrics["mechanism_after"] = scale * mech["after"]
+    if number(mech.get("before")):
+        metrics["mechanism_before"] = scale * mech["before"]
+    if number(mech.get("improvement")):
+        metrics["mechanism_improvement"] = scale * mech["improvement"]
+    elif number(mech.get("reference_value")) and number(mech.get("after")):  # the base: below word frequency
+        metrics["mechanism_improvement"] = scale * (mech["reference_value"] - mech["after"])
+    learned = mech.get("learned")
+    if learned is not None:
+        metrics["mechanism_learned"] = float(bool(learned))
+    tags = {"mechanism": str(mech.get("metric", "unknown")),
+            "mechanism_learned": "unknown" if learned is None else str(bool(learned)).lower()}
+    return metrics, tags
+
+
+def log_pretraining_summary(tracker, curves: CurveLogger, summary: dict, heldout_path) -> dict:
+    """A pre-training job's summary at its curve's last step, its held-out numbers taken from
+    ``heldout_path`` (:func:`heldout_metrics`) so that every arm logs them under the same names;
+    returns the logged values."""
+    metrics, tags = heldout_metrics(heldout_path) if heldout_path and Path(heldout_path).exists() else ({}, {})
+    if tags:
+        tracker.set_tags(tags)
+    rest = {k: v for k, v in summary.items() if not k.startswith("heldout_")}
+    return curves.summary({**rest, **metrics})
 
 
 def log_language_run(tracker, lang: str, metrics: dict, tags: dict | None = None, extra: dict | None = None) -> dict:
@@ -128,17 +186,20 @@ def _rebase(uri: str, root: Path) -> str | None:
     return None if new == uri else new
 
 
-def relocate(db_path, project_dir) -> int:
+def relocate(db_path, project_dir, lock: bool = True) -> int:
     """Point every experiment's and run's artifact location under ``.../mlartifacts`` at
-    ``project_dir/mlartifacts``; returns how many rows changed (0 when the project did not move)."""
+    ``project_dir/mlartifacts``; returns how many rows changed (0 when the project did not move).
+    ``lock=False``: the caller holds the database's lock already (:class:`alignxfer.tracking.JobTracker`)."""
+    import contextlib
     import fcntl
 
     db_path, root = Path(db_path), Path(project_dir).resolve()
     if not db_path.exists():
         raise FileNotFoundError(f"{db_path}: no MLflow database here (run the workflow first, or pass --db)")
     changed = 0
-    with open(db_path.with_name(db_path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the workflow's jobs take the same lock (alignxfer.tracking)
+    with open(db_path.with_name(db_path.name + ".lock"), "a") if lock else contextlib.nullcontext() as handle:
+        if lock:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # the workflow's jobs take the same lock (alignxfer.tracking)
         con = sqlite3.connect(db_path)
         try:
             with con:
@@ -151,6 +212,11 @@ def relocate(db_path, project_dir) -> int:
         finally:
             con.close()
     return changed
+
+
+def moved(artifact_location: str | None, project_dir) -> bool:
+    """Whether ``artifact_location`` is some project's ``mlartifacts`` folder but not ``project_dir``'s."""
+    return bool(artifact_location) and _rebase(artifact_location, Path(project_dir).resolve()) is not None
 
 
 def runs_table_url(host: str, port: int, experiment_id: str | None) -> str:

@@ -231,8 +231,18 @@ class JobTracker:
 
     def _experiment_id(self, client) -> str:
         artifacts = None
-        if _sqlite_path(self.uri) is not None:
-            artifacts = (self.project_dir / "mlartifacts").as_uri()
+        db = _sqlite_path(self.uri)
+        if db is not None:
+            from .mlflow_tools import ARTIFACTS_DIR, moved, relocate
+
+            artifacts = (self.project_dir / ARTIFACTS_DIR).as_uri()
+            exp = client.get_experiment_by_name(self.experiment)
+            if exp is not None and db.resolve().parent == self.project_dir and moved(exp.artifact_location, self.project_dir):
+                # the project (with its mlflow.db) was moved or copied: MLflow stores absolute artifact
+                # locations, so point them here before this job writes (we hold the database's lock)
+                changed = relocate(db, self.project_dir, lock=False)
+                print(f"[tracking] {db}: this project moved; {changed} MLflow artifact locations now under "
+                      f"{self.project_dir / ARTIFACTS_DIR}", file=self.stream, flush=True)
         return experiment_id(client, self.experiment, artifacts)
 
     def _close_stale_runs(self, exp_id: str) -> None:

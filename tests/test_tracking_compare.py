@@ -1,0 +1,94 @@
+"""Pre-training runs compare on shared names (heldout_mlm_loss, mechanism_*), and a project that
+moved with its mlflow.db writes its artifacts into its own mlartifacts/ (a real SQLite backend)."""
+
+import json
+import shutil
+import sqlite3
+
+import pytest
+
+from alignxfer import heldout as H
+from alignxfer import mlflow_tools as T
+from alignxfer.tracking import JobTracker
+
+
+def _check_file(path, job, before, after):
+    """A held-out check file as alignxfer.pretraining.write_heldout_check writes it."""
+    record = {"objective": job, "pretrain_seed": 13, "split_seed": 13, "pairs": 10, "after": after,
+              "mechanism": H.judge(job, before, after)}
+    if before is not None:
+        record["before"] = before
+    path.write_text(json.dumps(record))
+    return path
+
+
+def _tracker(project, rule, arm, **kw):
+    return JobTracker(rule=rule, wildcards={"objective": arm} if arm != "base" else {}, params={},
+                      config={"study": "cmp"}, project_dir=project, uri=f"sqlite:///{project / 'mlflow.db'}",
+                      tags={"arm": arm}, **kw)
+
+
+def test_base_and_arms_log_the_same_heldout_and_mechanism_names(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    base = {"mlm_loss": 5.0, "unigram_cross_entropy": 5.6, "ranking_accuracy": 0.2, "weam_cp_loss": 6.0}
+    jobs = {
+        "base": (None, base),
+        "weam": (base, {**base, "mlm_loss": 4.9, "weam_cp_loss": 5.5}),
+        "contrastive": (base, {**base, "mlm_loss": 5.1, "ranking_accuracy": 0.6}),
+    }
+    for arm, (before, after) in jobs.items():
+        path = _check_file(tmp_path / f"{arm}.json", arm, before, after)
+        with _tracker(tmp_path, "pretrain_base" if arm == "base" else "pretrain", arm) as tracker:
+            curves = T.CurveLogger(tracker, rename_prefix="run_")
+            curves(4, {"loss": 7.0, f"loss_{arm}": 3.0})
+            curves(8, {"loss": 6.0, f"loss_{arm}": 2.0})
+            # the summary of alignxfer.pretraining carries heldout_* too: the file's values win
+            T.log_pretraining_summary(tracker, curves, {"loss": 6.0, "steps": 8, "heldout_mlm_loss": -1.0}, path)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("cmp")
+    runs = {r.data.tags["arm"]: r for r in client.search_runs([exp.experiment_id])}
+    assert set(runs) == set(jobs)
+    shared = {"heldout_mlm_loss", "mechanism_after", "mechanism_improvement", "mechanism_learned"}
+    for arm, run in runs.items():
+        assert shared <= set(run.data.metrics), (arm, sorted(run.data.metrics))
+        for key in (*shared, "run_loss", "steps"):  # summaries at the curve's last step, never step 0
+            assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [8], (arm, key)
+    assert {a: r.data.metrics["heldout_mlm_loss"] for a, r in runs.items()} == {"base": 5.0, "weam": 4.9, "contrastive": 5.1}
+    assert {a: r.data.tags["mechanism"] for a, r in runs.items()} == {
+        "base": "mlm_loss", "weam": "weam_cp_loss", "contrastive": "ranking_accuracy"}
+    weam, contrastive = runs["weam"].data.metrics, runs["contrastive"].data.metrics
+    assert weam["mechanism_before"] == 6.0 and weam["mechanism_after"] == 5.5
+    assert weam["mechanism_improvement"] == pytest.approx(0.5) and weam["mechanism_learned"] == 1.0
+    # a score is in points, like every score in MLflow
+    assert contrastive["mechanism_after"] == pytest.approx(60.0) and contrastive["heldout_ranking_accuracy"] == pytest.approx(60.0)
+    assert contrastive["mechanism_improvement"] == pytest.approx(40.0)
+    assert runs["base"].data.metrics["mechanism_improvement"] == pytest.approx(0.6)  # below word frequency
+    assert "mechanism_before" not in runs["base"].data.metrics
+    assert runs["weam"].data.tags["mechanism_learned"] == "true"
+    assert all(r.data.tags.get("mlflow.source.type") == "JOB" for r in runs.values())
+
+
+def test_a_moved_project_writes_artifacts_into_its_own_folder(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    (old / "a.txt").write_text("first")
+    with _tracker(old, "gather", "base") as tracker:
+        tracker.log_artifact(old / "a.txt")
+    shutil.copytree(old, new)  # a copy: the old project must stay untouched
+    (new / "b.txt").write_text("second")
+    with _tracker(new, "gather", "base") as tracker:
+        tracker.log_artifact(new / "b.txt")
+        run_id = tracker.run_id
+    assert not list((old / "mlartifacts").rglob("b.txt"))
+    assert list((new / "mlartifacts").rglob("b.txt")) and list((new / "mlartifacts").rglob("a.txt"))
+    client = MlflowClient(f"sqlite:///{new / 'mlflow.db'}")
+    assert client.get_run(run_id).info.artifact_uri.startswith((new / "mlartifacts").as_uri())
+    con = sqlite3.connect(new / "mlflow.db")
+    uris = [r[0] for r in con.execute("select artifact_uri from runs")] + [
+        r[0] for r in con.execute("select artifact_location from experiments where name = 'cmp'")]
+    assert all(u.startswith((new / "mlartifacts").as_uri()) for u in uris), uris
+    con = sqlite3.connect(old / "mlflow.db")
+    assert all(str(old) in r[0] for r in con.execute("select artifact_uri from runs"))
