@@ -126,8 +126,31 @@ def log_pretraining_summary(tracker, curves: CurveLogger, summary: dict, heldout
     metrics, tags = heldout_metrics(heldout_path) if heldout_path and Path(heldout_path).exists() else ({}, {})
     if tags:
         tracker.set_tags(tags)
+        print(heldout_line(heldout_path), flush=True)
     rest = {k: v for k, v in summary.items() if not k.startswith("heldout_")}
     return curves.summary({**rest, **metrics})
+
+
+def heldout_line(path) -> str:
+    """``[pretrain weam/13] held-out MLM loss 5.371 (before 5.466); weam_cp_loss 5.421 -> 5.364: learned``."""
+    from .console import label
+
+    check = json.loads(Path(path).read_text(encoding="utf-8"))
+    mech, after, before = check.get("mechanism") or {}, check.get("after") or {}, check.get("before") or {}
+
+    def num(v):
+        return f"{v:.3f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
+
+    line = f"{label('pretrain')} held-out MLM loss {num(after.get('mlm_loss'))}"
+    if before:
+        line += f" (before {num(before.get('mlm_loss'))})"
+    metric = mech.get("metric", "?")
+    if "reference_value" in mech:  # the base: against word frequency
+        text = f"{metric} {num(mech.get('after'))} vs {mech.get('reference')} {num(mech.get('reference_value'))}"
+    else:
+        text = f"{metric} {num(mech.get('before'))} -> {num(mech.get('after'))}"
+    verdict = {True: "learned", False: "NOT learned", None: "not judged"}[mech.get("learned")]
+    return f"{line}; {text}: {verdict} ({check.get('pairs', '?')} held-out pairs)"
 
 
 def log_language_run(tracker, lang: str, metrics: dict, tags: dict | None = None, extra: dict | None = None) -> dict:

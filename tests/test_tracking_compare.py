@@ -28,7 +28,7 @@ def _tracker(project, rule, arm, **kw):
                       tags={"arm": arm}, **kw)
 
 
-def test_base_and_arms_log_the_same_heldout_and_mechanism_names(tmp_path):
+def test_base_and_arms_log_the_same_heldout_and_mechanism_names(tmp_path, capsys):
     from mlflow.tracking import MlflowClient
 
     base = {"mlm_loss": 5.0, "unigram_cross_entropy": 5.6, "ranking_accuracy": 0.2, "weam_cp_loss": 6.0}
@@ -45,6 +45,9 @@ def test_base_and_arms_log_the_same_heldout_and_mechanism_names(tmp_path):
             curves(8, {"loss": 6.0, f"loss_{arm}": 2.0})
             # the summary of alignxfer.pretraining carries heldout_* too: the file's values win
             T.log_pretraining_summary(tracker, curves, {"loss": 6.0, "steps": 8, "heldout_mlm_loss": -1.0}, path)
+    out = capsys.readouterr().out  # one console line per job
+    assert "held-out MLM loss 4.900 (before 5.000); weam_cp_loss 6.000 -> 5.500: learned (10 held-out pairs)" in out
+    assert "held-out MLM loss 5.000; mlm_loss 5.000 vs unigram_cross_entropy 5.600: learned" in out
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     exp = client.get_experiment_by_name("cmp")
     runs = {r.data.tags["arm"]: r for r in client.search_runs([exp.experiment_id])}
@@ -92,3 +95,28 @@ def test_a_moved_project_writes_artifacts_into_its_own_folder(tmp_path):
     assert all(u.startswith((new / "mlartifacts").as_uri()) for u in uris), uris
     con = sqlite3.connect(old / "mlflow.db")
     assert all(str(old) in r[0] for r in con.execute("select artifact_uri from runs"))
+
+
+def test_commit_is_the_code_checkouts_and_summaries_follow_the_curve(tmp_path):
+    """A study in a folder of its own (snakemake --directory, not a git repository) still names
+    the commit of the workflow's code; a value logged without a step lands at the curve's end."""
+    import subprocess
+
+    from mlflow.tracking import MlflowClient
+
+    from alignxfer.tracking import CODE_DIR
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=CODE_DIR, capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("the code is not a git checkout here")
+    study = tmp_path / "study"  # no git repository
+    study.mkdir()
+    with _tracker(study, "finetune", "weam") as tracker:
+        for step in (1, 2, 3):
+            tracker.log_metrics({"train_loss": 1.0 / step}, step=step)
+        tracker.log_metrics({"job_seconds": 12.0})
+        run_id = tracker.run_id
+    run = MlflowClient(f"sqlite:///{study / 'mlflow.db'}").get_run(run_id)
+    assert run.data.tags["mlflow.source.git.commit"] == head.stdout.strip() == run.data.tags["git_commit"]
+    history = MlflowClient(f"sqlite:///{study / 'mlflow.db'}").get_metric_history(run_id, "job_seconds")
+    assert [m.step for m in history] == [3]
