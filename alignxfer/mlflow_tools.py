@@ -242,9 +242,17 @@ def moved(artifact_location: str | None, project_dir) -> bool:
     return bool(artifact_location) and _rebase(artifact_location, Path(project_dir).resolve()) is not None
 
 
-def runs_table_url(host: str, port: int, experiment_id: str | None) -> str:
+def runs_table_url(host: str, port: int, experiment_id: str | None, search: str | None = None) -> str:
+    """The address of the experiment's runs table (``#/experiments/<id>/runs``: MLflow 3 opens the
+    table there whatever the experiment's kind), with ``search`` as its filter (``searchFilter``,
+    e.g. ``tags.arm = 'weam'``). Grouping is not part of the address: Group by -> Tags -> lang."""
+    from urllib.parse import quote
+
     base = f"http://{host}:{port}/"
-    return f"{base}#/experiments/{experiment_id}/runs" if experiment_id else base
+    if not experiment_id:
+        return base
+    url = f"{base}#/experiments/{experiment_id}/runs"
+    return f"{url}?searchFilter={quote(search, safe='')}" if search else url
 
 
 def _experiment_id(db_path, name: str | None) -> str | None:
@@ -282,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ui":
         url = runs_table_url(args.host, args.port, _experiment_id(args.db, args.experiment))
         print(f"runs table: {url}", flush=True)
+        exp = _experiment_id(args.db, args.experiment)
+        for text, search in (("one arm, per language", "tags.arm = 'weam' and tags.lang != 'avg'"),
+                             ("pre-training runs (heldout_mlm_loss)", "tags.rule LIKE 'pretrain%'")):
+            print(f"  {text}: {runs_table_url(args.host, args.port, exp, search)}", flush=True)
         cmd = ["mlflow", "ui", "--backend-store-uri", f"sqlite:///{Path(args.db).resolve()}",
                "--default-artifact-root", str(Path(args.project).resolve() / ARTIFACTS_DIR),
                "--host", args.host, "--port", str(args.port)]

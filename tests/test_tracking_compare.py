@@ -120,3 +120,10 @@ def test_commit_is_the_code_checkouts_and_summaries_follow_the_curve(tmp_path):
     assert run.data.tags["mlflow.source.git.commit"] == head.stdout.strip() == run.data.tags["git_commit"]
     history = MlflowClient(f"sqlite:///{study / 'mlflow.db'}").get_metric_history(run_id, "job_seconds")
     assert [m.step for m in history] == [3]
+
+
+def test_runs_table_address_carries_the_filter():
+    assert T.runs_table_url("127.0.0.1", 5000, "1") == "http://127.0.0.1:5000/#/experiments/1/runs"
+    assert T.runs_table_url("127.0.0.1", 5000, "1", "tags.arm = 'weam'") == (
+        "http://127.0.0.1:5000/#/experiments/1/runs?searchFilter=tags.arm%20%3D%20%27weam%27")
+    assert T.runs_table_url("h", 1, None) == "http://h:1/"
