@@ -43,7 +43,7 @@ from statistics import mean
 
 #: measures logged in points (fractions in the metric files); a prefix (dev_, best_dev_) may precede
 POINT_MEASURES = ("accuracy", "macro_f1", "f1", "exact_match", "precision", "recall")
-_POINT = re.compile(r"^(?:.*_)?(?:" + "|".join(POINT_MEASURES) + r"|p_at_\d+|p@\d+)$")
+_POINT = re.compile(r"^(?:.*_)?(?:(?:" + "|".join(POINT_MEASURES) + r")$|(?:p_at_|p@)\d+(?:_\w+)?$)")
 ARTIFACTS_DIR = "mlartifacts"
 
 
@@ -153,11 +153,13 @@ def heldout_line(path) -> str:
     return f"{line}; {text}: {verdict} ({check.get('pairs', '?')} held-out pairs)"
 
 
-def log_language_run(tracker, lang: str, metrics: dict, tags: dict | None = None, extra: dict | None = None) -> dict:
+def log_language_run(tracker, lang: str, metrics: dict, tags: dict | None = None, extra: dict | None = None,
+                     wildcards: dict | None = None) -> dict:
     """One child run of ``tracker`` for ``lang`` (tag ``lang``), its scores in points under their
-    own names; returns the logged values. ``extra``: more numbers for that run (e.g. ``n``)."""
-    values = points({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-    with tracker.child({"lang": lang}, tags=tags) as run:
+    own names; returns the logged values. ``extra``: more numbers for that run (e.g. ``n``);
+    ``wildcards``: more tags that name the child (e.g. ``{"seed": 2}`` in a job over seeds)."""
+    values = points({k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    with tracker.child({**(wildcards or {}), "lang": lang}, tags=tags) as run:
         run.log_metrics({**values, **(extra or {})})
     return values
 

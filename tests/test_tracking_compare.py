@@ -127,3 +127,22 @@ def test_runs_table_address_carries_the_filter():
     assert T.runs_table_url("127.0.0.1", 5000, "1", "tags.arm = 'weam'") == (
         "http://127.0.0.1:5000/#/experiments/1/runs?searchFilter=tags.arm%20%3D%20%27weam%27")
     assert T.runs_table_url("h", 1, None) == "http://h:1/"
+
+
+def test_retrieval_and_seeded_language_runs_log_points_under_shared_names(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    with _tracker(tmp_path, "retrieval", "weam") as tracker:
+        scores = {lang: T.log_language_run(tracker, lang, {"p@1_xx_en": p, "p@1_en_xx": p / 2, "ok": True})
+                  for lang, p in (("de", 0.5), ("ja", 0.25))}
+        T.log_average(tracker, scores)
+        child = T.log_language_run(tracker, "de", {"accuracy": 0.4}, wildcards={"seed": 2})
+    assert scores["de"] == {"p@1_xx_en": 50.0, "p@1_en_xx": 25.0} and child == {"accuracy": 40.0}
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("cmp")
+    ja = client.search_runs([exp.experiment_id], filter_string="tags.lang = 'ja'")[0].data.metrics
+    assert ja == {"p_at_1_xx_en": 25.0, "p_at_1_en_xx": 12.5}
+    avg = client.search_runs([exp.experiment_id], filter_string="tags.lang = 'avg'")[0].data.metrics
+    assert avg["p_at_1_xx_en"] == pytest.approx(37.5)
+    seeded = client.search_runs([exp.experiment_id], filter_string="tags.seed = '2'")[0].data
+    assert seeded.tags["lang"] == "de" and seeded.tags["arm"] == "weam" and seeded.metrics == {"accuracy": 40.0}
