@@ -17,7 +17,7 @@ with job(snakemake, tags={"arm": wc.objective, "task": "retrieval"}) as ctx:
     ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown"})
     counts = {lang: len(load_pairs(pairs)) for lang, pairs in zip(ctx.params.languages, ctx.input.pairs)}
     pool_size = pool_size_for(counts, ctx.params.pool_size)
-    print(f"[retrieval] pool of {pool_size} pairs per language (available: {counts})", flush=True)
+    print(f"[retrieval {wc.objective}] pool of {pool_size} pairs per language (available: {counts})", flush=True)
     from alignxfer.mlflow_tools import format_scores, log_average, log_language_run
 
     scores = {}
