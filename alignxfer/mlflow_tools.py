@@ -19,6 +19,9 @@ Conventions every workflow script follows (see README, "MLflow"):
   other held-out measures as ``heldout_<measure>``, and its own mechanism check under shared
   names: ``mechanism_after`` / ``mechanism_before`` / ``mechanism_improvement`` /
   ``mechanism_learned`` (1 or 0), with tag ``mechanism`` naming the measure (``weam_cp_loss``, ...).
+  The values of the trained model go at the curve's last step; an arm's ``heldout_*`` also at
+  step 0 with the values of the base it started from (:func:`heldout_before`), which is what
+  the arm's model was at step 0.
 
 Artifact locations: MLflow's SQL store makes every local artifact location absolute
 (``resolve_uri_if_local`` in ``SqlAlchemyStore.create_experiment``, and runs copy their
@@ -127,8 +130,20 @@ def log_pretraining_summary(tracker, curves: CurveLogger, summary: dict, heldout
     if tags:
         tracker.set_tags(tags)
         print(heldout_line(heldout_path), flush=True)
+        before = heldout_before(heldout_path)
+        if before:  # an arm: its model at step 0 is the base it started from
+            tracker.log_metrics(before, step=0)
     rest = {k: v for k, v in summary.items() if not k.startswith("heldout_")}
     return curves.summary({**rest, **metrics})
+
+
+def heldout_before(path) -> dict:
+    """An arm's held-out measures of the base it started from, as ``heldout_<measure>`` in the
+    units of :func:`heldout_metrics` (empty for the base): logged at step 0, so that the arms'
+    ``heldout_mlm_loss`` charts overlay as lines from one common start to each arm's value."""
+    check = json.loads(Path(path).read_text(encoding="utf-8"))
+    return points({f"heldout_{k}": float(v) for k, v in (check.get("before") or {}).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)})
 
 
 def heldout_line(path) -> str:

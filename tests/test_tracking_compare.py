@@ -55,9 +55,13 @@ def test_base_and_arms_log_the_same_heldout_and_mechanism_names(tmp_path, capsys
     shared = {"heldout_mlm_loss", "mechanism_after", "mechanism_improvement", "mechanism_learned"}
     for arm, run in runs.items():
         assert shared <= set(run.data.metrics), (arm, sorted(run.data.metrics))
-        for key in (*shared, "run_loss", "steps"):  # summaries at the curve's last step, never step 0
+        for key in ("mechanism_after", "mechanism_learned", "run_loss", "steps"):  # at the curve's last step
             assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [8], (arm, key)
     assert {a: r.data.metrics["heldout_mlm_loss"] for a, r in runs.items()} == {"base": 5.0, "weam": 4.9, "contrastive": 5.1}
+    # an overlay of the arms: each arm's line starts at the base's value (its model at step 0)
+    curve = {a: [(m.step, m.value) for m in client.get_metric_history(r.info.run_id, "heldout_mlm_loss")]
+             for a, r in runs.items()}
+    assert curve == {"base": [(8, 5.0)], "weam": [(0, 5.0), (8, 4.9)], "contrastive": [(0, 5.0), (8, 5.1)]}
     assert {a: r.data.tags["mechanism"] for a, r in runs.items()} == {
         "base": "mlm_loss", "weam": "weam_cp_loss", "contrastive": "ranking_accuracy"}
     weam, contrastive = runs["weam"].data.metrics, runs["contrastive"].data.metrics
