@@ -93,10 +93,12 @@ def eta(done: float, total: float, elapsed_s: float) -> str:
 
 
 def job_label(rule: str, wildcards: dict) -> str:
-    """``finetune topic/weam/seed1``: the rule and its wildcard values (seeds as ``seed<k>``)."""
-    order = ("task", "setting", "objective", "lang", "direction", "seed")
+    """``finetune topic/weam/seed1``: the rule and its wildcard values (seeds as ``seed<k>``,
+    pre-training seeds as ``p<k>``: ``pretrain weam/p13``)."""
+    order = ("task", "setting", "objective", "lang", "direction", "pseed", "seed")
     keys = [k for k in order if k in wildcards] + sorted(k for k in wildcards if k not in order)
-    parts = [f"seed{wildcards[k]}" if k == "seed" else str(wildcards[k]) for k in keys]
+    prefix = {"seed": "seed", "pseed": "p"}
+    parts = [f"{prefix.get(k, '')}{wildcards[k]}" for k in keys]
     return f"{rule} {'/'.join(parts)}" if parts else rule
 
 

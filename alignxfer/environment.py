@@ -9,7 +9,11 @@ installed from, and the CPU features that decide bf16 and can change the last di
 * :func:`environment_tags` -- the few values worth a tag on every MLflow run (cheap: no torch import).
 * ``python -m alignxfer.environment --lock requirements.lock`` writes the lock from the running
   environment (``pip freeze`` without the editable project, local version labels such as
-  ``+cpu`` dropped, so the same file serves CPU and CUDA builds).
+  ``+cpu`` dropped, so the same file serves CPU and CUDA builds), and ``envs/alignxfer.yaml``
+  (the conda environment of ``--sdm conda``) from the lock: every locked package pinned
+  (:func:`conda_env_text`; Snakemake copies an env file before conda reads it, so the file
+  cannot point at the lock, and its content is what Snakemake hashes: a new lock, a new env).
+  :func:`conda_env_differences` says where an env file and the lock disagree (a test).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 LOCK_FILE = "requirements.lock"
+CONDA_ENV_FILE = "envs/alignxfer.yaml"
 #: /proc/cpuinfo flags that matter here: bf16 autocast on CPU needs avx512_bf16 or amx_bf16
 CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 #: packages named on every run's tags
@@ -105,6 +110,69 @@ def write_lock(path, lines: list[str]) -> Path:
     with atomic_open(path) as handle:
         handle.write("\n".join(header + lines) + "\n")
     return Path(path)
+
+
+def lock_lines(path) -> list[str]:
+    """The ``name==version`` lines of a lock file, in its order (comments and options skipped)."""
+    read_lock(path)  # a bad line fails here, naming the file and line
+    return [line.split("#", 1)[0].strip() for line in Path(path).read_text(encoding="utf-8").splitlines()
+            if line.split("#", 1)[0].strip() and not line.lstrip().startswith("-")]
+
+
+def conda_env_text(lines: list[str], python: str | None = None) -> str:
+    """``envs/alignxfer.yaml`` for the lock's ``lines``: Python ``python`` (default: this
+    interpreter's major.minor) from conda-forge, every locked package pinned through pip."""
+    python = python or ".".join(platform.python_version_tuple()[:2])
+    header = [
+        "# Software environment of every rule, for `snakemake --sdm conda`: the locked environment",
+        f"# ({LOCK_FILE}), every package pinned. Written from the lock by",
+        f"# `python -m alignxfer.environment --lock {LOCK_FILE}` (or `--conda-env {CONDA_ENV_FILE}`);",
+        "# tests/test_environment_lock.py fails when the two disagree. The package itself is imported",
+        "# from the checkout by each workflow script. torch from PyPI is its CUDA build on Linux (the lock",
+        "# drops local labels): see README, \"Paper scale and clusters\" (GPUs).",
+        "channels:",
+        "  - conda-forge",
+        "dependencies:",
+        f"  - python={python}",
+        "  - pip",
+        "  - pip:",
+    ]
+    return "\n".join(header + [f"      - {line}" for line in lines]) + "\n"
+
+
+def write_conda_env(path, lock_path) -> Path:
+    from .io import atomic_open
+
+    with atomic_open(path) as handle:
+        handle.write(conda_env_text(lock_lines(lock_path)))
+    return Path(path)
+
+
+def conda_env_differences(env_path, lock_path) -> list[str]:
+    """Where the pip pins of the conda env file ``env_path`` and the lock ``lock_path`` disagree
+    (a package missing on either side, another version, a pin that is not ``==``); [] when they agree."""
+    import yaml
+
+    env = yaml.safe_load(Path(env_path).read_text(encoding="utf-8")) or {}
+    pips = [d["pip"] for d in env.get("dependencies", []) if isinstance(d, dict) and "pip" in d]
+    if not pips:
+        return [f"{env_path}: no pip section under dependencies"]
+    pinned, out = {}, []
+    for req in pips[0]:
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)", str(req).strip())
+        if not match:
+            out.append(f"{env_path}: {req!r} is not pinned as name==version")
+            continue
+        pinned[normalize(match.group(1))] = match.group(2)
+    lock = read_lock(lock_path)
+    for name in sorted(set(lock) | set(pinned)):
+        if name not in pinned:
+            out.append(f"{env_path}: {name}=={lock[name]} of {Path(lock_path).name} is missing")
+        elif name not in lock:
+            out.append(f"{env_path}: {name}=={pinned[name]} is not in {Path(lock_path).name}")
+        elif pinned[name] != lock[name]:
+            out.append(f"{env_path}: {name}=={pinned[name]}, {Path(lock_path).name} has {lock[name]}")
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -213,14 +281,20 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lock", help="write this lock file from the running environment")
+    parser.add_argument("--lock", help="write this lock file from the running environment, then the conda env from it")
+    parser.add_argument("--conda-env", help=f"write this conda env file from the lock (default with --lock: {CONDA_ENV_FILE})")
     parser.add_argument("--show", action="store_true", help="print the environment record")
     args = parser.parse_args(argv)
     if args.lock:
         lines = freeze_lines()
         write_lock(args.lock, lines)
         print(f"wrote {args.lock}: {len(lines)} packages")
-    if args.show or not args.lock:
+    if args.lock or args.conda_env:
+        lock = args.lock or LOCK_FILE
+        env_file = args.conda_env or str(Path(lock).resolve().parent / CONDA_ENV_FILE)
+        write_conda_env(env_file, lock)
+        print(f"wrote {env_file}: {len(lock_lines(lock))} packages pinned from {lock}")
+    if args.show or not (args.lock or args.conda_env):
         print(json.dumps(collect(), indent=2))
     return 0
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -74,13 +75,31 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
             os.fsync(handle.fileno())
 
 
+def _umask_modes(root: Path) -> None:
+    """Give every file and folder under ``root`` the mode the umask gives a new one (0644/0755
+    under umask 022; an executable file stays executable): writers that go through a private
+    temporary file of their own (safetensors 0.8 writes ``model.safetensors`` 0600) would
+    otherwise leave outputs that the group and others cannot read."""
+    mask = _umask()
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o777 & ~mask)
+        for name in files:
+            full = os.path.join(folder, name)
+            st = os.lstat(full)
+            if stat.S_ISREG(st.st_mode):
+                os.chmod(full, (0o777 if st.st_mode & stat.S_IXUSR else 0o666) & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder; replace ``path`` with it if the block succeeds."""
+    """Yield a temporary folder; replace ``path`` with it if the block succeeds (everything in
+    it with the modes of the umask, :func:`_umask_modes`)."""
     path = Path(path)
     tmp = _tmp_sibling(path, directory=True)
     try:
         yield tmp
+        _umask_modes(tmp)
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             if old.exists():

@@ -222,6 +222,7 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
 
 @contextlib.contextmanager
 def _job(smk, tags, project_dir, threads, log_path, wildcards):
+    from . import console
     from .tracking import UNREACHABLE_ENV, JobTracker
 
     with contextlib.ExitStack() as stack:
@@ -259,8 +260,8 @@ def _job(smk, tags, project_dir, threads, log_path, wildcards):
         started = time.time()
         allotted = int(getattr(smk, "threads", 1) or 1)
         note = "" if allotted == threads else f" (from the config; Snakemake allotted {allotted})"
-        print(f"[{smk.rule}] {wildcards} threads={threads}{note}", flush=True)
+        print(f"{console.label(smk.rule)} started, threads={threads}{note}", flush=True)  # [finetune topic/weam/seed1]
         with tracker:
             yield JobContext(smk, tracker, threads, gpus)
             tracker.log_metrics({"job_seconds": time.time() - started})
-        print(f"[{smk.rule}] done in {time.time() - started:.1f}s", flush=True)
+        print(f"{console.label(smk.rule)} done in {time.time() - started:.1f}s", flush=True)

@@ -13,15 +13,31 @@ Conventions every workflow script follows (see README, "MLflow"):
 * Curves (per step / epoch) go through :class:`CurveLogger`; the job's summary is logged once, at
   the curve's last step, and a summary value that has a curve of the same name is renamed
   (``dev_accuracy`` -> ``best_dev_accuracy``) instead of adding a point at step 0.
+* Every pre-training run (the base and each arm) logs the same held-out measures from its job's
+  ``heldout.json`` (:func:`heldout_metrics`): ``heldout_mlm_loss`` (MLM loss on the held-out
+  pairs, fixed masks: one scale for every arm, whatever its training losses are called), the
+  other held-out measures as ``heldout_<measure>``, and its own mechanism check under shared
+  names: ``mechanism_after`` / ``mechanism_before`` / ``mechanism_improvement`` /
+  ``mechanism_learned`` (1 or 0), with tag ``mechanism`` naming the measure (``weam_cp_loss``, ...).
+  The values of the trained model go at the curve's last step; an arm's ``heldout_*`` also at
+  step 0 with the values of the base it started from (:func:`heldout_before`), which is what
+  the arm's model was at step 0.
 
-``python -m alignxfer.mlflow_tools ui`` opens the project's runs (``mlflow.db``) after pointing
-the artifact locations at this project's ``mlartifacts/`` (MLflow stores absolute paths, so a
-moved or copied project would otherwise lose its artifacts) and prints the runs table's address.
+Artifact locations: MLflow's SQL store makes every local artifact location absolute
+(``resolve_uri_if_local`` in ``SqlAlchemyStore.create_experiment``, and runs copy their
+experiment's location), so a relative location cannot be stored. A project whose ``mlflow.db``
+lies in the project folder (the default) is therefore *relocated*: the first job of a workflow run
+in a moved or copied project (:meth:`alignxfer.tracking.JobTracker._experiment_id`, before any
+artifact is written) points every location under ``.../mlartifacts`` at this project's
+``mlartifacts/``, and ``python -m alignxfer.mlflow_tools ui`` does the same before it starts
+``mlflow ui`` and prints the address of the experiment's runs table.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
+import math
 import re
 import sqlite3
 import sys
@@ -30,7 +46,7 @@ from statistics import mean
 
 #: measures logged in points (fractions in the metric files); a prefix (dev_, best_dev_) may precede
 POINT_MEASURES = ("accuracy", "macro_f1", "f1", "exact_match", "precision", "recall")
-_POINT = re.compile(r"^(?:.*_)?(?:" + "|".join(POINT_MEASURES) + r"|p_at_\d+|p@\d+)$")
+_POINT = re.compile(r"^(?:.*_)?(?:(?:" + "|".join(POINT_MEASURES) + r")$|(?:p_at_|p@)\d+(?:_\w+)?$)")
 ARTIFACTS_DIR = "mlartifacts"
 
 
@@ -72,11 +88,93 @@ class CurveLogger:
         return values
 
 
-def log_language_run(tracker, lang: str, metrics: dict, tags: dict | None = None, extra: dict | None = None) -> dict:
+def heldout_metrics(path) -> tuple[dict, dict]:
+    """(metrics, tags) of a pre-training job's held-out check file (:mod:`alignxfer.heldout`).
+
+    Metrics: ``heldout_<measure>`` of the trained model for every number of its ``after`` block
+    (``heldout_mlm_loss`` on every run), and the job's mechanism under names shared by all arms:
+    ``mechanism_after``, ``mechanism_before`` (an arm: the base it started from),
+    ``mechanism_improvement`` (positive = better: an arm's change from before in the measure's
+    good direction; the base's unigram cross-entropy minus its MLM loss) and ``mechanism_learned``
+    (1/0); a score (``ranking_accuracy``) in points, as everywhere. Tags: ``mechanism`` (the
+    measure) and ``mechanism_learned`` (true/false/unknown)."""
+    check = json.loads(Path(path).read_text(encoding="utf-8"))
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+
+    metrics = {f"heldout_{k}": float(v) for k, v in (check.get("after") or {}).items() if number(v)}
+    mech = check.get("mechanism") or {}
+    scale = 100.0 if is_score(str(mech.get("metric", ""))) else 1.0
+    if number(mech.get("after")):
+        metrics["mechanism_after"] = scale * mech["after"]
+    if number(mech.get("before")):
+        metrics["mechanism_before"] = scale * mech["before"]
+    if number(mech.get("improvement")):
+        metrics["mechanism_improvement"] = scale * mech["improvement"]
+    elif number(mech.get("reference_value")) and number(mech.get("after")):  # the base: below word frequency
+        metrics["mechanism_improvement"] = scale * (mech["reference_value"] - mech["after"])
+    learned = mech.get("learned")
+    if learned is not None:
+        metrics["mechanism_learned"] = float(bool(learned))
+    tags = {"mechanism": str(mech.get("metric", "unknown")),
+            "mechanism_learned": "unknown" if learned is None else str(bool(learned)).lower()}
+    return metrics, tags
+
+
+def log_pretraining_summary(tracker, curves: CurveLogger, summary: dict, heldout_path) -> dict:
+    """A pre-training job's summary at its curve's last step, its held-out numbers taken from
+    ``heldout_path`` (:func:`heldout_metrics`) so that every arm logs them under the same names;
+    returns the logged values."""
+    metrics, tags = heldout_metrics(heldout_path) if heldout_path and Path(heldout_path).exists() else ({}, {})
+    if tags:
+        tracker.set_tags(tags)
+        print(heldout_line(heldout_path), flush=True)
+        before = heldout_before(heldout_path)
+        if before:  # an arm: its model at step 0 is the base it started from
+            tracker.log_metrics(before, step=0)
+    rest = {k: v for k, v in summary.items() if not k.startswith("heldout_")}
+    return curves.summary({**rest, **metrics})
+
+
+def heldout_before(path) -> dict:
+    """An arm's held-out measures of the base it started from, as ``heldout_<measure>`` in the
+    units of :func:`heldout_metrics` (empty for the base): logged at step 0, so that the arms'
+    ``heldout_mlm_loss`` charts overlay as lines from one common start to each arm's value."""
+    check = json.loads(Path(path).read_text(encoding="utf-8"))
+    return points({f"heldout_{k}": float(v) for k, v in (check.get("before") or {}).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)})
+
+
+def heldout_line(path) -> str:
+    """``[pretrain weam/13] held-out MLM loss 5.371 (before 5.466); weam_cp_loss 5.421 -> 5.364: learned``."""
+    from .console import label
+
+    check = json.loads(Path(path).read_text(encoding="utf-8"))
+    mech, after, before = check.get("mechanism") or {}, check.get("after") or {}, check.get("before") or {}
+
+    def num(v):
+        return f"{v:.3f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
+
+    line = f"{label('pretrain')} held-out MLM loss {num(after.get('mlm_loss'))}"
+    if before:
+        line += f" (before {num(before.get('mlm_loss'))})"
+    metric = mech.get("metric", "?")
+    if "reference_value" in mech:  # the base: against word frequency
+        text = f"{metric} {num(mech.get('after'))} vs {mech.get('reference')} {num(mech.get('reference_value'))}"
+    else:
+        text = f"{metric} {num(mech.get('before'))} -> {num(mech.get('after'))}"
+    verdict = {True: "learned", False: "NOT learned", None: "not judged"}[mech.get("learned")]
+    return f"{line}; {text}: {verdict} ({check.get('pairs', '?')} held-out pairs)"
+
+
+def log_language_run(tracker, lang: str, metrics: dict, tags: dict | None = None, extra: dict | None = None,
+                     wildcards: dict | None = None) -> dict:
     """One child run of ``tracker`` for ``lang`` (tag ``lang``), its scores in points under their
-    own names; returns the logged values. ``extra``: more numbers for that run (e.g. ``n``)."""
-    values = points({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-    with tracker.child({"lang": lang}, tags=tags) as run:
+    own names; returns the logged values. ``extra``: more numbers for that run (e.g. ``n``);
+    ``wildcards``: more tags that name the child (e.g. ``{"seed": 2}`` in a job over seeds)."""
+    values = points({k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    with tracker.child({**(wildcards or {}), "lang": lang}, tags=tags) as run:
         run.log_metrics({**values, **(extra or {})})
     return values
 
@@ -128,17 +226,20 @@ def _rebase(uri: str, root: Path) -> str | None:
     return None if new == uri else new
 
 
-def relocate(db_path, project_dir) -> int:
+def relocate(db_path, project_dir, lock: bool = True) -> int:
     """Point every experiment's and run's artifact location under ``.../mlartifacts`` at
-    ``project_dir/mlartifacts``; returns how many rows changed (0 when the project did not move)."""
+    ``project_dir/mlartifacts``; returns how many rows changed (0 when the project did not move).
+    ``lock=False``: the caller holds the database's lock already (:class:`alignxfer.tracking.JobTracker`)."""
+    import contextlib
     import fcntl
 
     db_path, root = Path(db_path), Path(project_dir).resolve()
     if not db_path.exists():
         raise FileNotFoundError(f"{db_path}: no MLflow database here (run the workflow first, or pass --db)")
     changed = 0
-    with open(db_path.with_name(db_path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the workflow's jobs take the same lock (alignxfer.tracking)
+    with open(db_path.with_name(db_path.name + ".lock"), "a") if lock else contextlib.nullcontext() as handle:
+        if lock:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # the workflow's jobs take the same lock (alignxfer.tracking)
         con = sqlite3.connect(db_path)
         try:
             with con:
@@ -153,9 +254,22 @@ def relocate(db_path, project_dir) -> int:
     return changed
 
 
-def runs_table_url(host: str, port: int, experiment_id: str | None) -> str:
+def moved(artifact_location: str | None, project_dir) -> bool:
+    """Whether ``artifact_location`` is some project's ``mlartifacts`` folder but not ``project_dir``'s."""
+    return bool(artifact_location) and _rebase(artifact_location, Path(project_dir).resolve()) is not None
+
+
+def runs_table_url(host: str, port: int, experiment_id: str | None, search: str | None = None) -> str:
+    """The address of the experiment's runs table (``#/experiments/<id>/runs``: MLflow 3 opens the
+    table there whatever the experiment's kind), with ``search`` as its filter (``searchFilter``,
+    e.g. ``tags.arm = 'weam'``). Grouping is not part of the address: Group by -> Tags -> lang."""
+    from urllib.parse import quote
+
     base = f"http://{host}:{port}/"
-    return f"{base}#/experiments/{experiment_id}/runs" if experiment_id else base
+    if not experiment_id:
+        return base
+    url = f"{base}#/experiments/{experiment_id}/runs"
+    return f"{url}?searchFilter={quote(search, safe='')}" if search else url
 
 
 def _experiment_id(db_path, name: str | None) -> str | None:
@@ -193,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ui":
         url = runs_table_url(args.host, args.port, _experiment_id(args.db, args.experiment))
         print(f"runs table: {url}", flush=True)
+        exp = _experiment_id(args.db, args.experiment)
+        for text, search in (("one arm, per language", "tags.arm = 'weam' and tags.lang != 'avg'"),
+                             ("pre-training runs (heldout_mlm_loss)", "tags.rule LIKE 'pretrain%'")):
+            print(f"  {text}: {runs_table_url(args.host, args.port, exp, search)}", flush=True)
         cmd = ["mlflow", "ui", "--backend-store-uri", f"sqlite:///{Path(args.db).resolve()}",
                "--default-artifact-root", str(Path(args.project).resolve() / ARTIFACTS_DIR),
                "--host", args.host, "--port", str(args.port)]

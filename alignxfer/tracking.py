@@ -4,6 +4,12 @@ Every job of the workflow opens one :class:`JobTracker`. The run is tagged with 
 wildcards, the git commit (and whether the tree was dirty) and the config hash; params come from
 the rule's params. Metrics are buffered and written in batches.
 
+The commit is that of the workflow's code (the checkout this package is imported from, as the
+workflow scripts do), also when the study runs in another folder (``snakemake --directory``);
+the project folder's own repository only when the code is not in one. A metric logged without a
+step (a summary such as ``job_seconds``) goes at the last step this run logged, so a summary never
+adds a point at step 0 behind a curve.
+
 Concurrency: the default backend is SQLite (``sqlite:///mlflow.db`` at the project root).
 SQLite fails with "database is locked" when several processes write at once, and two processes
 creating the schema at the same time can crash. Every call to a SQLite backend therefore runs
@@ -121,6 +127,10 @@ def flatten(prefix: str, value: Any, out: dict | None = None) -> dict:
     return out
 
 
+#: the checkout of the workflow's code (the package's parent folder)
+CODE_DIR = Path(__file__).resolve().parent.parent
+
+
 def git_state(project_dir: str | Path) -> dict:
     """The commit of ``project_dir`` and whether tracked files differ from it."""
     def run(*args):
@@ -186,6 +196,7 @@ class JobTracker:
         self._client = None
         self._buffer: list = []
         self._last_flush = time.monotonic()
+        self._last_step = 0  # the highest step logged on this run: where a step-less value goes
         lock_db = _sqlite_path(self.uri)
         self._lock_path = lock_db.with_name(lock_db.name + ".lock") if lock_db else None
 
@@ -226,13 +237,25 @@ class JobTracker:
 
     def _git_state(self) -> dict:
         if self._git is None:
-            self._git = git_state(self.project_dir)
+            self._git = git_state(CODE_DIR)
+            if self._git["git_commit"] == "unknown" and self.project_dir != CODE_DIR:
+                self._git = git_state(self.project_dir)
         return self._git
 
     def _experiment_id(self, client) -> str:
         artifacts = None
-        if _sqlite_path(self.uri) is not None:
-            artifacts = (self.project_dir / "mlartifacts").as_uri()
+        db = _sqlite_path(self.uri)
+        if db is not None:
+            from .mlflow_tools import ARTIFACTS_DIR, moved, relocate
+
+            artifacts = (self.project_dir / ARTIFACTS_DIR).as_uri()
+            exp = client.get_experiment_by_name(self.experiment)
+            if exp is not None and db.resolve().parent == self.project_dir and moved(exp.artifact_location, self.project_dir):
+                # the project (with its mlflow.db) was moved or copied: MLflow stores absolute artifact
+                # locations, so point them here before this job writes (we hold the database's lock)
+                changed = relocate(db, self.project_dir, lock=False)
+                print(f"[tracking] {db}: this project moved; {changed} MLflow artifact locations now under "
+                      f"{self.project_dir / ARTIFACTS_DIR}", file=self.stream, flush=True)
         return experiment_id(client, self.experiment, artifacts)
 
     def _close_stale_runs(self, exp_id: str) -> None:
@@ -312,10 +335,12 @@ class JobTracker:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
+        step = self._last_step if step is None else int(step)
+        self._last_step = max(self._last_step, step)
         for key, value in flatten("", metrics).items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            self._buffer.append(Metric(metric_name(key), float(value), now, int(step or 0)))
+            self._buffer.append(Metric(metric_name(key), float(value), now, step))
         if len(self._buffer) >= FLUSH_METRICS or time.monotonic() - self._last_flush > FLUSH_SECONDS:
             self.flush()
 

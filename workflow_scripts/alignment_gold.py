@@ -22,6 +22,8 @@ with job(snakemake) as ctx:
     del report["seconds"]  # the file stays byte-identical across runs (the time is in MLflow and the log)
     report["gold"] = gold.get("name", "")
     write_json(ctx.output[0], report)
+    from alignxfer.console import label
+
     for row in report["results"]:
-        print(f"en-{ctx.wildcards.lang} {row['segmentation']:8s} {row['method']:20s} AER {row['aer']:.1f} "
-              f"P {row['precision']:.1f} R {row['recall']:.1f}")
+        print(f"{label()} en-{ctx.wildcards.lang} {row['segmentation']:8s} {row['method']:20s} AER {row['aer']:.1f} "
+              f"P {row['precision']:.1f} R {row['recall']:.1f}", flush=True)

@@ -10,8 +10,10 @@ from alignxfer.jobs import job
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot_delex"}) as ctx:
     from alignxfer.delex import DelexTopicTask
+    from alignxfer.mlflow_tools import format_scores, log_average, log_language_run
 
     task = DelexTopicTask()
+    scores = {}
     metrics, predictions = iter(ctx.output.metrics), iter(ctx.output.predictions)
     for seed, model in zip(ctx.params.seeds, ctx.input.models):  # outputs: seed-major, then language
         for lang, test in zip(ctx.params.languages, ctx.input.tests):
@@ -20,4 +22,7 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             out, pred = next(metrics), next(predictions)
             result = task.evaluate(model, test, ctx.input.labels, out, meta, ctx.params.hparams,
                                    threads=ctx.threads, predictions_path=pred)
-            ctx.tracker.log_metrics({f"seed{seed}.{lang}.{k}": v for k, v in result["metrics"].items()})
+            scores[f"{seed}/{lang}"] = log_language_run(ctx.tracker, lang, result["metrics"], wildcards={"seed": seed})
+            print(f"[evaluate_zero_shot_delex {wc.task}/{wc.objective}/seed{seed}] {lang}: "
+                  f"{format_scores(scores[f'{seed}/{lang}'])}", flush=True)
+    log_average(ctx.tracker, scores)  # over seeds and languages

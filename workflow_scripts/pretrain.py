@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 from alignxfer.jobs import job
 
 with job(snakemake, tags={"arm": snakemake.wildcards.objective}) as ctx:
-    from alignxfer.mlflow_tools import CurveLogger
+    from alignxfer.mlflow_tools import CurveLogger, log_pretraining_summary
     from alignxfer.pretraining import continue_pretraining
 
     langs = ctx.params.languages
@@ -42,6 +42,6 @@ with job(snakemake, tags={"arm": snakemake.wildcards.objective}) as ctx:
             "intersection": dict(zip(langs, ctx.input.check_intersection)),
         },
     )
-    curves.summary(summary)
+    log_pretraining_summary(ctx.tracker, curves, summary, ctx.output.heldout)  # heldout_mlm_loss, mechanism_*
     ctx.tracker.log_artifact(ctx.output.history)
     ctx.tracker.log_artifact(ctx.output.heldout)

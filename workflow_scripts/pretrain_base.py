@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 from alignxfer.jobs import job
 
 with job(snakemake, tags={"arm": "base"}) as ctx:
-    from alignxfer.mlflow_tools import CurveLogger
+    from alignxfer.mlflow_tools import CurveLogger, log_pretraining_summary
     from alignxfer.pretraining import pretrain_base
 
     summary = pretrain_base(
@@ -29,6 +29,6 @@ with job(snakemake, tags={"arm": "base"}) as ctx:
         heldout_path=ctx.output.heldout,
         split_seed=ctx.params.seed,
     )
-    curves.summary(summary)
+    log_pretraining_summary(ctx.tracker, curves, summary, ctx.output.heldout)  # heldout_mlm_loss, mechanism_*
     ctx.tracker.log_artifact(ctx.output.history)
     ctx.tracker.log_artifact(ctx.output.heldout)

@@ -24,6 +24,9 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "p
         options=dict(ctx.params.options),
         threads=ctx.threads,
     )
+    from alignxfer.mlflow_tools import format_scores, log_average, log_language_run
+
+    scores = {lang: log_language_run(ctx.tracker, lang, r["metrics"]) for lang, r in results.items()}  # points
     for lang, result in results.items():
-        print(f"[probe] {lang}: accuracy {result['metrics']['accuracy']:.4f} (l2 {result['l2']})", flush=True)
-        ctx.tracker.log_metrics({f"{lang}.{k}": v for k, v in result["metrics"].items()})
+        print(f"[probe {wc.task}/{wc.objective}] {lang}: {format_scores(scores[lang])} (l2 {result['l2']})", flush=True)
+    print(f"[probe {wc.task}/{wc.objective}] average: {format_scores(log_average(ctx.tracker, scores))}", flush=True)

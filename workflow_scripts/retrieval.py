@@ -17,7 +17,10 @@ with job(snakemake, tags={"arm": wc.objective, "task": "retrieval"}) as ctx:
     ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown"})
     counts = {lang: len(load_pairs(pairs)) for lang, pairs in zip(ctx.params.languages, ctx.input.pairs)}
     pool_size = pool_size_for(counts, ctx.params.pool_size)
-    print(f"[retrieval] pool of {pool_size} pairs per language (available: {counts})", flush=True)
+    print(f"[retrieval {wc.objective}] pool of {pool_size} pairs per language (available: {counts})", flush=True)
+    from alignxfer.mlflow_tools import format_scores, log_average, log_language_run
+
+    scores = {}
     for lang, pairs, out in zip(ctx.params.languages, ctx.input.pairs, snakemake.output.metrics):
         result = evaluate_retrieval(
             ctx.input.model,
@@ -30,4 +33,6 @@ with job(snakemake, tags={"arm": wc.objective, "task": "retrieval"}) as ctx:
             pool_size=pool_size,
             pool_seed=ctx.params.seed,
         )
-        ctx.tracker.log_metrics({f"{lang}.{k}": v for k, v in result["metrics"].items()})
+        scores[lang] = log_language_run(ctx.tracker, lang, result["metrics"])  # p_at_1_xx_en, ... in points
+        print(f"[retrieval {wc.objective}] {lang}: {format_scores(scores[lang])}", flush=True)
+    print(f"[retrieval {wc.objective}] average: {format_scores(log_average(ctx.tracker, scores))}", flush=True)

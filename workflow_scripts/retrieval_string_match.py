@@ -14,5 +14,5 @@ with job(snakemake, tags={"task": "retrieval", "baseline": "string_match"}) as c
     pool_size = pool_size_for(counts, ctx.params.pool_size)
     for lang, pairs, out in zip(ctx.params.languages, ctx.input.pairs, snakemake.output.metrics):
         result = string_match(pairs, out, lang, pool_size=pool_size, pool_seed=ctx.params.seed)
-        print(f"[string_match] {lang}: {result['metrics']} (pool {pool_size})", flush=True)
+        print(f"[retrieval_string_match] {lang}: {result['metrics']} (pool {pool_size})", flush=True)
         ctx.tracker.log_metrics({f"{lang}.{k}": v for k, v in result["metrics"].items()})
