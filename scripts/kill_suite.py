@@ -1,0 +1,367 @@
+"""Kill anywhere: SIGKILL a running job of every rule kind of the smoke study (and Snakemake itself),
+rerun with --rerun-incomplete, and compare the final metric files and tables byte for byte with
+an uninterrupted run of the same config.
+
+    PYTHONPATH=. python scripts/kill_suite.py --workdir DIR --reference REF [--cores 4,1]
+
+DIR must be empty or absent (the smoke study is written there, with its mirror); REF is a finished
+uninterrupted smoke study (`tests/workflow_helpers.smoke_config` + `snakemake --cores 2`), or an
+empty folder: the script then runs it first.
+
+How: Snakemake is started again and again in DIR (`--rerun-incomplete --keep-going`, the core
+counts of --cores in turn). While it runs, the script watches its job processes (each job is a
+`python .snakemake/scripts/tmp….py` child; the job's rule, wildcards, log and outputs are read
+from the pickled `snakemake` object of that script). The first job of a rule kind not yet killed
+(`pretrain`: one per arm) is SIGKILLed, with its child processes, once its log shows that the job
+has started its work (`threads=` line) and a delay has passed (a seeded fraction of what the same
+job took in REF, from its benchmark file). Once, when two or more jobs are running, Snakemake's
+whole process group is SIGKILLed instead (Snakemake and all its jobs at once, as a crash or OOM
+kill would); the lock it leaves is removed with `snakemake --unlock`, as a user would.
+
+Checks: after each kill, the killed job's outputs must not be left as complete (Snakemake removes
+a failed job's outputs; after the group kill they are marked incomplete) and each killed job must
+run again later (its outputs are newer than the kill); at the end `snakemake -n` has nothing to
+do, no atomic temporaries (`.NAME.*.tmp`) are left under results/, and results/metrics/** and
+results/tables/** equal REF's byte for byte. Prints one line per kill point and a summary per rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import json
+import os
+import pickle
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from workflow_helpers import planned_jobs, smoke_config  # noqa: E402
+
+SCRIPT = re.compile(r"pickle\.loads\((b'(?:[^'\\]|\\.)*')\)")
+STARTED = "threads="  # alignxfer.jobs prints it when the job has begun its work
+
+
+def snakemake_cmd(workdir: Path, configfile: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--configfile", str(configfile), *args]
+
+
+def env_for(workdir: Path) -> dict:
+    return {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}", "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(REPO)}
+
+
+def children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def descendants(pid: int, tree: dict[int, list[int]]) -> list[int]:
+    found, todo = [], list(tree.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(tree.get(child, []))
+    return found
+
+
+_JOBS: dict[int, dict | None] = {}
+_BOOT = next(float(line.split()[1]) for line in open("/proc/stat") if line.startswith("btime"))
+
+
+def started_at(pid: int) -> float:
+    """When process ``pid`` started (epoch seconds)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return _BOOT + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def job_of(pid: int, workdir: Path) -> dict | None:
+    """rule, wildcards, log and outputs of the job whose process is ``pid`` (None: not a job script)."""
+    if pid in _JOBS:
+        return _JOBS[pid]
+    info = None
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        script = next((a.decode() for a in args if b".snakemake/scripts/tmp" in a), None)
+        if script:
+            path = Path(script) if Path(script).is_absolute() else workdir / script
+            match = SCRIPT.search(path.read_text(encoding="utf-8", errors="replace"))
+            if match:
+                smk = pickle.loads(ast.literal_eval(match.group(1)))
+                info = {"pid": pid, "rule": smk.rule, "wildcards": dict(smk.wildcards.items()),
+                        "log": str(smk.log[0]) if len(smk.log) else None, "output": [str(o) for o in smk.output],
+                        "seen": started_at(pid)}
+    except (OSError, ValueError, SyntaxError, pickle.UnpicklingError, EOFError, AttributeError):
+        info = None
+    if info is not None or pid in _JOBS:
+        _JOBS[pid] = info
+    return info
+
+
+def key_of(job: dict) -> str:
+    if job["rule"] == "pretrain":
+        return f"pretrain[{job['wildcards'].get('objective')}]"
+    return job["rule"]
+
+
+def reference_seconds(reference: Path, log: str | None) -> float | None:
+    if not log or not log.startswith("results/logs/"):
+        return None
+    bench = reference / ("results/benchmarks/" + log[len("results/logs/"):-len(".log")] + ".tsv")
+    try:
+        with open(bench) as handle:
+            row = next(csv.DictReader(handle, delimiter="\t"))
+        return float(row["s"])
+    except (OSError, StopIteration, KeyError, ValueError):
+        return None
+
+
+def has_started(workdir: Path, job: dict) -> bool:
+    if not job["log"]:
+        return time.time() - job["seen"] > 2
+    log = workdir / job["log"]
+    try:  # the log of an earlier, killed run of the job may still be there: only a fresh one counts
+        return log.stat().st_mtime >= job["seen"] - 1 and STARTED in log.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def kill_tree(pid: int) -> None:
+    for victim in [pid, *descendants(pid, children())]:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def compare(workdir: Path, reference: Path) -> tuple[int, list[str]]:
+    """(files compared, differences) for results/metrics/** and results/tables/**."""
+    differences, compared = [], 0
+    for part in ("metrics", "tables"):
+        mine = {p.relative_to(workdir) for p in (workdir / "results" / part).rglob("*") if p.is_file()}
+        theirs = {p.relative_to(reference) for p in (reference / "results" / part).rglob("*") if p.is_file()}
+        differences += [f"only in {workdir}: {p}" for p in sorted(mine - theirs)]
+        differences += [f"only in {reference}: {p}" for p in sorted(theirs - mine)]
+        for rel in sorted(mine & theirs):
+            compared += 1
+            if (workdir / rel).read_bytes() != (reference / rel).read_bytes():
+                differences.append(f"differs: {rel}")
+    return compared, differences
+
+
+def leftovers(workdir: Path) -> list[Path]:
+    return [p for p in (workdir / "results").rglob(".*") if p.name.endswith(".tmp") or p.name.endswith(".old")
+            or p.name.startswith(".model-")]
+
+
+def targets_of(workdir: Path, configfile: Path) -> list[str]:
+    plan = snakemake_cmd(workdir, configfile, "-n", "--cores", "1")
+    result = subprocess.run(plan, capture_output=True, text=True, env=env_for(workdir), timeout=900)
+    if result.returncode != 0:
+        sys.exit(f"the dry run failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    rules = [r for r in planned_jobs(result) if r != "all"]
+    import yaml
+
+    cfg = yaml.safe_load(configfile.read_text())
+    objectives = (cfg.get("pretraining") or {}).get("objectives")
+    if objectives is None:  # the default arms, as validated
+        sys.path.insert(0, str(REPO))
+        from alignxfer.config import validate_config
+
+        objectives = validate_config(cfg)["pretraining"]["objectives"]
+    keys = []
+    for rule in rules:
+        if rule == "pretrain":
+            keys += [f"pretrain[{o}]" for o in objectives if o != "base"]
+        else:
+            keys.append(rule)
+    return keys
+
+
+def run_reference(reference: Path, cores: int) -> None:
+    reference.mkdir(parents=True, exist_ok=True)
+    configfile = smoke_config(reference)
+    print(f"reference run: snakemake --cores {cores} in {reference}", flush=True)
+    started = time.monotonic()
+    with open(reference / "run.log", "w") as log:
+        rc = subprocess.call(snakemake_cmd(reference, configfile, "--cores", str(cores)), stdout=log,
+                             stderr=subprocess.STDOUT, env=env_for(reference))
+    if rc != 0:
+        sys.exit(f"the reference run failed (rc {rc}); see {reference / 'run.log'}")
+    print(f"reference run done in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--reference", type=Path, required=True)
+    parser.add_argument("--cores", default="4,1", help="core counts of the successive Snakemake starts, in turn")
+    parser.add_argument("--reference-cores", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the kill delays")
+    parser.add_argument("--max-starts", type=int, default=80)
+    parser.add_argument("--only", default="", help="comma-separated rule kinds to kill (default: all)")
+    args = parser.parse_args()
+    workdir, reference = args.workdir.resolve(), args.reference.resolve()
+    if not (reference / "results" / "tables").is_dir():
+        run_reference(reference, args.reference_cores)
+    if workdir.exists() and any(workdir.iterdir()):
+        sys.exit(f"{workdir} is not empty: the kill suite needs a fresh study folder")
+    workdir.mkdir(parents=True, exist_ok=True)
+    configfile = smoke_config(workdir)
+    rng = random.Random(args.seed)
+    cores = [int(c) for c in args.cores.split(",")]
+    targets = targets_of(workdir, configfile)
+    if args.only:
+        targets = [t for t in targets if t.split("[")[0] in args.only.split(",")]
+    remaining = list(targets) + ["snakemake"]
+    tried: dict[str, int] = {}
+    kills: list[dict] = []
+    problems: list[str] = []
+    started_at = time.monotonic()
+    print(f"kill targets ({len(remaining)}): {', '.join(remaining)}", flush=True)
+    for start in range(args.max_starts):
+        n_cores = cores[start % len(cores)]
+        cmd = snakemake_cmd(workdir, configfile, "--cores", str(n_cores), "--rerun-incomplete", "--keep-going")
+        out_path = workdir / f"kill-suite-start{start:02d}.log"
+        with open(out_path, "w") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env_for(workdir),
+                                    start_new_session=True)
+        pending: dict[int, tuple[float, dict]] = {}
+        killed_here: list[dict] = []
+        group_killed = False
+        _JOBS.clear()
+        while proc.poll() is None:
+            tree = children()
+            running = [j for j in (job_of(p, workdir) for p in tree.get(proc.pid, [])) if j]
+            for job in running:
+                key = key_of(job)
+                if job["pid"] in pending or key not in remaining or not has_started(workdir, job):
+                    continue
+                if any(j["key"] == key for _, j in pending.values()):
+                    continue
+                took = reference_seconds(reference, job["log"])
+                delay = rng.uniform(0.0, 0.3) * took if took else 0.0
+                job["key"] = key
+                pending[job["pid"]] = (time.time() + min(delay, 120.0), job)
+            if "snakemake" in remaining and start >= 2 and len(running) >= 2 and all(has_started(workdir, j) for j in running):
+                victims = [dict(j, key=key_of(j)) for j in running]
+                os.killpg(proc.pid, signal.SIGKILL)
+                group_killed = True
+                record = {"key": "snakemake", "rule": "snakemake", "start": start, "time": time.time(),
+                          "jobs": victims, "output": [o for v in victims for o in v["output"]]}
+                kills.append(record)
+                killed_here.append(record)
+                remaining.remove("snakemake")
+                tried["snakemake"] = tried.get("snakemake", 0) + 1
+                print(f"[start {start}, --cores {n_cores}] SIGKILL snakemake's process group with "
+                      f"{len(victims)} jobs running: {', '.join(v['key'] + str(v['wildcards']) for v in victims)}",
+                      flush=True)
+                break
+            now = time.time()
+            for pid, (due, job) in list(pending.items()):
+                alive = Path(f"/proc/{pid}").exists()
+                if not alive:  # finished before its kill point: try another job of its kind
+                    tried[job["key"]] = tried.get(job["key"], 0)
+                    del pending[pid]
+                    continue
+                if now >= due:
+                    kill_tree(pid)
+                    del pending[pid]
+                    record = {"key": job["key"], "rule": job["rule"], "start": start, "time": now, "jobs": [job],
+                              "output": job["output"], "after_s": now - job["seen"]}
+                    kills.append(record)
+                    killed_here.append(record)
+                    remaining.remove(job["key"])
+                    tried[job["key"]] = tried.get(job["key"], 0) + 1
+                    print(f"[start {start}, --cores {n_cores}] SIGKILL {job['key']} {job['wildcards']} "
+                          f"{record['after_s']:.1f} s after it started", flush=True)
+            time.sleep(0.05)
+        rc = proc.wait()
+        if group_killed:
+            for pid in list(_JOBS):  # the jobs died with the group; wait for their processes to go
+                while Path(f"/proc/{pid}").exists():
+                    time.sleep(0.1)
+            unlock = subprocess.run(snakemake_cmd(workdir, configfile, "--unlock"), capture_output=True, text=True,
+                                    env=env_for(workdir))
+            if unlock.returncode != 0:
+                problems.append(f"--unlock failed: {unlock.stderr[-500:]}")
+        for record in killed_here:  # what the kill left: nothing that looks complete
+            for output in record["output"]:
+                path = workdir / output
+                if path.exists() and record["key"] != "snakemake":
+                    problems.append(f"{record['key']}: {output} still exists after Snakemake handled the kill")
+            record["left"] = [o for o in record["output"] if (workdir / o).exists()]
+        text = out_path.read_text(errors="replace")
+        if "database is locked" in text:
+            problems.append(f"start {start}: 'database is locked' in {out_path}")
+        if rc == 0 and not killed_here:
+            print(f"[start {start}, --cores {n_cores}] finished (rc 0) with nothing to kill", flush=True)
+            break
+        print(f"[start {start}, --cores {n_cores}] Snakemake ended (rc {rc}); "
+              f"{sum(1 for k in remaining if k != 'snakemake')} rule kinds left to kill", flush=True)
+    else:
+        problems.append(f"not finished after {args.max_starts} starts")
+
+    dry = subprocess.run(snakemake_cmd(workdir, configfile, "-n", "--cores", "1"), capture_output=True, text=True,
+                         env=env_for(workdir))
+    if "Nothing to be done" not in dry.stdout + dry.stderr:
+        problems.append("snakemake -n still has jobs to do after the last start")
+    for record in kills:  # each killed job ran again: its outputs exist and are newer than the kill
+        for job in record["jobs"]:
+            for output in job["output"]:
+                path = workdir / output
+                if not path.exists():
+                    problems.append(f"{record['key']}: {output} missing at the end")
+                elif path.stat().st_mtime < record["time"]:
+                    problems.append(f"{record['key']}: {output} is older than the kill (taken as complete)")
+    for path in leftovers(workdir):
+        problems.append(f"leftover temporary {path}")
+    compared, differences = compare(workdir, reference)
+    problems += differences
+
+    print("\nkill point                      tried  survived")
+    survived_total = tried_total = 0
+    bad_keys = {p.split(":")[0] for p in problems}
+    run_ok = not differences and not any(p.startswith(("snakemake -n", "leftover", "not finished")) for p in problems)
+    for key in targets + ["snakemake"]:
+        n = tried.get(key, 0)
+        ok = n if run_ok and key not in bad_keys else 0
+        survived_total += ok
+        tried_total += n
+        note = "" if n else "  (no job of this kind was caught running)"
+        print(f"{key:32s}{n:5d}  {ok:8d}{note}")
+    print(f"\nkill points survived / tried: {survived_total} / {tried_total} "
+          f"(targets: {len(targets) + 1}; starts: {start + 1}; {time.monotonic() - started_at:.0f} s)")
+    print(f"metric files and tables compared with {reference}: {compared}, differing: "
+          f"{sum(1 for d in differences)}")
+    for problem in problems:
+        print("PROBLEM:", problem)
+    (workdir / "kill-suite.json").write_text(json.dumps(
+        {"kills": [{k: v for k, v in r.items() if k != "jobs"} | {"jobs": [j["key"] + str(j["wildcards"]) for j in r["jobs"]]}
+                   for r in kills], "tried": tried, "problems": problems, "compared": compared}, indent=1, default=str))
+    missed = [k for k in targets if not tried.get(k)]
+    return 0 if not problems and not missed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
