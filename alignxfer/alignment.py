@@ -42,6 +42,12 @@ REBUILD_HINT = (
 )
 
 
+def _rebuild_hint(path) -> str:
+    from pathlib import Path
+
+    return REBUILD_HINT.replace("results/align/en-<lang>/*.txt", f"{Path(path).parent}/*.txt")
+
+
 # --------------------------------------------------------------------------------------------
 # file formats
 
@@ -209,7 +215,7 @@ def _check_indices(links: Links, n_src: int, n_tgt: int, where: str) -> None:
         if i >= n_src or j >= n_tgt:
             raise AlignmentError(
                 f"{where}: link {i}-{j} is out of range for a pair of {n_src} English and {n_tgt} target words; "
-                f"the alignment file does not belong to its corpus: {REBUILD_HINT}"
+                f"the alignment file does not belong to its corpus: {_rebuild_hint(where.rsplit(':', 1)[0])}"
             )
 
 
@@ -220,13 +226,13 @@ def symmetrize_files(fwd_path, rev_path, out_path, heuristic: str = "grow-diag-f
     if len(fwd_rows) != len(rev_rows):
         raise AlignmentError(
             f"{fwd_path} has {len(fwd_rows)} lines but {rev_path} has {len(rev_rows)}; an alignment needs exactly "
-            f"one line per pair: {REBUILD_HINT}"
+            f"one line per pair: {_rebuild_hint(fwd_path)}"
         )
     src, tgt = read_corpus(corpus_path)
     if len(src) != len(fwd_rows):
         raise AlignmentError(
             f"{corpus_path} has {len(src)} lines but {fwd_path} has {len(fwd_rows)}; an alignment needs exactly "
-            f"one line per pair: {REBUILD_HINT}"
+            f"one line per pair: {_rebuild_hint(fwd_path)}"
         )
     lengths = [(len(s), len(t)) for s, t in zip(src, tgt)]
     out = []
@@ -252,7 +258,7 @@ def validate_alignment(alignment_path, corpus_path) -> int:
     if len(rows) != len(src):
         raise AlignmentError(
             f"{alignment_path} has {len(rows)} lines but {corpus_path} has {len(src)}; "
-            f"an alignment needs exactly one line per pair: {REBUILD_HINT}"
+            f"an alignment needs exactly one line per pair: {_rebuild_hint(alignment_path)}"
         )
     for n, (links, s, t) in enumerate(zip(rows, src, tgt), 1):
         _check_indices(links, len(s), len(t), f"{alignment_path}:{n}")

@@ -261,7 +261,8 @@ def scenario_odd_text(root: Path) -> list[Outcome]:
     results.append(Outcome(
         "5,000-word line", too_long == 1 and not long_left,
         f"dropped and counted: results/data/summary/en-de.json drops.too_long = {too_long} "
-        f"(prepare.max_words {summary.get('max_words', 200)}; the aligner's limit is 1024)", took))
+        f"(more than prepare.max_words, {(cfg.get('prepare') or {}).get('max_words', 200)} by default; the aligner's "
+        "own limit is 1024)", took))
     return results
 
 

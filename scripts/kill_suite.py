@@ -35,6 +35,7 @@ import os
 import pickle
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,6 +147,15 @@ def has_started(workdir: Path, job: dict) -> bool:
         return False
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie has finished: Snakemake has not collected its exit status yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def kill_tree(pid: int) -> None:
     for victim in [pid, *descendants(pid, children())]:
         try:
@@ -211,14 +221,195 @@ def run_reference(reference: Path, cores: int) -> None:
     print(f"reference run done in {time.monotonic() - started:.0f} s", flush=True)
 
 
+# -- resuming a finished reference: one job of each rule kind recomputed ---------------------------
+#: the phases of --from-reference: each deletes the outputs of the first job of each of its rule kinds
+#: (pretrain: of each arm) and lets Snakemake rerun only rules of the phase (--allowed-rules), so that
+#: the work stays bounded; the rest of the study is the reference's own
+PHASES = [
+    ("early", ["environment", "download_english", "download_pair", "prepare_english", "prepare_pair", "segment_pair",
+               "train_tokenizer", "tokenize_pair", "align", "symmetrize", "intersect", "alignment_gold",
+               "alignment_quality", "pretrain_base"]),
+    ("arms", ["pretrain"]),
+    ("late", None),  # every other rule kind of the reference run
+]
+#: without mtime: an output recomputed byte for byte in one phase does not rerun the next phases' jobs
+RESUME_TRIGGERS = ("--rerun-triggers", "code", "params", "software-env", "input")
+JOB_LINE = re.compile(r"^(?:local)?rule (\w+):$")
+
+
+def reference_jobs(run_log: Path) -> list[dict]:
+    """rule, outputs and wildcards of every job in a Snakemake console log, in order."""
+    jobs, current = [], None
+    for line in run_log.read_text(errors="replace").splitlines():
+        match = JOB_LINE.match(line.strip()) if not line.startswith(" ") else None
+        if match:
+            current = {"rule": match.group(1), "output": [], "wildcards": {}}
+            jobs.append(current)
+        elif current is not None and line.startswith("    output: "):
+            current["output"] = [o.strip() for o in line[len("    output: "):].split(",")]
+        elif current is not None and line.startswith("    wildcards: "):
+            current["wildcards"] = dict(kv.strip().split("=", 1) for kv in line[len("    wildcards: "):].split(","))
+        elif not line.startswith(" "):
+            current = None if line.strip() else current
+    return [j for j in jobs if j["rule"] != "all" and j["output"]]
+
+
+def remove_outputs(workdir: Path, job: dict) -> None:
+    for output in job["output"]:
+        path = workdir / output
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+class Suite:
+    def __init__(self, workdir: Path, configfile: Path, reference: Path, cores: list[int], seed: int, max_starts: int):
+        self.workdir, self.configfile, self.reference = workdir, configfile, reference
+        self.cores, self.rng, self.max_starts = cores, random.Random(seed), max_starts
+        self.tried: dict[str, int] = {}
+        self.missed: dict[str, int] = {}
+        self.kills: list[dict] = []
+        self.problems: list[str] = []
+        self.starts = 0
+
+    def phase(self, keys: list[str], extra: tuple[str, ...] = (), kill_snakemake: bool = False) -> None:
+        """Start Snakemake again and again until it finishes with nothing left to kill."""
+        workdir, configfile, reference = self.workdir, self.configfile, self.reference
+        remaining = list(keys) + (["snakemake"] if kill_snakemake else [])
+        phase_starts = 0
+        while True:
+            start = self.starts
+            self.starts += 1
+            phase_starts += 1
+            if phase_starts > self.max_starts:
+                self.problems.append(f"not finished after {self.max_starts} starts")
+                return
+            n_cores = self.cores[start % len(self.cores)]
+            cmd = snakemake_cmd(workdir, configfile, "--cores", str(n_cores), "--rerun-incomplete", "--keep-going", *extra)
+            out_path = workdir / f"kill-suite-start{start:02d}.log"
+            with open(out_path, "w") as out:
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env_for(workdir),
+                                        start_new_session=True)
+            pending: dict[int, tuple[float, dict]] = {}
+            killed_here: list[dict] = []
+            group_killed = False
+            _JOBS.clear()
+            while proc.poll() is None:
+                tree = children()
+                running = [j for j in (job_of(p, workdir) for p in tree.get(proc.pid, [])) if j]
+                for job in running:
+                    key = key_of(job)
+                    if job["pid"] in pending or key not in remaining or not has_started(workdir, job):
+                        continue
+                    if any(j["key"] == key for _, j in pending.values()):
+                        continue
+                    took = reference_seconds(reference, job["log"])
+                    delay = self.rng.uniform(0.0, 0.3) * took if took else 0.0
+                    job["key"] = key
+                    pending[job["pid"]] = (time.time() + min(delay, 120.0), job)
+                if ("snakemake" in remaining and len(running) >= 2
+                        and all(has_started(workdir, j) for j in running)
+                        and len(remaining) <= max(2, len(keys) // 2)):
+                    victims = [dict(j, key=key_of(j)) for j in running]
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    group_killed = True
+                    record = {"key": "snakemake", "rule": "snakemake", "start": start, "time": time.time(),
+                              "jobs": victims, "output": [o for v in victims for o in v["output"]]}
+                    self.kills.append(record)
+                    killed_here.append(record)
+                    remaining.remove("snakemake")
+                    self.tried["snakemake"] = self.tried.get("snakemake", 0) + 1
+                    print(f"[start {start}, --cores {n_cores}] SIGKILL snakemake's process group with "
+                          f"{len(victims)} jobs running: {', '.join(v['key'] + str(v['wildcards']) for v in victims)}",
+                          flush=True)
+                    break
+                now = time.time()
+                for pid, (due, job) in list(pending.items()):
+                    if not alive(pid):  # finished before its kill point: try another job of its kind
+                        self.tried[job["key"]] = self.tried.get(job["key"], 0)
+                        self.missed[job["key"]] = self.missed.get(job["key"], 0) + 1
+                        del pending[pid]
+                        continue
+                    if now >= due:
+                        kill_tree(pid)
+                        del pending[pid]
+                        record = {"key": job["key"], "rule": job["rule"], "start": start, "time": now, "jobs": [job],
+                                  "output": job["output"], "after_s": now - job["seen"]}
+                        self.kills.append(record)
+                        killed_here.append(record)
+                        remaining.remove(job["key"])
+                        self.tried[job["key"]] = self.tried.get(job["key"], 0) + 1
+                        print(f"[start {start}, --cores {n_cores}] SIGKILL {job['key']} {job['wildcards']} "
+                              f"{record['after_s']:.1f} s after it started", flush=True)
+                time.sleep(0.1)
+            rc = proc.wait()
+            if group_killed:
+                for pid in list(_JOBS):  # the jobs died with the group; wait for their processes to go
+                    while alive(pid):
+                        time.sleep(0.1)
+                unlock = subprocess.run(snakemake_cmd(workdir, configfile, "--unlock"), capture_output=True, text=True,
+                                        env=env_for(workdir))
+                if unlock.returncode != 0:
+                    self.problems.append(f"--unlock failed: {unlock.stderr[-500:]}")
+            for record in killed_here:  # what a job kill left: nothing that looks complete
+                if record["key"] != "snakemake":
+                    for output in record["output"]:
+                        if (workdir / output).exists():
+                            self.problems.append(f"{record['key']}: {output} still exists after Snakemake handled the kill")
+                record["left"] = [o for o in record["output"] if (workdir / o).exists()]
+            if "database is locked" in out_path.read_text(errors="replace"):
+                self.problems.append(f"start {start}: 'database is locked' in {out_path}")
+            if rc == 0 and not killed_here:
+                print(f"[start {start}, --cores {n_cores}] finished (rc 0) with nothing to kill; "
+                      f"not caught running: {[k for k in remaining] or 'none'}", flush=True)
+                return
+            if rc != 0 and not killed_here:
+                self.problems.append(f"start {start} failed (rc {rc}) without a kill; see {out_path}")
+                return
+            print(f"[start {start}, --cores {n_cores}] Snakemake ended (rc {rc}); {len(remaining)} kill points left "
+                  "in this phase", flush=True)
+
+    def check_rerun(self) -> None:
+        """Each killed job ran again: its outputs exist and are newer than the kill."""
+        for record in self.kills:
+            for job in record["jobs"]:
+                for output in job["output"]:
+                    path = self.workdir / output
+                    if not path.exists():
+                        self.problems.append(f"{record['key']}: {output} missing at the end")
+                    elif path.stat().st_mtime < record["time"]:
+                        self.problems.append(f"{record['key']}: {output} is older than the kill (taken as complete)")
+
+    def killed_outputs_vs_reference(self) -> tuple[int, list[str]]:
+        """Every file of every killed job's outputs, compared with the reference's."""
+        same, differ = 0, []
+        for record in self.kills:
+            for job in record["jobs"]:
+                for output in job["output"]:
+                    mine = self.workdir / output
+                    files = [p for p in mine.rglob("*") if p.is_file()] if mine.is_dir() else [mine]
+                    for path in files:
+                        rel = path.relative_to(self.workdir)
+                        theirs = self.reference / rel
+                        if theirs.is_file() and path.is_file() and theirs.read_bytes() == path.read_bytes():
+                            same += 1
+                        else:
+                            differ.append(f"{record['key']}: {rel}")
+        return same, sorted(set(differ))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--reference", type=Path, required=True)
+    parser.add_argument("--from-reference", action="store_true",
+                        help="start from a copy of the finished reference and recompute one job of each rule kind "
+                             "(PHASES) instead of the whole study")
     parser.add_argument("--cores", default="4,1", help="core counts of the successive Snakemake starts, in turn")
     parser.add_argument("--reference-cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill delays")
-    parser.add_argument("--max-starts", type=int, default=80)
+    parser.add_argument("--max-starts", type=int, default=60)
     parser.add_argument("--only", default="", help="comma-separated rule kinds to kill (default: all)")
     args = parser.parse_args()
     workdir, reference = args.workdir.resolve(), args.reference.resolve()
@@ -226,141 +417,100 @@ def main() -> int:
         run_reference(reference, args.reference_cores)
     if workdir.exists() and any(workdir.iterdir()):
         sys.exit(f"{workdir} is not empty: the kill suite needs a fresh study folder")
-    workdir.mkdir(parents=True, exist_ok=True)
-    configfile = smoke_config(workdir)
-    rng = random.Random(args.seed)
     cores = [int(c) for c in args.cores.split(",")]
-    targets = targets_of(workdir, configfile)
-    if args.only:
-        targets = [t for t in targets if t.split("[")[0] in args.only.split(",")]
-    remaining = list(targets) + ["snakemake"]
-    tried: dict[str, int] = {}
-    kills: list[dict] = []
-    problems: list[str] = []
+    only = [k for k in args.only.split(",") if k]
     started_at = time.monotonic()
-    print(f"kill targets ({len(remaining)}): {', '.join(remaining)}", flush=True)
-    for start in range(args.max_starts):
-        n_cores = cores[start % len(cores)]
-        cmd = snakemake_cmd(workdir, configfile, "--cores", str(n_cores), "--rerun-incomplete", "--keep-going")
-        out_path = workdir / f"kill-suite-start{start:02d}.log"
-        with open(out_path, "w") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env_for(workdir),
-                                    start_new_session=True)
-        pending: dict[int, tuple[float, dict]] = {}
-        killed_here: list[dict] = []
-        group_killed = False
-        _JOBS.clear()
-        while proc.poll() is None:
-            tree = children()
-            running = [j for j in (job_of(p, workdir) for p in tree.get(proc.pid, [])) if j]
-            for job in running:
-                key = key_of(job)
-                if job["pid"] in pending or key not in remaining or not has_started(workdir, job):
-                    continue
-                if any(j["key"] == key for _, j in pending.values()):
-                    continue
-                took = reference_seconds(reference, job["log"])
-                delay = rng.uniform(0.0, 0.3) * took if took else 0.0
-                job["key"] = key
-                pending[job["pid"]] = (time.time() + min(delay, 120.0), job)
-            if "snakemake" in remaining and start >= 2 and len(running) >= 2 and all(has_started(workdir, j) for j in running):
-                victims = [dict(j, key=key_of(j)) for j in running]
-                os.killpg(proc.pid, signal.SIGKILL)
-                group_killed = True
-                record = {"key": "snakemake", "rule": "snakemake", "start": start, "time": time.time(),
-                          "jobs": victims, "output": [o for v in victims for o in v["output"]]}
-                kills.append(record)
-                killed_here.append(record)
-                remaining.remove("snakemake")
-                tried["snakemake"] = tried.get("snakemake", 0) + 1
-                print(f"[start {start}, --cores {n_cores}] SIGKILL snakemake's process group with "
-                      f"{len(victims)} jobs running: {', '.join(v['key'] + str(v['wildcards']) for v in victims)}",
-                      flush=True)
-                break
-            now = time.time()
-            for pid, (due, job) in list(pending.items()):
-                alive = Path(f"/proc/{pid}").exists()
-                if not alive:  # finished before its kill point: try another job of its kind
-                    tried[job["key"]] = tried.get(job["key"], 0)
-                    del pending[pid]
-                    continue
-                if now >= due:
-                    kill_tree(pid)
-                    del pending[pid]
-                    record = {"key": job["key"], "rule": job["rule"], "start": start, "time": now, "jobs": [job],
-                              "output": job["output"], "after_s": now - job["seen"]}
-                    kills.append(record)
-                    killed_here.append(record)
-                    remaining.remove(job["key"])
-                    tried[job["key"]] = tried.get(job["key"], 0) + 1
-                    print(f"[start {start}, --cores {n_cores}] SIGKILL {job['key']} {job['wildcards']} "
-                          f"{record['after_s']:.1f} s after it started", flush=True)
-            time.sleep(0.05)
-        rc = proc.wait()
-        if group_killed:
-            for pid in list(_JOBS):  # the jobs died with the group; wait for their processes to go
-                while Path(f"/proc/{pid}").exists():
-                    time.sleep(0.1)
-            unlock = subprocess.run(snakemake_cmd(workdir, configfile, "--unlock"), capture_output=True, text=True,
-                                    env=env_for(workdir))
-            if unlock.returncode != 0:
-                problems.append(f"--unlock failed: {unlock.stderr[-500:]}")
-        for record in killed_here:  # what the kill left: nothing that looks complete
-            for output in record["output"]:
-                path = workdir / output
-                if path.exists() and record["key"] != "snakemake":
-                    problems.append(f"{record['key']}: {output} still exists after Snakemake handled the kill")
-            record["left"] = [o for o in record["output"] if (workdir / o).exists()]
-        text = out_path.read_text(errors="replace")
-        if "database is locked" in text:
-            problems.append(f"start {start}: 'database is locked' in {out_path}")
-        if rc == 0 and not killed_here:
-            print(f"[start {start}, --cores {n_cores}] finished (rc 0) with nothing to kill", flush=True)
-            break
-        print(f"[start {start}, --cores {n_cores}] Snakemake ended (rc {rc}); "
-              f"{sum(1 for k in remaining if k != 'snakemake')} rule kinds left to kill", flush=True)
+    if args.from_reference:
+        workdir.rmdir() if workdir.exists() else None
+        shutil.copytree(reference, workdir, symlinks=True)  # copy2: the mtimes stay
+        for leftover in ("mlflow.db", "mlflow.db.lock", "mlartifacts"):
+            path = workdir / leftover
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        configfile = workdir / reference_config(reference).name
+        suite = Suite(workdir, configfile, reference, cores, args.seed, args.max_starts)
+        jobs = reference_jobs(reference / "run.log")
+        kinds_seen = list(dict.fromkeys(j["rule"] for j in jobs))
+        placed = {k for _, kinds in PHASES if kinds for k in kinds}
+        targets_all = []
+        for name, kinds in PHASES:
+            kinds = [k for k in (kinds or [k for k in kinds_seen if k not in placed]) if k in kinds_seen]
+            if only:
+                kinds = [k for k in kinds if k in only]
+            if not kinds:
+                continue
+            chosen, keys = [], []
+            for kind in kinds:
+                of_kind = [j for j in jobs if j["rule"] == kind]
+                if kind == "pretrain":
+                    for objective in dict.fromkeys(j["wildcards"].get("objective") for j in of_kind):
+                        chosen.append(next(j for j in of_kind if j["wildcards"].get("objective") == objective))
+                        keys.append(f"pretrain[{objective}]")
+                else:
+                    chosen.append(of_kind[0])
+                    keys.append(kind)
+            for job in chosen:
+                remove_outputs(workdir, job)
+            print(f"phase {name}: outputs removed of {len(chosen)} jobs; kill targets: {', '.join(keys)}", flush=True)
+            targets_all += keys
+            suite.phase(keys, ("--allowed-rules", *kinds, *RESUME_TRIGGERS), kill_snakemake=(name == "late"))
+        dry_extra = RESUME_TRIGGERS
     else:
-        problems.append(f"not finished after {args.max_starts} starts")
-
-    dry = subprocess.run(snakemake_cmd(workdir, configfile, "-n", "--cores", "1"), capture_output=True, text=True,
-                         env=env_for(workdir))
+        workdir.mkdir(parents=True, exist_ok=True)
+        configfile = smoke_config(workdir)
+        suite = Suite(workdir, configfile, reference, cores, args.seed, args.max_starts)
+        targets_all = targets_of(workdir, configfile)
+        if only:
+            targets_all = [t for t in targets_all if t.split("[")[0] in only]
+        print(f"kill targets ({len(targets_all) + 1}): {', '.join(targets_all)}, snakemake", flush=True)
+        suite.phase(targets_all, (), kill_snakemake=True)
+        dry_extra = ()
+    problems = suite.problems
+    dry = subprocess.run(snakemake_cmd(workdir, configfile, "-n", "--cores", "1", *dry_extra), capture_output=True,
+                         text=True, env=env_for(workdir))
     if "Nothing to be done" not in dry.stdout + dry.stderr:
         problems.append("snakemake -n still has jobs to do after the last start")
-    for record in kills:  # each killed job ran again: its outputs exist and are newer than the kill
-        for job in record["jobs"]:
-            for output in job["output"]:
-                path = workdir / output
-                if not path.exists():
-                    problems.append(f"{record['key']}: {output} missing at the end")
-                elif path.stat().st_mtime < record["time"]:
-                    problems.append(f"{record['key']}: {output} is older than the kill (taken as complete)")
+    suite.check_rerun()
     for path in leftovers(workdir):
         problems.append(f"leftover temporary {path}")
     compared, differences = compare(workdir, reference)
     problems += differences
+    same, killed_differ = suite.killed_outputs_vs_reference()
 
-    print("\nkill point                      tried  survived")
+    tried, missed = suite.tried, suite.missed
+    print("\nkill point                      tried  survived  (missed: the job ended before its kill point)")
     survived_total = tried_total = 0
     bad_keys = {p.split(":")[0] for p in problems}
     run_ok = not differences and not any(p.startswith(("snakemake -n", "leftover", "not finished")) for p in problems)
-    for key in targets + ["snakemake"]:
+    for key in targets_all + ["snakemake"]:
         n = tried.get(key, 0)
         ok = n if run_ok and key not in bad_keys else 0
         survived_total += ok
         tried_total += n
         note = "" if n else "  (no job of this kind was caught running)"
+        note += f"  missed {missed[key]}" if missed.get(key) else ""
         print(f"{key:32s}{n:5d}  {ok:8d}{note}")
     print(f"\nkill points survived / tried: {survived_total} / {tried_total} "
-          f"(targets: {len(targets) + 1}; starts: {start + 1}; {time.monotonic() - started_at:.0f} s)")
-    print(f"metric files and tables compared with {reference}: {compared}, differing: "
-          f"{sum(1 for d in differences)}")
+          f"(kill targets: {len(targets_all) + 1}; Snakemake starts: {suite.starts}; "
+          f"{time.monotonic() - started_at:.0f} s)")
+    print(f"metric files and tables compared with {reference}: {compared}, differing: {len(differences)}")
+    print(f"files of the killed jobs' outputs identical to the reference's: {same}, differing: {len(killed_differ)}")
+    for item in killed_differ:
+        print("  differs:", item)
     for problem in problems:
         print("PROBLEM:", problem)
     (workdir / "kill-suite.json").write_text(json.dumps(
         {"kills": [{k: v for k, v in r.items() if k != "jobs"} | {"jobs": [j["key"] + str(j["wildcards"]) for j in r["jobs"]]}
-                   for r in kills], "tried": tried, "problems": problems, "compared": compared}, indent=1, default=str))
-    missed = [k for k in targets if not tried.get(k)]
-    return 0 if not problems and not missed else 1
+                   for r in suite.kills], "tried": tried, "missed": missed, "problems": problems,
+         "compared": compared, "killed_outputs_differing": killed_differ}, indent=1, default=str))
+    uncaught = [k for k in targets_all if not tried.get(k)]
+    return 0 if not problems and not uncaught else 1
+
+
+def reference_config(reference: Path) -> Path:
+    found = sorted(reference.glob("smoke*.yaml"))
+    if not found:
+        sys.exit(f"no smoke*.yaml in {reference}")
+    return found[0]
 
 
 if __name__ == "__main__":

@@ -94,3 +94,32 @@ def test_the_comparison_finds_a_changed_or_missing_file(tmp_path):
     compared, differences = kill_suite.compare(tmp_path / "a", tmp_path / "b")
     assert compared == 1
     assert differences == [f"only in {tmp_path / 'a'}: results/metrics/m.json", "differs: results/tables/t.csv"]
+
+
+def test_the_jobs_of_a_reference_run_are_read_from_its_console_log(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(textwrap.dedent(
+        """
+        [Tue Dec  1 13:07:31 2026]
+        localrule download_pair:
+            input: results/corpus/en.jsonl
+            output: results/corpus/en-ja.jsonl, results/corpus/en-ja.manifest.json
+            log: results/logs/download_pair/en-ja.log
+            jobid: 11
+            wildcards: lang=ja
+            resources: tmpdir=/tmp
+        Select jobs to execute...
+        [Tue Dec  1 13:07:33 2026]
+        rule pretrain:
+            output: results/models/weam/p13/model, results/models/weam/p13/history.jsonl
+            wildcards: objective=weam, pseed=13
+        localrule all:
+            input: results/tables/x.csv
+        """
+    ).lstrip())
+    assert kill_suite.reference_jobs(log) == [
+        {"rule": "download_pair", "output": ["results/corpus/en-ja.jsonl", "results/corpus/en-ja.manifest.json"],
+         "wildcards": {"lang": "ja"}},
+        {"rule": "pretrain", "output": ["results/models/weam/p13/model", "results/models/weam/p13/history.jsonl"],
+         "wildcards": {"objective": "weam", "pseed": "13"}},
+    ]
