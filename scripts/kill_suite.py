@@ -2,11 +2,17 @@
 rerun with --rerun-incomplete, and compare the final metric files and tables byte for byte with
 an uninterrupted run of the same config.
 
-    PYTHONPATH=. python scripts/kill_suite.py --workdir DIR --reference REF [--cores 4,1]
+    PYTHONPATH=. python scripts/kill_suite.py --workdir DIR --reference REF [--from-reference] [--cores 4,1]
 
-DIR must be empty or absent (the smoke study is written there, with its mirror); REF is a finished
-uninterrupted smoke study (`tests/workflow_helpers.smoke_config` + `snakemake --cores 2`), or an
-empty folder: the script then runs it first.
+REF is a finished uninterrupted smoke study (`tests/workflow_helpers.smoke_config` + `snakemake
+--cores 2`), or an empty folder: the script then runs it first. DIR must be empty or absent.
+
+Without --from-reference, DIR is a fresh smoke study run to its end through the kills. With it, DIR
+is a copy of REF and three phases (PHASES: early, arms, late) each force the first job of each of
+their rule kinds (`--forcerun` its outputs; pre-training: the first job of each arm) and let
+Snakemake run only rules of the phase (`--allowed-rules`; `--rerun-triggers` without mtime, so that
+a file recomputed byte for byte does not rerun later phases): one job of every rule kind and what
+follows it inside its phase is recomputed, at a fraction of the whole study's cost.
 
 How: Snakemake is started again and again in DIR (`--rerun-incomplete --keep-going`, the core
 counts of --cores in turn). While it runs, the script watches its job processes (each job is a
@@ -18,11 +24,12 @@ job took in REF, from its benchmark file). Once, when two or more jobs are runni
 whole process group is SIGKILLed instead (Snakemake and all its jobs at once, as a crash or OOM
 kill would); the lock it leaves is removed with `snakemake --unlock`, as a user would.
 
-Checks: after each kill, the killed job's outputs must not be left as complete (Snakemake removes
-a failed job's outputs; after the group kill they are marked incomplete) and each killed job must
-run again later (its outputs are newer than the kill); at the end `snakemake -n` has nothing to
-do, no atomic temporaries (`.NAME.*.tmp`) are left under results/, and results/metrics/** and
-results/tables/** equal REF's byte for byte. Prints one line per kill point and a summary per rule.
+Checks: after each kill, the killed job's outputs must not be left (Snakemake removes a failed
+job's outputs; after the group kill they are marked incomplete) and each killed job must run again
+later (its outputs are newer than the kill); at the end `snakemake -n` has nothing to do, no atomic
+temporaries (`.NAME.*.tmp`) are left under results/, every file of the killed jobs' outputs and
+results/metrics/** and results/tables/** equal REF's byte for byte. Prints one line per kill point
+and a summary per rule kind.
 """
 
 from __future__ import annotations
@@ -222,9 +229,9 @@ def run_reference(reference: Path, cores: int) -> None:
 
 
 # -- resuming a finished reference: one job of each rule kind recomputed ---------------------------
-#: the phases of --from-reference: each deletes the outputs of the first job of each of its rule kinds
-#: (pretrain: of each arm) and lets Snakemake rerun only rules of the phase (--allowed-rules), so that
-#: the work stays bounded; the rest of the study is the reference's own
+#: the phases of --from-reference: each forces the first job of each of its rule kinds (pretrain: of each
+#: arm) and lets Snakemake rerun only rules of the phase (--allowed-rules), so that the work stays
+#: bounded; the rest of the study is the reference's own
 PHASES = [
     ("early", ["environment", "download_english", "download_pair", "prepare_english", "prepare_pair", "segment_pair",
                "train_tokenizer", "tokenize_pair", "align", "symmetrize", "intersect", "alignment_gold",
@@ -254,15 +261,6 @@ def reference_jobs(run_log: Path) -> list[dict]:
     return [j for j in jobs if j["rule"] != "all" and j["output"]]
 
 
-def remove_outputs(workdir: Path, job: dict) -> None:
-    for output in job["output"]:
-        path = workdir / output
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-
-
 class Suite:
     def __init__(self, workdir: Path, configfile: Path, reference: Path, cores: list[int], seed: int, max_starts: int):
         self.workdir, self.configfile, self.reference = workdir, configfile, reference
@@ -273,11 +271,16 @@ class Suite:
         self.problems: list[str] = []
         self.starts = 0
 
-    def phase(self, keys: list[str], extra: tuple[str, ...] = (), kill_snakemake: bool = False) -> None:
-        """Start Snakemake again and again until it finishes with nothing left to kill."""
+    def phase(self, keys: list[str], extra: tuple[str, ...] = (), kill_snakemake: bool = False,
+              seeds: list[dict] | None = None) -> None:
+        """Start Snakemake again and again until it finishes with nothing left to kill. ``seeds``
+        (--from-reference): jobs forced to run in the first start (--forcerun their outputs); each
+        later start forces the jobs killed so far whose outputs were not made again since their kill
+        (without the mtime trigger nothing else would rebuild an intermediate file)."""
         workdir, configfile, reference = self.workdir, self.configfile, self.reference
         remaining = list(keys) + (["snakemake"] if kill_snakemake else [])
         phase_starts = 0
+        phase_kills: list[dict] = []
         while True:
             start = self.starts
             self.starts += 1
@@ -286,7 +289,16 @@ class Suite:
                 self.problems.append(f"not finished after {self.max_starts} starts")
                 return
             n_cores = self.cores[start % len(self.cores)]
-            cmd = snakemake_cmd(workdir, configfile, "--cores", str(n_cores), "--rerun-incomplete", "--keep-going", *extra)
+            force: list[str] = []
+            if seeds is not None:
+                if phase_starts == 1:
+                    force = [o for job in seeds for o in job["output"]]
+                else:
+                    force = list(dict.fromkeys(
+                        o for record in phase_kills for job in record["jobs"] for o in job["output"]
+                        if not (workdir / o).exists() or (workdir / o).stat().st_mtime < record["time"]))
+            cmd = snakemake_cmd(workdir, configfile, "--cores", str(n_cores), "--rerun-incomplete", "--keep-going",
+                                *(["--forcerun", *force] if force else []), *extra)
             out_path = workdir / f"kill-suite-start{start:02d}.log"
             with open(out_path, "w") as out:
                 proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env_for(workdir),
@@ -344,6 +356,7 @@ class Suite:
                               f"{record['after_s']:.1f} s after it started", flush=True)
                 time.sleep(0.1)
             rc = proc.wait()
+            phase_kills += killed_here
             if group_killed:
                 for pid in list(_JOBS):  # the jobs died with the group; wait for their processes to go
                     while alive(pid):
@@ -448,11 +461,11 @@ def main() -> int:
                 else:
                     chosen.append(of_kind[0])
                     keys.append(kind)
-            for job in chosen:
-                remove_outputs(workdir, job)
-            print(f"phase {name}: outputs removed of {len(chosen)} jobs; kill targets: {', '.join(keys)}", flush=True)
+            print(f"phase {name}: {len(chosen)} jobs forced (--forcerun), rules allowed to run: {', '.join(kinds)}; "
+                  f"kill targets: {', '.join(keys)}", flush=True)
             targets_all += keys
-            suite.phase(keys, ("--allowed-rules", *kinds, *RESUME_TRIGGERS), kill_snakemake=(name == "late"))
+            suite.phase(keys, ("--allowed-rules", *kinds, *RESUME_TRIGGERS), kill_snakemake=(name == "late"),
+                        seeds=chosen)
         dry_extra = RESUME_TRIGGERS
     else:
         workdir.mkdir(parents=True, exist_ok=True)
