@@ -317,7 +317,7 @@ class Suite:
                     if any(j["key"] == key for _, j in pending.values()):
                         continue
                     took = reference_seconds(reference, job["log"])
-                    delay = self.rng.uniform(0.0, 0.3) * took if took else 0.0
+                    delay = self.rng.uniform(0.0, 0.2) * took if took else 0.0
                     job["key"] = key
                     pending[job["pid"]] = (time.time() + min(delay, 120.0), job)
                 if ("snakemake" in remaining and len(running) >= 2
