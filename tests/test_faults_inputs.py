@@ -104,6 +104,9 @@ def test_a_tracking_database_that_is_not_one_is_refused_before_any_job(tmp_path)
     empty = tmp_path / "empty.db"
     empty.touch()
     preflight.check_tracking_database({"tracking": {"uri": f"sqlite:///{empty}"}}, tmp_path)
+    # onstart's checks include it, before the tracking probe and the experiment creation
+    with pytest.raises(preflight.PreflightError, match="is not an SQLite database"):
+        preflight.run_all(cfg, tmp_path)
 
 
 FULL_DISK_JOB = textwrap.dedent(
