@@ -152,6 +152,30 @@ def report(name: str, uri: str, counts: dict) -> bool:
     return ok
 
 
+def study_counts(study: Path) -> dict:
+    """Jobs a finished study's Snakemake consoles report finished (rule all aside) against the
+    top-level MLflow runs of its tracking database, by status."""
+    import re
+    import sqlite3
+
+    logs = sorted(study.glob("kill-suite-start*.log")) or sorted(study.glob("run.log"))
+    finished = 0
+    locked = 0
+    for log in logs:
+        text = log.read_text(errors="replace")
+        finished += len([m for m in re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", text) if m != "all"])
+        locked += text.count("database is locked")
+    for log in (study / "results" / "logs").rglob("*.log"):
+        locked += log.read_text(errors="replace").count("database is locked")
+    con = sqlite3.connect(study / "mlflow.db")
+    rows = con.execute(
+        "select r.status, count(*) from runs r where not exists (select 1 from tags t where t.run_uuid = r.run_uuid "
+        "and t.key = 'mlflow.parentRunId') and exists (select 1 from tags t where t.run_uuid = r.run_uuid and "
+        "t.key = 'rule' and t.value != 'workflow') group by r.status").fetchall()
+    con.close()
+    return {"consoles": len(logs), "jobs_finished": finished, "runs": dict(rows), "locked": locked}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=4)
@@ -159,7 +183,19 @@ def main() -> int:
     parser.add_argument("--backend", default="sqlite,server")
     parser.add_argument("--server-workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--study", type=Path,
+                        help="instead: count a finished study's jobs (its Snakemake consoles: run.log or the kill "
+                             "suite's kill-suite-start*.log) against the runs in its mlflow.db")
     args = parser.parse_args()
+    if args.study:
+        counts = study_counts(args.study)
+        runs = counts["runs"]
+        ok = runs.get("FINISHED", 0) == counts["jobs_finished"] and not runs.get("RUNNING") and not counts["locked"]
+        print(f"{args.study}: jobs finished (Snakemake, {counts['consoles']} consoles) {counts['jobs_finished']}, MLflow "
+              f"runs FINISHED {runs.get('FINISHED', 0)}, KILLED {runs.get('KILLED', 0)}, FAILED {runs.get('FAILED', 0)}, "
+              f"RUNNING {runs.get('RUNNING', 0)}; 'database is locked' {counts['locked']} -> "
+              f"{'OK' if ok else 'RUNS LOST'}")
+        return 0 if ok else 1
     root = args.keep or Path(tempfile.mkdtemp(prefix="load-suite-"))
     root.mkdir(parents=True, exist_ok=True)
     print(f"{args.processes} processes x {args.runs} runs, starting together; folder {root}", flush=True)
