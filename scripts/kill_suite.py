@@ -8,7 +8,7 @@ REF is a finished uninterrupted smoke study (`tests/workflow_helpers.smoke_confi
 --cores 2`), or an empty folder: the script then runs it first. DIR must be empty or absent.
 
 Without --from-reference, DIR is a fresh smoke study run to its end through the kills. With it, DIR
-is a copy of REF and three phases (PHASES: early, arms, late) each force the first job of each of
+is a copy of REF and three phases (PHASES: late, arms, early) each force the first job of each of
 their rule kinds (`--forcerun` its outputs; pre-training: the first job of each arm) and let
 Snakemake run only rules of the phase (`--allowed-rules`; `--rerun-triggers` without mtime, so that
 a file recomputed byte for byte does not rerun later phases): one job of every rule kind and what
@@ -233,11 +233,11 @@ def run_reference(reference: Path, cores: int) -> None:
 #: arm) and lets Snakemake rerun only rules of the phase (--allowed-rules), so that the work stays
 #: bounded; the rest of the study is the reference's own
 PHASES = [
+    ("late", None),  # every rule kind of the reference run that is not in another phase
+    ("arms", ["pretrain"]),
     ("early", ["environment", "download_english", "download_pair", "prepare_english", "prepare_pair", "segment_pair",
                "train_tokenizer", "tokenize_pair", "align", "symmetrize", "intersect", "alignment_gold",
                "alignment_quality", "pretrain_base"]),
-    ("arms", ["pretrain"]),
-    ("late", None),  # every other rule kind of the reference run
 ]
 #: without mtime: an output recomputed byte for byte in one phase does not rerun the next phases' jobs
 RESUME_TRIGGERS = ("--rerun-triggers", "code", "params", "software-env", "input")
@@ -394,10 +394,10 @@ class Suite:
                     elif path.stat().st_mtime < record["time"]:
                         self.problems.append(f"{record['key']}: {output} is older than the kill (taken as complete)")
 
-    def killed_outputs_vs_reference(self) -> tuple[int, list[str]]:
+    def killed_outputs_vs_reference(self, kills: list[dict] | None = None) -> tuple[int, list[str]]:
         """Every file of every killed job's outputs, compared with the reference's."""
         same, differ = 0, []
-        for record in self.kills:
+        for record in self.kills if kills is None else kills:
             for job in record["jobs"]:
                 for output in job["output"]:
                     mine = self.workdir / output
@@ -464,8 +464,15 @@ def main() -> int:
             print(f"phase {name}: {len(chosen)} jobs forced (--forcerun), rules allowed to run: {', '.join(kinds)}; "
                   f"kill targets: {', '.join(keys)}", flush=True)
             targets_all += keys
+            before = len(suite.kills)
             suite.phase(keys, ("--allowed-rules", *kinds, *RESUME_TRIGGERS), kill_snakemake=(name == "late"),
                         seeds=chosen)
+            same, differ = suite.killed_outputs_vs_reference(suite.kills[before:])
+            compared, differences = compare(workdir, reference)
+            print(f"phase {name} done ({time.monotonic() - started_at:.0f} s): {len(suite.kills) - before} kills; files "
+                  f"of the killed jobs' outputs identical to the reference's {same}, differing {len(differ)} "
+                  f"{differ[:6]}; metric files and tables: {compared} compared, {len(differences)} differing "
+                  f"{differences[:6]}", flush=True)
         dry_extra = RESUME_TRIGGERS
     else:
         workdir.mkdir(parents=True, exist_ok=True)
