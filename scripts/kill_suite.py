@@ -288,7 +288,7 @@ class Suite:
             if phase_starts > self.max_starts:
                 self.problems.append(f"not finished after {self.max_starts} starts")
                 return
-            n_cores = self.cores[start % len(self.cores)]
+            n_cores = self.cores[(phase_starts - 1) % len(self.cores)]  # each phase begins with the first
             force: list[str] = []
             if seeds is not None:
                 if phase_starts == 1:
@@ -322,7 +322,7 @@ class Suite:
                     pending[job["pid"]] = (time.time() + min(delay, 120.0), job)
                 if ("snakemake" in remaining and len(running) >= 2
                         and all(has_started(workdir, j) for j in running)
-                        and len(remaining) <= max(2, len(keys) // 2)):
+                        and phase_starts >= 2):  # the first start of the phase kills jobs
                     victims = [dict(j, key=key_of(j)) for j in running]
                     os.killpg(proc.pid, signal.SIGKILL)
                     group_killed = True
