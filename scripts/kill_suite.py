@@ -322,7 +322,7 @@ class Suite:
                     pending[job["pid"]] = (time.time() + min(delay, 120.0), job)
                 if ("snakemake" in remaining and len(running) >= 2
                         and all(has_started(workdir, j) for j in running)
-                        and phase_starts >= 2):  # the first start of the phase kills jobs
+                        and (phase_starts >= 2 or len(phase_kills) + len(killed_here) >= len(keys) // 2)):
                     victims = [dict(j, key=key_of(j)) for j in running]
                     os.killpg(proc.pid, signal.SIGKILL)
                     group_killed = True
