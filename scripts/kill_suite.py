@@ -58,8 +58,11 @@ SCRIPT = re.compile(r"pickle\.loads\((b'(?:[^'\\]|\\.)*')\)")
 STARTED = "threads="  # alignxfer.jobs prints it when the job has begun its work
 
 
+SNAKEFILE = REPO / "Snakefile"  # tests/test_faults_kill.py points it at a two-rule workflow
+
+
 def snakemake_cmd(workdir: Path, configfile: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
             "--configfile", str(configfile), *args]
 
 

@@ -123,3 +123,29 @@ def test_the_jobs_of_a_reference_run_are_read_from_its_console_log(tmp_path):
         {"rule": "pretrain", "output": ["results/models/weam/p13/model", "results/models/weam/p13/history.jsonl"],
          "wildcards": {"objective": "weam", "pseed": "13"}},
     ]
+
+
+def test_a_phase_from_a_reference_forces_kills_and_rebuilds_one_job(tmp_path, monkeypatch):
+    """--from-reference on the two-rule workflow: the forced job is killed in the first start,
+    forced again in the second, and its output equals the reference's; `copy` is not rerun."""
+    import shutil
+
+    reference = tmp_path / "ref"
+    reference.mkdir()
+    (reference / "Snakefile").write_text(SNAKEFILE)
+    (reference / "slow.py").write_text(SLOW)
+    (reference / "config.yaml").write_text("{}\n")
+    assert _snakemake(reference).returncode == 0
+    work = tmp_path / "work"
+    shutil.copytree(reference, work, symlinks=True)
+    copy_mtime = (work / "results" / "b.txt").stat().st_mtime
+    monkeypatch.setattr(kill_suite, "SNAKEFILE", work / "Snakefile")
+    monkeypatch.setenv("SLOW_SECONDS", "4")
+    suite = kill_suite.Suite(work, work / "config.yaml", reference, cores=[1], seed=0, max_starts=5)
+    job = {"rule": "slow", "output": ["results/a.txt"], "wildcards": {}}
+    suite.phase(["slow"], ("--allowed-rules", "slow", *kill_suite.RESUME_TRIGGERS), seeds=[job])
+    assert suite.problems == [] and [k["key"] for k in suite.kills] == ["slow"] and suite.starts == 2
+    suite.check_rerun()
+    assert suite.problems == []
+    assert suite.killed_outputs_vs_reference() == (1, [])
+    assert (work / "results" / "b.txt").stat().st_mtime == copy_mtime  # not an allowed rule: left alone
