@@ -189,6 +189,32 @@ def compare(workdir: Path, reference: Path) -> tuple[int, list[str]]:
     return compared, differences
 
 
+#: fields that hold wall-clock measurements (histories: elapsed_s, tokens_per_s, epoch_seconds,
+#: examples_per_s; manifests: cache.fetch_seconds); their values differ from run to run
+TIMING = re.compile(r"(^|_)(elapsed_s|seconds|per_s|job_seconds)$|_seconds$|_per_s$")
+
+
+def _drop_timing(value):
+    if isinstance(value, dict):
+        return {k: _drop_timing(v) for k, v in value.items() if not TIMING.search(k)}
+    if isinstance(value, list):
+        return [_drop_timing(v) for v in value]
+    return value
+
+
+def timing_only(mine: Path, theirs: Path) -> bool:
+    """Whether two JSON or JSON-lines files are equal once their timing fields are left out."""
+    if not (mine.is_file() and theirs.is_file()) or mine.suffix not in (".json", ".jsonl"):
+        return False
+    try:
+        if mine.suffix == ".json":
+            return _drop_timing(json.loads(mine.read_text())) == _drop_timing(json.loads(theirs.read_text()))
+        load = lambda p: [_drop_timing(json.loads(line)) for line in p.read_text().splitlines() if line.strip()]  # noqa: E731
+        return load(mine) == load(theirs)
+    except (ValueError, OSError):
+        return False
+
+
 def leftovers(workdir: Path) -> list[Path]:
     return [p for p in (workdir / "results").rglob(".*") if p.name.endswith(".tmp") or p.name.endswith(".old")
             or p.name.startswith(".model-")]
@@ -398,6 +424,13 @@ class Suite:
                         self.problems.append(f"{record['key']}: {output} is older than the kill (taken as complete)")
 
     def killed_outputs_vs_reference(self, kills: list[dict] | None = None) -> tuple[int, list[str]]:
+        """(identical files, differing files) of the killed jobs' outputs; a JSON/JSONL file that
+        differs only in timing fields (TIMING) is listed as 'PATH (timing fields only)'."""
+        same, differ = self._killed_outputs(kills)
+        return same, [d if not timing_only(self.workdir / d.split(": ", 1)[1], self.reference / d.split(": ", 1)[1])
+                      else f"{d} (timing fields only)" for d in differ]
+
+    def _killed_outputs(self, kills: list[dict] | None = None) -> tuple[int, list[str]]:
         """Every file of every killed job's outputs, compared with the reference's."""
         same, differ = 0, []
         for record in self.kills if kills is None else kills:
