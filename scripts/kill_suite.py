@@ -61,8 +61,13 @@ STARTED = "threads="  # alignxfer.jobs prints it when the job has begun its work
 SNAKEFILE = REPO / "Snakefile"  # tests/test_faults_kill.py points it at a two-rule workflow
 
 
+#: explicit targets of every start (--from-reference --phases of a reference still running: the
+#: outputs of its jobs of those phases' rule kinds); empty: the workflow's default target
+TARGETS: list[str] = []
+
+
 def snakemake_cmd(workdir: Path, configfile: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
+    return [sys.executable, "-m", "snakemake", *TARGETS, "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
             "--configfile", str(configfile), *args]
 
 
@@ -174,14 +179,15 @@ def kill_tree(pid: int) -> None:
             pass
 
 
-def compare(workdir: Path, reference: Path) -> tuple[int, list[str]]:
-    """(files compared, differences) for results/metrics/** and results/tables/**."""
+def compare(workdir: Path, reference: Path, mine_only: bool = False) -> tuple[int, list[str]]:
+    """(files compared, differences) for results/metrics/** and results/tables/**; ``mine_only``:
+    files the reference has and ``workdir`` does not are not differences (a reference still running)."""
     differences, compared = [], 0
     for part in ("metrics", "tables"):
         mine = {p.relative_to(workdir) for p in (workdir / "results" / part).rglob("*") if p.is_file()}
         theirs = {p.relative_to(reference) for p in (reference / "results" / part).rglob("*") if p.is_file()}
         differences += [f"only in {workdir}: {p}" for p in sorted(mine - theirs)]
-        differences += [f"only in {reference}: {p}" for p in sorted(theirs - mine)]
+        differences += [] if mine_only else [f"only in {reference}: {p}" for p in sorted(theirs - mine)]
         for rel in sorted(mine & theirs):
             compared += 1
             if (workdir / rel).read_bytes() != (reference / rel).read_bytes():
@@ -460,6 +466,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill delays")
     parser.add_argument("--max-starts", type=int, default=60)
     parser.add_argument("--only", default="", help="comma-separated rule kinds to kill (default: all)")
+    parser.add_argument("--phases", default="late,arms,early",
+                        help="--from-reference: the phases to run; a subset targets the outputs of the reference's "
+                             "jobs of their rule kinds (so the reference may still be running the others)")
     args = parser.parse_args()
     workdir, reference = args.workdir.resolve(), args.reference.resolve()
     if not (reference / "results" / "tables").is_dir():
@@ -472,6 +481,9 @@ def main() -> int:
     if args.from_reference:
         workdir.rmdir() if workdir.exists() else None
         shutil.copytree(reference, workdir, symlinks=True)  # copy2: the mtimes stay
+        shutil.rmtree(workdir / ".snakemake" / "locks", ignore_errors=True)  # a reference still running:
+        for path in leftovers(workdir):  # its jobs' temporaries are not this copy's
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         for leftover in ("mlflow.db", "mlflow.db.lock", "mlartifacts"):
             path = workdir / leftover
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
@@ -481,8 +493,17 @@ def main() -> int:
         kinds_seen = list(dict.fromkeys(j["rule"] for j in jobs))
         placed = {k for _, kinds in PHASES if kinds for k in kinds}
         targets_all = []
-        for name, kinds in PHASES:
-            kinds = [k for k in (kinds or [k for k in kinds_seen if k not in placed]) if k in kinds_seen]
+        wanted_phases = args.phases.split(",")
+        subset = set(wanted_phases) != {name for name, _ in PHASES}
+        phase_kinds = {name: [k for k in (kinds or [k for k in kinds_seen if k not in placed]) if k in kinds_seen]
+                       for name, kinds in PHASES}
+        if subset:
+            TARGETS[:] = list(dict.fromkeys(o for j in jobs if any(j["rule"] in phase_kinds[n] for n in wanted_phases)
+                                            for o in j["output"]))
+        for name, _ in PHASES:
+            if name not in wanted_phases:
+                continue
+            kinds = phase_kinds[name]
             if only:
                 kinds = [k for k in kinds if k in only]
             if not kinds:
@@ -504,13 +525,14 @@ def main() -> int:
             suite.phase(keys, ("--allowed-rules", *kinds, *RESUME_TRIGGERS), kill_snakemake=(name == "late"),
                         seeds=chosen)
             same, differ = suite.killed_outputs_vs_reference(suite.kills[before:])
-            compared, differences = compare(workdir, reference)
+            compared, differences = compare(workdir, reference, mine_only=subset)
             print(f"phase {name} done ({time.monotonic() - started_at:.0f} s): {len(suite.kills) - before} kills; files "
                   f"of the killed jobs' outputs identical to the reference's {same}, differing {len(differ)} "
                   f"{differ[:6]}; metric files and tables: {compared} compared, {len(differences)} differing "
                   f"{differences[:6]}", flush=True)
         dry_extra = RESUME_TRIGGERS
     else:
+        subset = False
         workdir.mkdir(parents=True, exist_ok=True)
         configfile = smoke_config(workdir)
         suite = Suite(workdir, configfile, reference, cores, args.seed, args.max_starts)
@@ -528,7 +550,7 @@ def main() -> int:
     suite.check_rerun()
     for path in leftovers(workdir):
         problems.append(f"leftover temporary {path}")
-    compared, differences = compare(workdir, reference)
+    compared, differences = compare(workdir, reference, mine_only=args.from_reference and subset)
     problems += differences
     same, killed_differ = suite.killed_outputs_vs_reference()
 
