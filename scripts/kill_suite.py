@@ -497,13 +497,12 @@ def main() -> int:
         subset = set(wanted_phases) != {name for name, _ in PHASES}
         phase_kinds = {name: [k for k in (kinds or [k for k in kinds_seen if k not in placed]) if k in kinds_seen]
                        for name, kinds in PHASES}
-        if subset:
-            TARGETS[:] = list(dict.fromkeys(o for j in jobs if any(j["rule"] in phase_kinds[n] for n in wanted_phases)
-                                            for o in j["output"]))
         for name, _ in PHASES:
             if name not in wanted_phases:
                 continue
             kinds = phase_kinds[name]
+            if subset:  # --allowed-rules hides the other rules: a target must be an output of the phase's
+                TARGETS[:] = list(dict.fromkeys(o for j in jobs if j["rule"] in kinds for o in j["output"]))
             if only:
                 kinds = [k for k in kinds if k in only]
             if not kinds:
