@@ -280,20 +280,26 @@ JOB_LINE = re.compile(r"^(?:local)?rule (\w+):$")
 
 
 def reference_jobs(run_log: Path) -> list[dict]:
-    """rule, outputs and wildcards of every job in a Snakemake console log, in order."""
+    """rule, outputs and wildcards of every job in a Snakemake console log, in order; a job the log
+    shows started but not finished (a reference still running) is left out."""
     jobs, current = [], None
-    for line in run_log.read_text(errors="replace").splitlines():
+    text = run_log.read_text(errors="replace")
+    finished = set(re.findall(r"^Finished jobid: (\d+) ", text, flags=re.M))
+    for line in text.splitlines():
         match = JOB_LINE.match(line.strip()) if not line.startswith(" ") else None
         if match:
             current = {"rule": match.group(1), "output": [], "wildcards": {}}
             jobs.append(current)
+        elif current is not None and line.startswith("    jobid: "):
+            current["finished"] = line[len("    jobid: "):].strip() in finished
         elif current is not None and line.startswith("    output: "):
             current["output"] = [o.strip() for o in line[len("    output: "):].split(",")]
         elif current is not None and line.startswith("    wildcards: "):
             current["wildcards"] = dict(kv.strip().split("=", 1) for kv in line[len("    wildcards: "):].split(","))
         elif not line.startswith(" "):
             current = None if line.strip() else current
-    return [j for j in jobs if j["rule"] != "all" and j["output"]]
+    return [{k: v for k, v in j.items() if k != "finished"} for j in jobs
+            if j["rule"] != "all" and j["output"] and j.get("finished", True)]
 
 
 class Suite:

@@ -109,6 +109,12 @@ def test_the_jobs_of_a_reference_run_are_read_from_its_console_log(tmp_path):
             wildcards: lang=ja
             resources: tmpdir=/tmp
         Select jobs to execute...
+        Finished jobid: 11 (Rule: download_pair)
+        [Tue Dec  1 13:07:32 2026]
+        localrule align:
+            output: results/align/en-de/forward.txt
+            jobid: 12
+            wildcards: lang=de, direction=forward
         [Tue Dec  1 13:07:33 2026]
         rule pretrain:
             output: results/models/weam/p13/model, results/models/weam/p13/history.jsonl
