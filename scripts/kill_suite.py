@@ -306,6 +306,7 @@ class Suite:
     def __init__(self, workdir: Path, configfile: Path, reference: Path, cores: list[int], seed: int, max_starts: int):
         self.workdir, self.configfile, self.reference = workdir, configfile, reference
         self.cores, self.rng, self.max_starts = cores, random.Random(seed), max_starts
+        self.delay_fraction = 0.2  # kill point: up to this share of the job's time in REF after its threads= line
         self.tried: dict[str, int] = {}
         self.missed: dict[str, int] = {}
         self.kills: list[dict] = []
@@ -358,7 +359,7 @@ class Suite:
                     if any(j["key"] == key for _, j in pending.values()):
                         continue
                     took = reference_seconds(reference, job["log"])
-                    delay = self.rng.uniform(0.0, 0.2) * took if took else 0.0
+                    delay = self.rng.uniform(0.0, self.delay_fraction) * took if took else 0.0
                     job["key"] = key
                     pending[job["pid"]] = (time.time() + min(delay, 120.0), job)
                 if ("snakemake" in remaining and len(running) >= 2
@@ -471,6 +472,9 @@ def main() -> int:
     parser.add_argument("--reference-cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill delays")
     parser.add_argument("--max-starts", type=int, default=60)
+    parser.add_argument("--delay-fraction", type=float, default=0.2,
+                        help="kill up to this share of the job's REF time after its log shows it began (larger: "
+                             "later kill points, more jobs that end before theirs)")
     parser.add_argument("--only", default="", help="comma-separated rule kinds to kill (default: all)")
     parser.add_argument("--phases", default="late,arms,early",
                         help="--from-reference: the phases to run; a subset targets the outputs of the reference's "
@@ -495,6 +499,7 @@ def main() -> int:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         configfile = workdir / reference_config(reference).name
         suite = Suite(workdir, configfile, reference, cores, args.seed, args.max_starts)
+        suite.delay_fraction = args.delay_fraction
         jobs = reference_jobs(reference / "run.log")
         kinds_seen = list(dict.fromkeys(j["rule"] for j in jobs))
         placed = {k for _, kinds in PHASES if kinds for k in kinds}
@@ -541,6 +546,7 @@ def main() -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         configfile = smoke_config(workdir)
         suite = Suite(workdir, configfile, reference, cores, args.seed, args.max_starts)
+        suite.delay_fraction = args.delay_fraction
         targets_all = targets_of(workdir, configfile)
         if only:
             targets_all = [t for t in targets_all if t.split("[")[0] in only]
