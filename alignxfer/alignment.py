@@ -35,6 +35,19 @@ class AlignmentError(ValueError):
     """Bad aligner input or output; the message names the file and line."""
 
 
+#: what to do with an alignment file that does not fit its corpus (edited, copied from elsewhere)
+REBUILD_HINT = (
+    "delete the alignment files of the pair (results/align/en-<lang>/*.txt except corpus.txt) and rerun: "
+    "the align, symmetrize and intersect rules rebuild them"
+)
+
+
+def _rebuild_hint(path) -> str:
+    from pathlib import Path
+
+    return REBUILD_HINT.replace("results/align/en-<lang>/*.txt", f"{Path(path).parent}/*.txt")
+
+
 # --------------------------------------------------------------------------------------------
 # file formats
 
@@ -67,7 +80,9 @@ def parse_links(line: str, where: str = "") -> Links:
     for token in line.split():
         left, sep, right = token.partition("-")
         if not sep or not left.isdigit() or not right.isdigit():
-            raise AlignmentError(f"{where}: {token!r} is not a Pharaoh link 'i-j' of two non-negative integers")
+            raise AlignmentError(
+                f"{where}: {token!r} is not a Pharaoh link 'i-j' of two non-negative integers; {REBUILD_HINT}"
+            )
         links.append((int(left), int(right)))
     return links
 
@@ -199,7 +214,8 @@ def _check_indices(links: Links, n_src: int, n_tgt: int, where: str) -> None:
     for i, j in links:
         if i >= n_src or j >= n_tgt:
             raise AlignmentError(
-                f"{where}: link {i}-{j} is out of range for a pair of {n_src} English and {n_tgt} target words"
+                f"{where}: link {i}-{j} is out of range for a pair of {n_src} English and {n_tgt} target words; "
+                f"the alignment file does not belong to its corpus: {_rebuild_hint(where.rsplit(':', 1)[0])}"
             )
 
 
@@ -209,11 +225,15 @@ def symmetrize_files(fwd_path, rev_path, out_path, heuristic: str = "grow-diag-f
     fwd_rows, rev_rows = read_links(fwd_path), read_links(rev_path)
     if len(fwd_rows) != len(rev_rows):
         raise AlignmentError(
-            f"{fwd_path} has {len(fwd_rows)} lines but {rev_path} has {len(rev_rows)}; rerun both align jobs"
+            f"{fwd_path} has {len(fwd_rows)} lines but {rev_path} has {len(rev_rows)}; an alignment needs exactly "
+            f"one line per pair: {_rebuild_hint(fwd_path)}"
         )
     src, tgt = read_corpus(corpus_path)
     if len(src) != len(fwd_rows):
-        raise AlignmentError(f"{corpus_path} has {len(src)} lines but {fwd_path} has {len(fwd_rows)}")
+        raise AlignmentError(
+            f"{corpus_path} has {len(src)} lines but {fwd_path} has {len(fwd_rows)}; an alignment needs exactly "
+            f"one line per pair: {_rebuild_hint(fwd_path)}"
+        )
     lengths = [(len(s), len(t)) for s, t in zip(src, tgt)]
     out = []
     for n, (f, r, (ns, nt)) in enumerate(zip(fwd_rows, rev_rows, lengths), 1):
@@ -238,7 +258,7 @@ def validate_alignment(alignment_path, corpus_path) -> int:
     if len(rows) != len(src):
         raise AlignmentError(
             f"{alignment_path} has {len(rows)} lines but {corpus_path} has {len(src)}; "
-            "an alignment needs exactly one line per pair"
+            f"an alignment needs exactly one line per pair: {_rebuild_hint(alignment_path)}"
         )
     for n, (links, s, t) in enumerate(zip(rows, src, tgt), 1):
         _check_indices(links, len(s), len(t), f"{alignment_path}:{n}")

@@ -14,6 +14,7 @@ A workflow script does::
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -158,14 +159,23 @@ def _report_error(err: BaseException, rule: str, wildcards: dict, handle, log_pa
     """Write the traceback of ``err`` to the job's log; True when the console should get one
     message instead of a traceback (a user-facing error, see USER_ERRORS)."""
     text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    logged = False
     if handle is not None:
-        handle.write(text)
-        handle.flush()
+        try:
+            handle.write(text)
+            handle.flush()
+            logged = True
+        except OSError:  # e.g. the disk that is full holds the log too
+            pass
     from .tracking import JobKilled
 
     if isinstance(err, USER_ERRORS + (JobKilled,)):
-        where = f" (traceback in {log_path})" if log_path else ""
-        print(f"ERROR in {rule} {wildcards}: {err}{where}", file=sys.__stderr__, flush=True)
+        where = f" (traceback in {log_path})" if logged else ""
+        advice = ""
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            advice = ("; the disk is full: free space on it (df -h .) and rerun: the outputs of finished jobs are kept "
+                      "(Snakemake removes what this job left)")
+        print(f"ERROR in {rule} {wildcards}: {err}{advice}{where}", file=sys.__stderr__, flush=True)
         return True
     return False
 

@@ -146,6 +146,41 @@ def check_tracking(config: dict, project_dir: str | Path = ".") -> str | None:
     )
 
 
+def check_tracking_database(config: dict, project_dir: str | Path = ".") -> None:
+    """An SQLite tracking URI must name an SQLite database (or nothing yet: MLflow creates it).
+    A file that is something else (overwritten, truncated, a copy gone wrong) would make every job
+    print an MLflow error and record nothing; this says so once, before any job."""
+    import sqlite3
+
+    from .tracking import _sqlite_path
+
+    tracking = config.get("tracking") or {}
+    if not tracking.get("enabled", True):
+        return
+    path = _sqlite_path(tracking_uri(config, project_dir))
+    if path is None or not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    problem = None
+    if not path.is_file():
+        problem = "is not a file"
+    else:
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            try:
+                con.execute("select count(*) from sqlite_master").fetchone()
+            finally:
+                con.close()
+        except sqlite3.Error as err:
+            if not any(word in str(err) for word in ("locked", "busy")):  # another writer: fine
+                problem = f"is not an SQLite database ({err})"
+    if problem:
+        raise PreflightError(
+            f"the tracking database {path} {problem}: MLflow could record no run of this workflow there. Move the "
+            "file away (a new database is then created) or point MLFLOW_TRACKING_URI / tracking.uri at a valid "
+            "one; tracking.enabled: false runs the workflow without tracking. Nothing was run or deleted."
+        )
+
+
 def create_experiment(config: dict, project_dir: str | Path = ".") -> str | None:
     """Create the study's experiment once, before the jobs start (None when tracking is off or failed:
     the jobs then report it themselves)."""
@@ -171,6 +206,7 @@ def run_all(config: dict, project_dir: str | Path = ".") -> list[str]:
     """Every check of ``onstart``; raises PreflightError, returns the warnings to print."""
     check_writable(project_dir)
     check_folders(config, project_dir)
+    check_tracking_database(config, project_dir)
     warnings = [w for w in [check_tracking(config, project_dir)] if w]
     create_experiment(config, project_dir)
     return warnings

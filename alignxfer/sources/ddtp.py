@@ -281,6 +281,13 @@ def parse_release(text: str) -> dict:
     return {"fields": fields, "sha256": sha256}
 
 
+#: what to do when the release lacks a language's Translation file (both checks below say it)
+MISSING_LANGUAGE_HINT = (
+    "Remove the language from corpus.languages / corpus.eval_languages, or take its bitext from "
+    "corpus.source: local or url"
+)
+
+
 def release_languages(release: dict, component: str) -> list[str]:
     """Debian language codes with a ``<component>/i18n/Translation-<code>`` in the release."""
     pattern = re.compile(rf"^{re.escape(component)}/i18n/Translation-([A-Za-z0-9_@]+?)(\.[a-z0-9]+)?$")
@@ -523,7 +530,7 @@ class DdtpSource(Source):
                 what = ", ".join("Packages" if m == "Packages" else f"Translation-{m}" for m in missing)
                 raise ValueError(
                     f"ddtp: {s['suite']}/{s['component']} at {s['mirror']} has no {what}; "
-                    f"languages it has: {', '.join(sorted(set(offered)))}"
+                    f"languages it has: {', '.join(sorted(set(offered)))}. {MISSING_LANGUAGE_HINT}"
                 )
             fields = release["fields"]
             cache = {
@@ -675,7 +682,8 @@ class DdtpSource(Source):
                 names = sorted({our_code(c) for c in offered if c != "en"})
                 raise ValueError(
                     f"ddtp: {self.settings['suite']}/{self.settings['component']} has no "
-                    f"Translation-{code} (language {lang!r}); languages it has: {', '.join(names)}"
+                    f"Translation-{code} (language {lang!r}); languages it has: {', '.join(names)}. "
+                    f"{MISSING_LANGUAGE_HINT}"
                 )
         cache = self._fetch(cache_dir, code, ["Translations"], [code], [code])
         counts, drops = Counter(), Counter()

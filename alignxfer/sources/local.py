@@ -93,6 +93,11 @@ def check_member(info, display: str) -> None:
     kind = _member_kind(info)
     if kind:
         raise ValueError(f"{display}: member {name!r} is {kind}, not a regular file; refused (name a regular file as 'member')")
+    if isinstance(info, tarfile.TarInfo):  # and what tarfile's own 'data' extraction filter refuses
+        try:
+            tarfile.data_filter(info, "/nonexistent-extraction-root")
+        except tarfile.FilterError as err:
+            raise ValueError(f"{display}: member {name!r} refused by tarfile's data filter ({err})") from None
 
 
 @contextlib.contextmanager
@@ -260,7 +265,9 @@ class LocalSource(Source):
                     fields = line.split("\t")
                     if len(fields) != 2:
                         raise ValueError(
-                            f"{display}:{lineno}: expected 2 tab-separated fields (en, xx), found {len(fields)}"
+                            f"{display}:{lineno}: expected 2 tab-separated fields (en, xx), found {len(fields)}; "
+                            "format tsv takes one tab a line: replace a tab inside a text by a space, or give the "
+                            "two sides as two files (format moses)"
                         )
                     yield lineno, fields[0], fields[1]
                 return
