@@ -15,14 +15,23 @@ from typing import Any
 
 import yaml
 
+from alignxfer import registry
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
-#: objectives whose loss reads word alignments
-ALIGNMENT_OBJECTIVES = ("weam", "word_aligned")
 
-#: tasks whose data come from Hugging Face datasets (config ``tasks.<name>``; alignxfer.tasks.hub);
-#: kept here so that planning the workflow never imports torch
-DATASET_TASKS = ("xnli", "mlqa")
+def alignment_objectives() -> tuple[str, ...]:
+    """Registered objectives whose loss reads word alignments (alignxfer.registry)."""
+    registry.builtins()
+    return tuple(name for name, spec in registry.OBJECTIVES.items() if spec.needs_alignment)
+
+
+def dataset_tasks() -> tuple[str, ...]:
+    """Registered tasks whose data come from Hugging Face datasets or local copies (config
+    ``tasks.<name>``; alignxfer.tasks.hub), from the registry's records (no torch)."""
+    registry.builtins()
+    return tuple(name for name, spec in registry.TASKS.items() if spec.data == "dataset")
+
 
 #: fast_align settings that sil-thot's port fixes at fast_align's defaults (no setter exists);
 #: kept as keys so that a study states them, refused when changed (alignxfer.alignment checks too)
@@ -97,7 +106,7 @@ def _semantic_errors(cfg: dict) -> list[str]:
     errors = []
     objectives = cfg["pretraining"]["objectives"]
     if not cfg["alignment"]["enabled"]:
-        needing = [o for o in objectives if o in ALIGNMENT_OBJECTIVES]
+        needing = [o for o in objectives if o in alignment_objectives()]
         if needing:
             errors.append(
                 f"pretraining.objectives: {needing} need word alignments but alignment.enabled is false; "
@@ -235,9 +244,13 @@ def _gpu_errors(cfg: dict) -> list[str]:
 def _task_errors(cfg: dict) -> list[str]:
     """Checks of the Hugging Face dataset tasks (xnli, mlqa) that the schema cannot express."""
     errors = []
-    for name in DATASET_TASKS:
-        task = cfg["tasks"][name]
-        if not task["enabled"]:
+    for name in dataset_tasks():
+        task = cfg["tasks"].get(name)  # a plug-in of another config loaded in this process: absent
+        if not task or not task["enabled"]:
+            continue
+        missing = [p for p in ("train", "dev", "test", "translate_train", "translate_dev") if p not in task]
+        if missing:
+            errors.append(f"tasks.{name}: no {missing}; an enabled dataset task needs each (a task source: dataset, config, split)")
             continue
         if not task["settings"]:
             errors.append(f"tasks.{name}.settings: empty; list zero_shot and/or translate_train, or set enabled: false")
@@ -312,9 +325,9 @@ def hub_sources(cfg: dict) -> list[tuple[str, str, str, str | None]]:
     base = cfg["base"]
     if base["source"] == "pretrained" and base.get("name") and not looks_like_local_path(base["name"]):
         out.append(("base", "model", base["name"], base.get("revision")))
-    for name in DATASET_TASKS:
-        task = cfg["tasks"][name]
-        if not task["enabled"]:
+    for name in dataset_tasks():
+        task = cfg["tasks"].get(name)  # a plug-in of another config loaded in this process: absent
+        if not task or not task["enabled"]:
             continue
         parts = ["train", "dev", "test"] + (["translate_train", "translate_dev"] if "translate_train" in task["settings"] else [])
         for part in parts:
@@ -348,9 +361,14 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
     """Validate ``cfg`` in place (defaults filled) and return it; raise ConfigError listing all problems."""
     import jsonschema
 
-    schema = load_schema()
     if cfg is None:
         cfg = {}
+    plugins = cfg.get("plugins") if isinstance(cfg.get("plugins"), list) else None  # the schema checks the rest
+    try:
+        registry.load_plugins(plugins)
+    except registry.PluginError as err:
+        raise ConfigError(f"invalid configuration ({source}):\n  - {err}") from err
+    schema = registry.extend_schema(load_schema(), plugins)
     _fill_defaults(schema, schema, cfg)
     validator = jsonschema.Draft202012Validator(schema)
     problems = sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))

@@ -6,7 +6,7 @@ Public entry points (bound to the workflow's rules by ``workflow_scripts/``):
   both sides of every pair, each side an independent sentence (exact duplicates removed), or
   (``base.training.objective: contrastive``) MLM plus translation ranking on the pairs.
 * :func:`load_base` -- ``base.source: pretrained``: copy a Hugging Face masked-LM + tokenizer.
-* :func:`continue_pretraining` -- one arm of ``alignxfer.objectives.OBJECTIVES`` from the base.
+* :func:`continue_pretraining` -- one arm of ``alignxfer.registry.OBJECTIVES`` from the base.
 
 The loop: AdamW (no weight decay on biases and LayerNorm weights), linear warmup then linear
 decay to 0, gradient accumulation (``batch_size`` is the micro-batch of one forward pass; one
@@ -50,7 +50,8 @@ from .modeling import (
     resolve_bf16,
     select_device,
 )
-from .objectives import OBJECTIVES, SentenceMLM
+from . import registry
+from .objectives.mlm import SentenceMLM
 
 CHECKPOINT_PREFIX = "step-"
 
@@ -442,7 +443,7 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
             )
         optimisation["batch_size"] //= 2
         options = {**dict(training.get("contrastive") or {}), "mask_prob": mask_prob}
-        objective = OBJECTIVES["contrastive"](options, specials, max_length)
+        objective = registry.objective("contrastive").load()(options, specials, max_length)
         examples = load_pair_examples(objective, {f"{i:04d}": d for i, d in enumerate(dirs)}, None, max_length,
                                       part=part, split_seed=split_seed, split=split)
     else:
@@ -665,7 +666,7 @@ def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, 
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     specials = D.Specials.from_tokenizer(tokenizer)
     max_length = int(budget["max_length"])
-    arm = OBJECTIVES[objective](options, specials, max_length)
+    arm = registry.objective(objective).load()(options, specials, max_length)
     # with a split: the arms' own pool (never seen by the base) in their own order and masks
     part = "arm" if split else None
     examples = load_pair_examples(arm, tokenized_dirs, alignment_paths, max_length, part=part,
@@ -727,8 +728,9 @@ def continue_pretraining(
     {"symmetrized": {lang: file}, "intersection": {lang: file}} for the alignment measures).
     ``split_seed``: the study seed that draws the parts (default ``seed``).
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"unknown objective {objective!r}; known: {sorted(OBJECTIVES)}")
+    registry.builtins()
+    if objective not in registry.OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; known: {sorted(registry.OBJECTIVES)}")
     loop = _loop_kwargs(bf16, checkpoint_dir, checkpoint_every, history_path, log_every)
     split = _split(heldout)
     split_seed = seed if split_seed is None else split_seed

@@ -34,12 +34,12 @@ def fixture(tmp_path_factory):
 
 
 def _objective(name, fx, **options):
-    return OBJECTIVES[name](options, fx["specials"], 32)
+    return OBJECTIVES[name].load()(options, fx["specials"], 32)
 
 
 @pytest.mark.parametrize("name", sorted(OBJECTIVES))
 def test_loss_finite_and_falls(fixture, name):
-    options = {"mask_prob": 0.3} if "mask_prob" in OBJECTIVES[name].defaults else {}
+    options = {"mask_prob": 0.3} if "mask_prob" in OBJECTIVES[name].defaults() else {}
     obj = _objective(name, fixture, **options)
     model = tiny_model(fixture["tok"], seed=0)
     obj.check_model(model)
@@ -61,8 +61,9 @@ def test_loss_finite_and_falls(fixture, name):
 
 def test_registry_alignment_flags():
     assert {n for n, c in OBJECTIVES.items() if c.needs_alignment} == {"weam", "word_aligned"}
+    assert all(OBJECTIVES[n].load().needs_alignment == OBJECTIVES[n].needs_alignment for n in OBJECTIVES)
     with pytest.raises(ValueError, match="unknown option"):
-        OBJECTIVES["mlm"]({"lambda": 1}, None, 32)
+        OBJECTIVES["mlm"].load()({"lambda": 1}, None, 32)
 
 
 def test_mlm_head_only_at_masked_positions_matches_full(fixture):

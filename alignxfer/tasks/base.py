@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
 
-from alignxfer import console
+from alignxfer import console, registry
 from alignxfer.io import atomic_dir, atomic_open, write_json
 
 #: fine-tuning hyperparameters (config ``finetuning:`` minus ``seeds``) and their defaults
@@ -44,12 +44,20 @@ INFO_FILE = "finetune_info.json"
 
 
 class Task:
-    """A fine-tuned evaluation task. Subclasses set ``name`` and ``primary_metric``."""
+    """A fine-tuned evaluation task. Subclasses set ``name``; the rest of its record (metrics,
+    hyperparameters, data) is in :data:`alignxfer.registry.TASKS`."""
 
     name: str = ""
-    primary_metric: str = ""
-    #: metric names this task writes into ``metrics`` of its metric JSON
-    metric_names: tuple = ()
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric that selects the dev epoch and heads the tables."""
+        return registry.task(self.name).primary_metric
+
+    @property
+    def metric_names(self) -> tuple:
+        """The metrics this task writes into ``metrics`` of its metric JSON."""
+        return registry.task(self.name).metric_names
 
     def finetune(
         self,

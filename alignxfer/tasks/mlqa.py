@@ -232,8 +232,6 @@ def score(examples: list[dict], predictions: list[str]) -> dict:
 
 class MlqaTask(Task):
     name = "mlqa"
-    primary_metric = "f1"
-    metric_names = ("f1", "exact_match")
 
     def label_names(self) -> list:
         return []

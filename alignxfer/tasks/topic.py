@@ -94,8 +94,6 @@ def predict(model, features: list[dict], batch_size: int, pad_token_id: int, dev
 
 class TopicTask(Task):
     name = "topic"
-    primary_metric = "accuracy"
-    metric_names = ("accuracy", "macro_f1")
 
     # the two hooks a sentence(-pair) classification task changes (XNLI: premise/hypothesis pairs)
     def load_examples(self, path, labels: list[str]) -> list[dict]:
