@@ -16,13 +16,18 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
 
 from alignxfer import console, registry
-from alignxfer.io import atomic_dir, atomic_open, write_json
+from alignxfer.io import atomic_open, write_json
+from alignxfer.training.batching import length_bucketed_batches, sorted_batches
+from alignxfer.training.optim import linear_schedule, make_optimizer, warmup_steps
+from alignxfer.training.precision import autocast, resolve_bf16
+from alignxfer.training.runtime import select_device, set_threads
+from alignxfer.training.saving import save_model
 
 #: fine-tuning hyperparameters (config ``finetuning:`` minus ``seeds``) and their defaults
 DEFAULT_HPARAMS = {
@@ -117,29 +122,9 @@ def resolve_hparams(hparams: dict | None) -> dict:
     return out
 
 
-def setup_threads(threads: int | None) -> None:
-    if threads:
-        torch.set_num_threads(int(threads))
-
-
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def resolve_bf16(setting, device: torch.device) -> bool:
-    """``auto``: bf16 autocast where the hardware runs bf16 natively (CUDA bf16 or CPU AVX-512 BF16/AMX)."""
-    if isinstance(setting, bool):
-        return setting
-    if setting not in ("auto", None):
-        raise ValueError(f"bf16 must be true, false or 'auto', got {setting!r}")
-    if device.type == "cuda":  # native only: compute capability >= 8 (V100/T4 emulate bf16)
-        from alignxfer.devices import native_bf16
-
-        return native_bf16(device)
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+# the device, threads and precision of fine-tuning are pre-training's (alignxfer.training)
+setup_threads = set_threads
+pick_device = select_device
 
 
 def seed_everything(seed: int) -> None:
@@ -153,27 +138,6 @@ def seed_everything(seed: int) -> None:
 
 
 # --------------------------------------------------------------------------- batching
-
-
-def length_bucketed_batches(
-    lengths: Sequence[int], batch_size: int, generator: torch.Generator, bucket_batches: int = 50
-) -> list[list[int]]:
-    """Shuffled batches of similar length: shuffle, cut into buckets of ``bucket_batches`` batches,
-    sort each bucket by length, cut it into batches, shuffle the batch order. Seeded by ``generator``."""
-    order = torch.randperm(len(lengths), generator=generator).tolist()
-    bucket = batch_size * bucket_batches
-    batches = []
-    for start in range(0, len(order), bucket):
-        chunk = sorted(order[start : start + bucket], key=lambda i: lengths[i])
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    perm = torch.randperm(len(batches), generator=generator).tolist()
-    return [batches[i] for i in perm]
-
-
-def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Evaluation batches: indices sorted by length (padding is minimal), in fixed order."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def collate(features: Sequence[dict], pad_token_id: int) -> dict[str, torch.Tensor]:
@@ -204,29 +168,6 @@ def iterate_eval_batches(
 
 
 # --------------------------------------------------------------------------- optimisation
-
-
-def make_optimizer(model: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW; biases and LayerNorm weights get no weight decay."""
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if param.ndim < 2 else decay).append(param)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=learning_rate)
-
-
-def linear_schedule(optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warmup from 0 to the peak over ``warmup_steps``, then linear decay to 0 at ``total_steps``."""
-
-    def factor(step: int) -> float:
-        if warmup_steps and step < warmup_steps:
-            return (step + 1) / warmup_steps
-        remaining = total_steps - step
-        return max(0.0, remaining / max(1, total_steps - warmup_steps))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def is_better(candidate: dict, best: dict | None, primary_metric: str) -> bool:
@@ -277,9 +218,8 @@ def train_with_dev_selection(
     batch_size = int(hp["batch_size"])
     steps_per_epoch = math.ceil(len(train_features) / batch_size)
     total_steps = steps_per_epoch * int(hp["epochs"])
-    warmup_steps = int(round(float(hp["warmup_ratio"]) * total_steps))
     optimizer = make_optimizer(model, float(hp["learning_rate"]), float(hp["weight_decay"]))
-    scheduler = linear_schedule(optimizer, warmup_steps, total_steps)
+    scheduler = linear_schedule(optimizer, total_steps, warmup_steps(total_steps, float(hp["warmup_ratio"])))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     history, best, best_state, stopped_at = [], None, None, None
@@ -295,7 +235,7 @@ def train_with_dev_selection(
         epoch_start, loss_sum, seen = time.perf_counter(), 0.0, 0
         for idx in length_bucketed_batches(lengths, batch_size, generator):
             batch = {k: v.to(device) for k, v in collate([train_features[i] for i in idx], pad_id).items()}
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            with autocast(device, use_bf16):
                 loss = model(**batch).loss
             loss.backward()
             if hp["max_grad_norm"]:
@@ -347,15 +287,11 @@ def train_with_dev_selection(
     info.update({"seed": int(seed), "hparams": hp, "best_epoch": best["epoch"], "bf16": use_bf16,
                  "epochs_run": len(history), "stopped_early": stopped_at is not None,
                  "dev": {k: v for k, v in best.items() if k not in ("epoch", "step")}})
-    from alignxfer.modelcard import finetuning_card, write_model_card
-    from alignxfer.tokenization import is_standalone, make_standalone
+    from alignxfer.modelcard import finetuning_card
 
-    make_standalone(tokenizer, int(hp["max_length"]))  # pipeline(truncation=True) cuts where training did
-    with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        write_json(Path(tmp) / INFO_FILE, info)
-        write_model_card(tmp, {**finetuning_card(info), "standalone_tokenizer": is_standalone(tokenizer)})
+    # max_length: pipeline(truncation=True) cuts where training did
+    save_model(model, tokenizer, out_dir, max_length=int(hp["max_length"]), card=finetuning_card(info),
+               json_files={INFO_FILE: info})
     with atomic_open(history_path) as handle:
         for record in history:
             handle.write(json.dumps(record) + "\n")
