@@ -1,8 +1,8 @@
 """envs/*.yaml (for --sdm conda) must pin the same packages as pyproject.toml."""
 
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent

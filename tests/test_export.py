@@ -24,7 +24,7 @@ from alignxfer.words import segment
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 
-from make_ddtp_mirror import ADJS, NOUNS, SECTIONS, VERBS
+from make_ddtp_mirror import ADJS, NOUNS, SECTIONS, VERBS  # noqa: E402  (tests/fixtures on the path first)
 
 # Chinese for the mirror's word lists (the mirror has de, ja, fr)
 ZH = {

@@ -8,14 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.helpers_models import PAIRS, make_pair_data, make_tokenizer, tiny_model
-
 from alignxfer import data as D
-from alignxfer.modeling import encode, mlm_head, mlm_loss, masked_logits
+from alignxfer.modeling import encode, masked_logits, mlm_head, mlm_loss
 from alignxfer.objectives import OBJECTIVES
 from alignxfer.objectives.contrastive import ranking_loss
 from alignxfer.objectives.mlm import masked_side
 from alignxfer.objectives.weam import WEAMObjective, alignment_matrix
+from tests.helpers_models import PAIRS, make_pair_data, make_tokenizer, tiny_model
 
 torch.set_num_threads(1)
 

@@ -115,7 +115,7 @@ def test_squad_json_and_answer_offsets(tmp_path):
     rows = squad_rows("de")
     rows[0]["answers"]["answer_start"] = [0]  # wrong offset: moved to the text's occurrence
     rows[1]["answers"] = {"text": ["nirgends"], "answer_start": [3]}  # not in the context: kept, offset -1
-    path = write_squad_json(tmp_path / "test-context-de-question-de.json", rows)
+    write_squad_json(tmp_path / "test-context-de-question-de.json", rows)
     loaded, provenance = load_rows({"dataset": str(tmp_path / "test-context-{lang}-question-{lang}.json")}, "de")
     assert provenance["kind"] == "squad_json" and len(provenance["sha256"]) == 64 and len(loaded) == 3
     drops = Counter()

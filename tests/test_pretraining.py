@@ -7,6 +7,8 @@ import json
 import pytest
 import torch
 
+from alignxfer.objectives import OBJECTIVES
+from alignxfer.pretraining import continue_pretraining, load_base, pretrain_base
 from tests.helpers_models import (
     PAIRS,
     TINY_ARCH,
@@ -16,9 +18,6 @@ from tests.helpers_models import (
     make_tokenizer,
     model_state,
 )
-
-from alignxfer.objectives import OBJECTIVES
-from alignxfer.pretraining import continue_pretraining, load_base, pretrain_base
 
 torch.set_num_threads(1)
 

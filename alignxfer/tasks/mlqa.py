@@ -26,8 +26,8 @@ for dev selection and the tables is F1.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 

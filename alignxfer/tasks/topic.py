@@ -10,8 +10,7 @@ The classifier is ``AutoModelForSequenceClassification`` on top of the pre-train
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

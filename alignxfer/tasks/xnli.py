@@ -14,7 +14,7 @@ else (model, loop, dev selection, metrics, majority baseline) is the topic task'
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from alignxfer.io import read_jsonl
 from alignxfer.tasks.topic import TopicTask
