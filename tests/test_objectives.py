@@ -14,22 +14,22 @@ from alignxfer.objectives import OBJECTIVES
 from alignxfer.objectives.contrastive import ranking_loss
 from alignxfer.objectives.mlm import masked_side
 from alignxfer.objectives.weam import WEAMObjective, alignment_matrix
-from tests.helpers_models import PAIRS, make_pair_data, make_tokenizer, tiny_model
+from tests.helpers_models import PAIRS, tiny_model
 
 torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
-def fixture(tmp_path_factory):
+def fixture(tmp_path_factory, tiny_tokenizer, tiny_pairs):
     root = tmp_path_factory.mktemp("obj")
-    tok_dir = make_tokenizer(root / "tok")
-    data_dir, align = make_pair_data(root, tok_dir)
+    data_dir, align = tiny_pairs  # the shared fixtures of tests/conftest.py
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_tokenizer))
     specials = D.Specials.from_tokenizer(tokenizer)
     examples = D.load_pairs(data_dir, align, max_length=32)
-    return {"root": root, "tok": tok_dir, "data": data_dir, "align": align, "specials": specials, "examples": examples}
+    return {"root": root, "tok": tiny_tokenizer, "data": data_dir, "align": align, "specials": specials,
+            "examples": examples}
 
 
 def _objective(name, fx, **options):
