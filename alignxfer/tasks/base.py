@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from alignxfer import console, registry
-from alignxfer.io import atomic_open, write_json
+from alignxfer.io import atomic_open, write_json, write_jsonl
 from alignxfer.training.batching import length_bucketed_batches, sorted_batches
 from alignxfer.training.optim import linear_schedule, make_optimizer, warmup_steps
 from alignxfer.training.precision import autocast, resolve_bf16
@@ -64,6 +64,8 @@ class Task:
         """The metrics this task writes into ``metrics`` of its metric JSON."""
         return registry.task(self.name).metric_names
 
+    # ---- fine-tuning and evaluation, written once; a task supplies the hooks below
+
     def finetune(
         self,
         model_dir,
@@ -78,8 +80,35 @@ class Task:
         threads: int | None = None,
         callback: Callable[[int, dict], None] | None = None,
     ) -> dict:
-        """Fine-tune the pre-trained model in ``model_dir``; keep the best dev epoch in ``out_dir``."""
-        raise NotImplementedError
+        """Fine-tune the pre-trained model in ``model_dir`` on ``train_path``; keep the best dev
+        epoch (on ``dev_path``) in ``out_dir`` (:func:`train_with_dev_selection`)."""
+        from transformers import AutoTokenizer
+
+        set_threads(threads)
+        hp = resolve_hparams(hparams)
+        ctx = self.context(labels_path, hp)
+        train = self.read_examples(train_path, ctx)
+        dev = self.read_examples(dev_path, ctx)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        train_drops: dict = {}
+        train_features = self.features(tokenizer, train, ctx, hp, training=True, drops=train_drops)
+        dev_features = self.features(tokenizer, dev, ctx, hp, training=False)
+
+        seed_everything(int(seed))  # the new head's weights and dropout come from the seed
+        model = self.new_model(model_dir, ctx)
+        device = select_device()
+        pad_id = _pad_id(tokenizer)
+
+        def evaluate_dev(m) -> dict:
+            preds, loss, _ = self.predict(m, dev_features, dev, ctx, hp, pad_id, device)
+            return {**self.score(dev, dev_features, preds, ctx), "loss": loss}
+
+        info = {"task": self.name, **self.train_info(train, dev, train_features, train_drops, ctx),
+                "source_model": str(model_dir)}
+        return train_with_dev_selection(
+            model, tokenizer, train_features, evaluate_dev, hp, int(seed), out_dir, history_path, dev_metrics_path,
+            self.primary_metric, info=info, callback=callback, device=device,
+        )
 
     def evaluate(
         self,
@@ -92,8 +121,87 @@ class Task:
         threads: int | None = None,
         predictions_path=None,
     ) -> dict:
-        """Score the fine-tuned model in ``model_dir`` on ``test_path``; write the metric JSON and,
-        with ``predictions_path``, one line per example ``{"id", "gold", "pred", "correct", ...}``."""
+        """Score the fine-tuned model in ``model_dir`` on ``test_path``; write the metric JSON
+        ``{"task", "setting", "objective", "lang", "train_lang", "seed", ...meta, "n",
+        "primary_metric", "metrics", "loss", ...the task's fields, "test_file", ...}`` and, with
+        ``predictions_path``, one line per example ``{"id", "gold", "pred", "correct", ...}``."""
+        from transformers import AutoTokenizer
+
+        set_threads(threads)
+        hp = resolve_hparams(hparams)
+        ctx = self.context(labels_path, hp)
+        examples = self.read_examples(test_path, ctx)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = self.trained_model(model_dir, ctx, labels_path)
+        device = select_device()
+        model.to(device)
+        features = self.features(tokenizer, examples, ctx, hp, training=False)
+        preds, loss, scores = self.predict(model, features, examples, ctx, hp, _pad_id(tokenizer), device, scores=True)
+        info = read_info(model_dir)
+        result = {
+            "task": self.name,
+            "setting": None,
+            "objective": None,
+            "lang": None,
+            "train_lang": None,
+            "seed": None,
+            **meta,
+            "n": len(examples),
+            "primary_metric": self.primary_metric,
+            "metrics": self.score(examples, features, preds, ctx),
+            "loss": loss,
+            **self.test_fields(examples, features, preds, ctx, meta, info),
+            "test_file": str(test_path),
+        }
+        if info.get("best_epoch") is not None:
+            result["best_epoch"] = info["best_epoch"]
+        result.update(self.provenance_fields(info, meta))
+        write_json(out_path, result)
+        if predictions_path:  # the contract of docs/architecture.md: id, gold, pred, correct, ...
+            write_jsonl(Path(predictions_path), self.prediction_records(examples, features, preds, scores, ctx))
+        return result
+
+    def context(self, labels_path, hp: dict):
+        """What reading and encoding need besides the files (class names, QA options, ...)."""
+        return None
+
+    def read_examples(self, path, ctx) -> list[dict]:
+        raise NotImplementedError
+
+    def features(self, tokenizer, examples: list[dict], ctx, hp: dict, training: bool, drops: dict | None = None) -> list[dict]:
+        """Token-id lists plus targets, one dict per model input (``training``: the training set;
+        ``drops`` counts what was left out)."""
+        raise NotImplementedError
+
+    def new_model(self, model_dir, ctx):
+        """The pre-trained encoder in ``model_dir`` with the task's new head."""
+        raise NotImplementedError
+
+    def trained_model(self, model_dir, ctx, labels_path):
+        """The fine-tuned model in ``model_dir`` (checked against the task's data)."""
+        raise NotImplementedError
+
+    def predict(self, model, features, examples, ctx, hp: dict, pad_id: int, device, scores: bool = False):
+        """``(predictions per example, mean loss, per-example scores or None)``."""
+        raise NotImplementedError
+
+    def score(self, examples, features, preds, ctx) -> dict:
+        """The metrics (:attr:`metric_names`) of ``preds``."""
+        raise NotImplementedError
+
+    def train_info(self, train, dev, train_features, train_drops: dict, ctx) -> dict:
+        """What ``finetune_info.json`` records about the training data."""
+        return {"n_train": len(train), "n_dev": len(dev)}
+
+    def test_fields(self, examples, features, preds, ctx, meta: dict, info: dict) -> dict:
+        """The task's own fields of the metric JSON (after ``loss``)."""
+        return {}
+
+    def provenance_fields(self, info: dict, meta: dict) -> dict:
+        """Fields of the metric JSON from the fine-tuning record (after ``best_epoch``)."""
+        return {}
+
+    def prediction_records(self, examples, features, preds, scores, ctx) -> Iterable[dict]:
         raise NotImplementedError
 
     # tasks whose data come from Hugging Face datasets (alignxfer.tasks.hub) also implement:
@@ -312,6 +420,10 @@ def train_with_dev_selection(
         **{f"dev_{k}": v for k, v in best.items() if k not in ("epoch", "step") and isinstance(v, (int, float))},
     }
     return summary
+
+
+def _pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
 
 def read_info(model_dir) -> dict:
