@@ -129,41 +129,17 @@ def train(
     scheduler = linear_schedule(optimizer, steps, warmup_steps(steps, warmup_ratio))
     batcher = BucketBatcher([objective.length(e) for e in examples], batch_size, seed)
     params = [p for p in model.parameters() if p.requires_grad]
-    fingerprint = settings_fingerprint(
-        {
-            "settings": settings or {},
-            "objective": objective.name,
-            "options": objective.options,
-            "steps": steps,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "warmup_ratio": warmup_ratio,
-            "weight_decay": weight_decay,
-            "gradient_accumulation": accumulation,
-            "max_grad_norm": max_grad_norm,
-            "seed": seed,
-            "bf16": use_bf16,
-            "examples": len(examples),
-            "parameters": count_parameters(model),
-        }
-    )
-
-    step, history, elapsed_before, resumed_from, saved_window = 0, [], 0.0, 0, None
+    fingerprint = settings_fingerprint({
+        "settings": settings or {}, "objective": objective.name, "options": objective.options, "steps": steps,
+        "batch_size": batch_size, "learning_rate": learning_rate, "warmup_ratio": warmup_ratio,
+        "weight_decay": weight_decay, "gradient_accumulation": accumulation, "max_grad_norm": max_grad_norm,
+        "seed": seed, "bf16": use_bf16, "examples": len(examples), "parameters": count_parameters(model),
+    })
     state = load_checkpoint(checkpoint_dir, fingerprint, device) if checkpoint_dir is not None else None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        batcher.load_state_dict(state["data"])
-        rng = group.rng_state_of_checkpoint(state)
-        if rng is not None:
-            set_rng_state(rng)
-        step = resumed_from = int(state["step"])
-        history = list(state["history"])
-        elapsed_before = float(state["elapsed_s"])
-        saved_window = state["window"]
-        if group.main:
-            print(f"[{label}] resumed from step {step} ({checkpoint_dir})", flush=True)
+    step, history, elapsed_before, saved_window = _resume(state, model, optimizer, scheduler, batcher, group)
+    resumed_from = step
+    if state is not None and group.main:
+        print(f"[{label}] resumed from step {step} ({checkpoint_dir})", flush=True)
 
     names = ["loss"] + [f"loss_{c}" for c in objective.components]
     window = _Window(names, saved_window)
@@ -197,34 +173,13 @@ def train(
                       "elapsed_s": elapsed_before + now - t_run}
             history.append(record)
             if group.main:
-                parts_text = " ".join(f"{n} {record[n]:.4f}" for n in names)
-                print(
-                    f"{console.label(label)} step {step}/{steps} {parts_text} lr {lr:.3e} "
-                    f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s, "
-                    f"ETA {console.eta(step - resumed_from, steps - resumed_from, now - t_run)}",
-                    flush=True,
-                )
+                _print_record(label, record, names, steps, resumed_from, now - t_run)
             window.reset()
             t_window = now
 
         if checkpoint_dir is not None and checkpoint_every and step % checkpoint_every == 0 and step < steps:
-            rng = rng_state()
-            rng_ranks = group.gather(rng)
-            if group.main:
-                state = {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "data": batcher.state_dict(),
-                    "rng": rng,
-                    "step": step,
-                    "history": history,
-                    "window": window.state(),
-                    "elapsed_s": elapsed_before + time.perf_counter() - t_run,
-                }
-                if rng_ranks is not None:
-                    state["rng_ranks"] = rng_ranks
-                save_checkpoint(checkpoint_dir, step, state, fingerprint)
+            _save(checkpoint_dir, fingerprint, group, model, optimizer, scheduler, batcher, step=step,
+                  history=history, window=window, elapsed_s=elapsed_before + time.perf_counter() - t_run)
 
         if record is not None and callback is not None and group.main:
             callback(step, dict(record))
@@ -232,7 +187,60 @@ def train(
     run_time = time.perf_counter() - t_run
     if history_path is not None and group.main:
         write_jsonl(history_path, history)
-    last = history[-1] if history else {}
+    return _summary(objective, steps, resumed_from, examples, model, use_bf16, device, names, history,
+                    tokens_per_s=run_tokens / max(run_time, 1e-9), elapsed_s=elapsed_before + run_time)
+
+
+def _resume(state: dict | None, model, optimizer, scheduler, batcher, group) -> tuple[int, list, float, dict | None]:
+    """Load a checkpoint's state into the run; ``(step, history, elapsed_s, logging window)`` (zeros without one)."""
+    if state is None:
+        return 0, [], 0.0, None
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    batcher.load_state_dict(state["data"])
+    rng = group.rng_state_of_checkpoint(state)
+    if rng is not None:
+        set_rng_state(rng)
+    return int(state["step"]), list(state["history"]), float(state["elapsed_s"]), state["window"]
+
+
+def _save(checkpoint_dir, fingerprint: str, group, model, optimizer, scheduler, batcher, *, step: int, history: list,
+          window: _Window, elapsed_s: float) -> None:
+    """Write a checkpoint (the main process; every process's RNG state when there are several)."""
+    rng = rng_state()
+    rng_ranks = group.gather(rng)
+    if not group.main:
+        return
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "data": batcher.state_dict(),
+        "rng": rng,
+        "step": step,
+        "history": history,
+        "window": window.state(),
+        "elapsed_s": elapsed_s,
+    }
+    if rng_ranks is not None:
+        state["rng_ranks"] = rng_ranks
+    save_checkpoint(checkpoint_dir, step, state, fingerprint)
+
+
+def _print_record(label: str, record: dict, names: list[str], steps: int, resumed_from: int, run_seconds: float) -> None:
+    parts_text = " ".join(f"{n} {record[n]:.4f}" for n in names)
+    step = record["step"]
+    print(
+        f"{console.label(label)} step {step}/{steps} {parts_text} lr {record['lr']:.3e} "
+        f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s, "
+        f"ETA {console.eta(step - resumed_from, steps - resumed_from, run_seconds)}",
+        flush=True,
+    )
+
+
+def _summary(objective, steps, resumed_from, examples, model, use_bf16, device, names, history, *,
+             tokens_per_s: float, elapsed_s: float) -> dict:
     summary = {
         "objective": objective.name,
         "steps": steps,
@@ -241,9 +249,10 @@ def train(
         "parameters": count_parameters(model),
         "bf16": use_bf16,
         "device": str(device),
-        "tokens_per_s": run_tokens / max(run_time, 1e-9),
-        "elapsed_s": elapsed_before + run_time,
+        "tokens_per_s": tokens_per_s,
+        "elapsed_s": elapsed_s,
     }
+    last = history[-1] if history else {}
     for n in names:
         if n in last:
             summary[f"final_{n}"] = last[n]
