@@ -1,7 +1,7 @@
 # Binds rule evaluate_zero_shot_delex: every seed's English-fine-tuned model on every
 # de-lexicalised test set (setting zero_shot_delex), metric file + predictions file each.
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 

@@ -1,10 +1,10 @@
 # Binds rule translate_train: for each seed, fine-tune on the target-language training data and
 # test on that language. One job loops over the seeds (a job costs ~6 s of imports, more than
 # training on a small translate-train set); each seed is its own MLflow run, nested under the job's.
-import os  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import os
+import sys
+import tempfile
+from pathlib import Path
 
 # the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))

@@ -1,9 +1,9 @@
 # Binds rule zero_shot_matched: for each seed, fine-tune on the English originals of one
 # language's translate-train documents (same documents, order, hyperparameters and stopping rule
 # as translate_train) and test on that language. Models are scored in the job and not kept.
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+import tempfile
+from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
