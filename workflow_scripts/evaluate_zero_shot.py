@@ -11,6 +11,7 @@ wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot"}) as ctx:
     from alignxfer.mlflow_tools import format_scores, log_average, log_language_run
     from alignxfer.tasks import get_task
+    from alignxfer.tasks.base import EvalFiles
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
@@ -36,10 +37,9 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             "seed": int(wc.seed),
             "pretrain_seed": int(ctx.params.pretrain_seed),
         }
-        result = task.evaluate(
-            ctx.input.model, test, ctx.input.labels, out, meta, ctx.params.hparams, threads=ctx.threads,
-            predictions_path=predictions,
-        )
+        files = EvalFiles(model=ctx.input.model, test=test, labels=ctx.input.labels, metrics=out,
+                          predictions=predictions)
+        result = task.evaluate(files, meta, ctx.params.hparams, threads=ctx.threads)
         scores[lang] = log_language_run(ctx.tracker, lang, result["metrics"], tags=links, extra={"n": result["n"]})
         print(f"[evaluate_zero_shot {wc.task}/{wc.objective}/seed{wc.seed}] {lang}: {format_scores(scores[lang])} "
               f"(n={result['n']})", flush=True)

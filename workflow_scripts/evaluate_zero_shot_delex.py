@@ -10,6 +10,7 @@ from alignxfer.jobs import job
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot_delex"}) as ctx:
     from alignxfer.delex import DelexTopicTask
+    from alignxfer.tasks.base import EvalFiles
 
     task = DelexTopicTask()
     metrics, predictions = iter(ctx.output.metrics), iter(ctx.output.predictions)
@@ -18,6 +19,6 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             meta = {"task": wc.task, "setting": "zero_shot_delex", "objective": wc.objective, "lang": lang,
                     "train_lang": "en", "seed": int(seed), "pretrain_seed": int(ctx.params.pretrain_seeds[int(seed)])}
             out, pred = next(metrics), next(predictions)
-            result = task.evaluate(model, test, ctx.input.labels, out, meta, ctx.params.hparams,
-                                   threads=ctx.threads, predictions_path=pred)
+            result = task.evaluate(EvalFiles(model=model, test=test, labels=ctx.input.labels, metrics=out,
+                                             predictions=pred), meta, ctx.params.hparams, threads=ctx.threads)
             ctx.tracker.log_metrics({f"seed{seed}.{lang}.{k}": v for k, v in result["metrics"].items()})

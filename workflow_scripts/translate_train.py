@@ -18,6 +18,7 @@ with job(snakemake, tags=tags) as ctx:
     from alignxfer.devices import model_tmpdir
     from alignxfer.mlflow_tools import CurveLogger, format_scores, points
     from alignxfer.tasks import get_task
+    from alignxfer.tasks.base import EvalFiles, FinetuneFiles
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
@@ -46,14 +47,10 @@ with job(snakemake, tags=tags) as ctx:
             with tempfile.TemporaryDirectory(dir=model_tmpdir(Path(history).parent), prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
                 curves = CurveLogger(run)
+                files = FinetuneFiles(model=ctx.params.models[int(seed)], train=ctx.input.train, dev=ctx.input.dev,
+                                      labels=ctx.input.labels, out_model=model_dir, history=history, dev_metrics=dev)
                 summary = task.finetune(
-                    ctx.params.models[int(seed)],
-                    ctx.input.train,
-                    ctx.input.dev,
-                    ctx.input.labels,
-                    model_dir,
-                    history,
-                    dev,
+                    files,
                     hparams=ctx.params.hparams,
                     seed=int(seed),
                     threads=ctx.threads,
@@ -70,8 +67,9 @@ with job(snakemake, tags=tags) as ctx:
                     "pretrain_seed": int(pseed),
                 }
                 result = task.evaluate(
-                    model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams, threads=ctx.threads,
-                    predictions_path=predictions,
+                    EvalFiles(model=model_dir, test=ctx.input.test, labels=ctx.input.labels, metrics=metrics,
+                              predictions=predictions),
+                    meta, ctx.params.hparams, threads=ctx.threads,
                 )
             scores = points(result["metrics"])
             run.log_metrics({**scores, "n": result["n"]}, step=curves.last_step)

@@ -17,6 +17,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -48,6 +49,32 @@ DEFAULT_HPARAMS = {
 INFO_FILE = "finetune_info.json"
 
 
+@dataclass(frozen=True)
+class FinetuneFiles:
+    """The files of one fine-tuning: read ``model`` (the pre-trained folder), ``train``, ``dev``,
+    ``labels``; write ``out_model`` (folder), ``history`` (a JSON line per epoch), ``dev_metrics``."""
+
+    model: str | Path
+    train: str | Path
+    dev: str | Path
+    labels: str | Path
+    out_model: str | Path
+    history: str | Path
+    dev_metrics: str | Path
+
+
+@dataclass(frozen=True)
+class EvalFiles:
+    """The files of one evaluation: read ``model`` (fine-tuned), ``test``, ``labels``; write
+    ``metrics`` (the metric JSON) and, if given, ``predictions`` (one line per example)."""
+
+    model: str | Path
+    test: str | Path
+    labels: str | Path
+    metrics: str | Path
+    predictions: str | Path | None = None
+
+
 class Task:
     """A fine-tuned evaluation task. Subclasses set ``name``; the rest of its record (metrics,
     hyperparameters, data) is in :data:`alignxfer.registry.TASKS`."""
@@ -66,29 +93,19 @@ class Task:
 
     # ---- fine-tuning and evaluation, written once; a task supplies the hooks below
 
-    def finetune(
-        self,
-        model_dir,
-        train_path,
-        dev_path,
-        labels_path,
-        out_dir,
-        history_path,
-        dev_metrics_path,
-        hparams: dict,
-        seed: int,
-        threads: int | None = None,
-        callback: Callable[[int, dict], None] | None = None,
-    ) -> dict:
-        """Fine-tune the pre-trained model in ``model_dir`` on ``train_path``; keep the best dev
-        epoch (on ``dev_path``) in ``out_dir`` (:func:`train_with_dev_selection`)."""
+    def finetune(self, files: FinetuneFiles, hparams: dict, seed: int, threads: int | None = None,
+                 callback: Callable[[int, dict], None] | None = None) -> dict:
+        """Fine-tune the pre-trained model ``files.model`` on ``files.train``; keep the best dev
+        epoch (on ``files.dev``) in ``files.out_model`` (:func:`train_with_dev_selection`)."""
         from transformers import AutoTokenizer
+
+        model_dir, labels_path = files.model, files.labels
 
         set_threads(threads)
         hp = resolve_hparams(hparams)
         ctx = self.context(labels_path, hp)
-        train = self.read_examples(train_path, ctx)
-        dev = self.read_examples(dev_path, ctx)
+        train = self.read_examples(files.train, ctx)
+        dev = self.read_examples(files.dev, ctx)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         train_drops: dict = {}
         train_features = self.features(tokenizer, train, ctx, hp, training=True, drops=train_drops)
@@ -106,26 +123,19 @@ class Task:
         info = {"task": self.name, **self.train_info(train, dev, train_features, train_drops, ctx),
                 "source_model": str(model_dir)}
         return train_with_dev_selection(
-            model, tokenizer, train_features, evaluate_dev, hp, int(seed), out_dir, history_path, dev_metrics_path,
-            self.primary_metric, info=info, callback=callback, device=device,
+            model, tokenizer, train_features, evaluate_dev, hp, int(seed), files.out_model, files.history,
+            files.dev_metrics, self.primary_metric, info=info, callback=callback, device=device,
         )
 
-    def evaluate(
-        self,
-        model_dir,
-        test_path,
-        labels_path,
-        out_path,
-        meta: dict,
-        hparams: dict,
-        threads: int | None = None,
-        predictions_path=None,
-    ) -> dict:
-        """Score the fine-tuned model in ``model_dir`` on ``test_path``; write the metric JSON
-        ``{"task", "setting", "objective", "lang", "train_lang", "seed", ...meta, "n",
+    def evaluate(self, files: EvalFiles, meta: dict, hparams: dict, threads: int | None = None) -> dict:
+        """Score the fine-tuned model ``files.model`` on ``files.test``; write the metric JSON
+        ``files.metrics``: ``{"task", "setting", "objective", "lang", "train_lang", "seed", ...meta, "n",
         "primary_metric", "metrics", "loss", ...the task's fields, "test_file", ...}`` and, with
-        ``predictions_path``, one line per example ``{"id", "gold", "pred", "correct", ...}``."""
+        ``files.predictions``, one line per example ``{"id", "gold", "pred", "correct", ...}``."""
         from transformers import AutoTokenizer
+
+        model_dir, test_path, labels_path = files.model, files.test, files.labels
+        out_path, predictions_path = files.metrics, files.predictions
 
         set_threads(threads)
         hp = resolve_hparams(hparams)
