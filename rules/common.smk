@@ -65,7 +65,7 @@ DATASET_TASKS = [t for t in HUB_TASKS if config["tasks"][t]["enabled"]]
 FINETUNED_TASKS = [t for t in CORPUS_TASKS if config["tasks"][t]["enabled"]] + DATASET_TASKS
 # test languages besides English: a corpus task uses the corpus languages, a dataset task its own list
 TASK_LANGS = {**{t: EVAL_LANGS for t in CORPUS_TASKS}, **{t: config["tasks"][t]["languages"] for t in DATASET_TASKS}}
-# one zero-shot rule per task (its outputs list the task's languages): topic's always, then the others
+# the tasks with a zero-shot evaluation rule of their own (its outputs list the task's languages)
 ZERO_SHOT_TASKS = list(dict.fromkeys(["topic"] + FINETUNED_TASKS))
 ALL_LANGS = sorted(set(EVAL_LANGS).union(*TASK_LANGS.values()))
 THREADS = config["threads"]
@@ -162,7 +162,7 @@ def task_hparams(task):
 def task_data(name):
     """Input function: ``results/data/<task>/<name>`` (``{lang}`` filled in) of the task whose
     prepared files the job's task reads (its registry record's data_task: its own for the built-ins)."""
-    return lambda wc: f"results/data/{registry.TASKS[wc.task].data_task}/" + name.format(**dict(wc.items()))
+    return lambda wc: f"results/data/{registry.TASKS[wc.task].data_task}/{name.format(**dict(wc.items()))}"
 
 
 def task_source(task, part, lang, max_examples=None):
