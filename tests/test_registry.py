@@ -81,6 +81,12 @@ def test_planning_and_the_report_layer_import_no_torch():
             "print(sorted(m for m in ('torch', 'transformers', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+    # gather's layer (tables and claims) reads the task records, not the task classes
+    code = ("import sys; import alignxfer.results as r, alignxfer.claims as c; "
+            "print(r._primary_for('mlqa', {'f1': 1, 'exact_match': 1}), c._sentence_classification('xnli'), "
+            "c._sentence_classification('mlqa'), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["f1", "True", "False", "False"]
 
 
 def test_registering_twice_or_a_reserved_name_is_refused():
