@@ -338,7 +338,7 @@ def train_with_dev_selection(
     total_steps = steps_per_epoch * int(hp["epochs"])
     optimizer = make_optimizer(model, float(hp["learning_rate"]), float(hp["weight_decay"]))
     scheduler = linear_schedule(optimizer, total_steps, warmup_steps(total_steps, float(hp["warmup_ratio"])))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pad_id = _pad_id(tokenizer)
 
     history, best, best_state, stopped_at = [], None, None, None
     step, start = 0, time.perf_counter()
@@ -349,23 +349,9 @@ def train_with_dev_selection(
         flush=True,
     )
     for epoch in range(1, int(hp["epochs"]) + 1):
-        model.train()
-        epoch_start, loss_sum, seen = time.perf_counter(), 0.0, 0
-        for idx in length_bucketed_batches(lengths, batch_size, generator):
-            batch = {k: v.to(device) for k, v in collate([train_features[i] for i in idx], pad_id).items()}
-            with autocast(device, use_bf16):
-                loss = model(**batch).loss
-            loss.backward()
-            if hp["max_grad_norm"]:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), float(hp["max_grad_norm"]))
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            loss_sum += float(loss.detach()) * len(idx)
-            seen += len(idx)
-            if callback and hp["log_every"] and step % int(hp["log_every"]) == 0:
-                callback(step, {"train_loss": float(loss.detach()), "lr": scheduler.get_last_lr()[0]})
+        epoch_start = time.perf_counter()
+        loss_sum, seen, step = _train_epoch(model, train_features, lengths, generator, optimizer, scheduler, hp,
+                                            pad_id, device, use_bf16, step, callback)
         train_seconds = time.perf_counter() - epoch_start
         model.eval()
         with torch.no_grad():
@@ -405,6 +391,43 @@ def train_with_dev_selection(
     info.update({"seed": int(seed), "hparams": hp, "best_epoch": best["epoch"], "bf16": use_bf16,
                  "epochs_run": len(history), "stopped_early": stopped_at is not None,
                  "dev": {k: v for k, v in best.items() if k not in ("epoch", "step")}})
+    _write_outputs(model, tokenizer, hp, info, history, best, seed, primary_metric, out_dir, history_path,
+                   dev_metrics_path)
+    return {
+        "best_epoch": best["epoch"],
+        "epochs_run": len(history),
+        "steps": step,
+        "train_seconds": time.perf_counter() - start,
+        **{f"dev_{k}": v for k, v in best.items() if k not in ("epoch", "step") and isinstance(v, (int, float))},
+    }
+
+
+def _train_epoch(model, train_features, lengths, generator, optimizer, scheduler, hp: dict, pad_id: int, device,
+                 use_bf16: bool, step: int, callback) -> tuple[float, int, int]:
+    """One epoch of length-bucketed batches; returns (summed loss x examples, examples, step)."""
+    model.train()
+    loss_sum, seen, batch_size = 0.0, 0, int(hp["batch_size"])
+    for idx in length_bucketed_batches(lengths, batch_size, generator):
+        batch = {k: v.to(device) for k, v in collate([train_features[i] for i in idx], pad_id).items()}
+        with autocast(device, use_bf16):
+            loss = model(**batch).loss
+        loss.backward()
+        if hp["max_grad_norm"]:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), float(hp["max_grad_norm"]))
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        loss_sum += float(loss.detach()) * len(idx)
+        seen += len(idx)
+        if callback and hp["log_every"] and step % int(hp["log_every"]) == 0:
+            callback(step, {"train_loss": float(loss.detach()), "lr": scheduler.get_last_lr()[0]})
+    return loss_sum, seen, step
+
+
+def _write_outputs(model, tokenizer, hp, info, history, best, seed, primary_metric, out_dir, history_path,
+                   dev_metrics_path) -> None:
+    """The selected model (with ``finetune_info.json`` and its card), the history and the dev metrics."""
     from alignxfer.modelcard import finetuning_card
 
     # max_length: pipeline(truncation=True) cuts where training did
@@ -413,23 +436,14 @@ def train_with_dev_selection(
     with atomic_open(history_path) as handle:
         for record in history:
             handle.write(json.dumps(record) + "\n")
-    dev_json = {
+    write_json(dev_metrics_path, {
         "epoch": best["epoch"],
         "step": best["step"],
         "seed": int(seed),
         "primary_metric": primary_metric,
         "metrics": {k: v for k, v in best.items() if k not in ("epoch", "step")},
         **{k: v for k, v in info.items() if k in ("task", "n_train", "n_dev", "epochs_run", "stopped_early")},
-    }
-    write_json(dev_metrics_path, dev_json)
-    summary = {
-        "best_epoch": best["epoch"],
-        "epochs_run": len(history),
-        "steps": step,
-        "train_seconds": time.perf_counter() - start,
-        **{f"dev_{k}": v for k, v in best.items() if k not in ("epoch", "step") and isinstance(v, (int, float))},
-    }
-    return summary
+    })
 
 
 def _pad_id(tokenizer) -> int:
