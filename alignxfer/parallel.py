@@ -39,6 +39,7 @@ from pathlib import Path
 
 import torch
 
+from . import registry
 from .training.group import Group
 from .training.runtime import set_threads
 
@@ -135,6 +136,7 @@ def run(setup, args: tuple = (), kwargs: dict | None = None, *, devices: list, c
                 "setup": setup_ref, "args": args, "kwargs": kwargs, "rank": rank, "devices": devices,
                 "backend": backend, "port": store.port, "threads": threads, "timeout_s": timeout.total_seconds(),
                 "parent": os.getpid(),
+                "plugins": sorted(registry.PLUGIN_RECORDS),  # the rank resolves the same names
             }
             spec_path = workdir / f"rank{rank}.pkl"
             spec_path.write_bytes(pickle.dumps(spec))
@@ -271,6 +273,7 @@ def _child(spec_path: str) -> int:
     timeout = datetime.timedelta(seconds=spec["timeout_s"])
     try:
         set_threads(spec["threads"])
+        registry.load_plugins(spec.get("plugins"))
         store = dist.TCPStore("127.0.0.1", spec["port"], len(devices), False, timeout=timeout)
         dist.init_process_group(spec["backend"], store=store, rank=rank, world_size=len(devices), timeout=timeout)
         _run_rank(spec["setup"], spec["args"], spec["kwargs"], rank, devices, spec["backend"])
