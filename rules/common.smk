@@ -119,6 +119,21 @@ def seed_paths(pattern):
     return expand(pattern, seed=SEEDS, allow_missing=True) if GROUP_SEEDS else pattern
 
 
+def job_seeds(wildcards):
+    """The fine-tuning seeds of a job that may loop over them: every seed with GROUP_SEEDS, else its own."""
+    return SEEDS if GROUP_SEEDS else [int(wildcards.seed)]
+
+
+def seed_models(wildcards):
+    """{fine-tuning seed: the pre-trained model it continues} for the job's seeds (nested design)."""
+    return {int(s): model_path(wildcards.objective, s) for s in job_seeds(wildcards)}
+
+
+def seed_pretrain_seeds(wildcards):
+    """{fine-tuning seed: its pre-training seed} for the job's seeds."""
+    return {int(s): pretrain_seed_for(wildcards.objective, s) for s in job_seeds(wildcards)}
+
+
 def eval_languages(task, setting):
     # zero-shot and the probe test English too; translate-train and the de-lexicalised sets do not
     if setting in ("zero_shot", "probe"):

@@ -84,7 +84,7 @@ rule translate_train:
     """Fine-tune on a language's translated training set and test on it, per seed (model not kept)."""
     input:
         # every pre-training run the job's fine-tuning seeds continue (one per seed, nested)
-        model=lambda wc: sorted({model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])}),
+        model=lambda wc: sorted(set(seed_models(wc).values())),
         train=task_data("train.{lang}.jsonl"),
         dev=task_data("dev.{lang}.jsonl"),
         test=task_data("test.{lang}.jsonl"),
@@ -105,11 +105,9 @@ rule translate_train:
         gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
     params:
         hparams=lambda wc: task_hparams(wc.task),
-        seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
-        models=lambda wc: {int(s): model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
-        pretrain_seeds=lambda wc: {
-            int(s): pretrain_seed_for(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])
-        },
+        seeds=job_seeds,
+        models=seed_models,
+        pretrain_seeds=seed_pretrain_seeds,
     script:
         "../workflow_scripts/translate_train.py"
 
