@@ -57,6 +57,17 @@ def test_schema_has_each_task_with_its_hyperparameters_and_defaults(name):
     assert {k: _default(props[k]) for k in spec.hparam_keys()} == spec.defaults()
 
 
+def test_finetuning_defaults_are_the_hparams_dataclass():
+    from alignxfer.tasks.base import DEFAULT_HPARAMS, FinetuneHparams
+
+    schema = {k: _default(v) for k, v in _section("finetuning")["properties"].items()}
+    own = registry.option_defaults(FinetuneHparams)
+    assert own == DEFAULT_HPARAMS
+    assert {k: v for k, v in schema.items() if k not in ("seeds", "group_seeds")} == {k: own[k] for k in schema
+                                                                                     if k in own}
+    assert set(schema) - {"seeds", "group_seeds"} <= set(own)
+
+
 def test_alignment_needs_and_hub_tasks_come_from_the_registry():
     from alignxfer.config import alignment_objectives, dataset_tasks
 

@@ -30,20 +30,27 @@ from alignxfer.training.precision import autocast, resolve_bf16
 from alignxfer.training.runtime import select_device, set_threads
 from alignxfer.training.saving import save_model
 
-#: fine-tuning hyperparameters (config ``finetuning:`` minus ``seeds``) and their defaults
-DEFAULT_HPARAMS = {
-    "learning_rate": 1.0e-4,
-    "epochs": 3,
-    "batch_size": 32,
-    "max_length": 64,
-    "warmup_ratio": 0.1,
-    "weight_decay": 0.01,
-    "bf16": "auto",
-    "max_grad_norm": 1.0,
-    "eval_batch_size": 128,
-    "log_every": 50,
-    "patience": None,  # early stopping: epochs without a better dev score before stopping (None: never)
-}
+
+@dataclass(frozen=True)
+class FinetuneHparams:
+    """The fine-tuning hyperparameters (config ``finetuning:`` minus ``seeds``/``group_seeds``, plus a
+    task's own, e.g. MLQA's) and their defaults; ``tests/test_registry.py`` checks the schema's."""
+
+    learning_rate: float = 1.0e-4
+    epochs: int = 3
+    batch_size: int = 32
+    max_length: int = 64
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    bf16: bool | str = "auto"
+    max_grad_norm: float = 1.0
+    eval_batch_size: int = 128
+    log_every: int = 50
+    patience: int | None = None  # early stopping: epochs without a better dev score before stopping (None: never)
+
+
+#: :class:`FinetuneHparams` as ``{name: default}`` (what :func:`resolve_hparams` starts from)
+DEFAULT_HPARAMS = registry.option_defaults(FinetuneHparams)
 
 #: written next to the fine-tuned model: seed, hyperparameters, label statistics, selected epoch
 INFO_FILE = "finetune_info.json"
