@@ -103,10 +103,15 @@ def _describe(error) -> str:
 
 
 def _semantic_errors(cfg: dict) -> list[str]:
+    """Every check the schema cannot express, in a fixed order (one message each)."""
+    return (_alignment_errors(cfg) + _gold_errors(cfg) + _corpus_errors(cfg) + _task_errors(cfg) + _gpu_errors(cfg)
+            + _apt_field_errors(cfg) + _split_errors(cfg) + _base_errors(cfg))
+
+
+def _alignment_errors(cfg: dict) -> list[str]:
     errors = []
-    objectives = cfg["pretraining"]["objectives"]
     if not cfg["alignment"]["enabled"]:
-        needing = [o for o in objectives if o in alignment_objectives()]
+        needing = [o for o in cfg["pretraining"]["objectives"] if o in alignment_objectives()]
         if needing:
             errors.append(
                 f"pretraining.objectives: {needing} need word alignments but alignment.enabled is false; "
@@ -124,37 +129,48 @@ def _semantic_errors(cfg: dict) -> list[str]:
             f"words a side (sil-thot's FastAlign leaves longer pairs out of training and writes empty alignments "
             f"for them); set prepare.max_words to at most {ALIGNER_MAX_WORDS}"
         )
-    errors += _gold_errors(cfg)
+    return errors
+
+
+def _corpus_errors(cfg: dict) -> list[str]:
+    errors = []
     corpus = cfg["corpus"]
     overlap = sorted(set(corpus["languages"]) & set(corpus["eval_languages"]))
     if overlap:
         errors.append(f"corpus.eval_languages: {overlap} are already in corpus.languages; list each language once")
     source = corpus["source"]
-    if source in ("url", "local"):
-        pairs = corpus[source]["pairs"]
-        missing = [lang for lang in corpus["languages"] + corpus["eval_languages"] if lang not in pairs]
-        if missing:
-            errors.append(
-                f"corpus.{source}.pairs: no entry for {missing}; every language of corpus.languages and "
-                f"corpus.eval_languages needs one (has: {sorted(pairs)})"
-            )
-        for lang, entry in pairs.items():
-            where = f"corpus.{source}.pairs.{lang}"
-            if entry["format"] == "tsv" and not (entry.get("url") or entry.get("path")):
-                errors.append(f"{where}: format tsv needs 'url' (with 'sha256') or 'path'")
-            if entry["format"] == "moses" and not (entry.get("en") and entry.get("xx")) and not entry.get("url") and not entry.get("path"):
-                errors.append(f"{where}: format moses needs 'en' and 'xx' files (or an archive 'url'/'path')")
-        if cfg["tasks"]["topic"]["enabled"]:
-            errors.append(
-                f"tasks.topic.enabled: the topic task needs labelled documents, which only the ddtp source has "
-                f"(corpus.source is {source!r}); set tasks.topic.enabled: false"
-            )
-    errors += _task_errors(cfg)
-    errors += _gpu_errors(cfg)
-    errors += _apt_field_errors(cfg)
+    if source not in ("url", "local"):
+        return errors
+    pairs = corpus[source]["pairs"]
+    missing = [lang for lang in corpus["languages"] + corpus["eval_languages"] if lang not in pairs]
+    if missing:
+        errors.append(
+            f"corpus.{source}.pairs: no entry for {missing}; every language of corpus.languages and "
+            f"corpus.eval_languages needs one (has: {sorted(pairs)})"
+        )
+    for lang, entry in pairs.items():
+        where = f"corpus.{source}.pairs.{lang}"
+        if entry["format"] == "tsv" and not (entry.get("url") or entry.get("path")):
+            errors.append(f"{where}: format tsv needs 'url' (with 'sha256') or 'path'")
+        if entry["format"] == "moses" and not (entry.get("en") and entry.get("xx")) and not entry.get("url") and not entry.get("path"):
+            errors.append(f"{where}: format moses needs 'en' and 'xx' files (or an archive 'url'/'path')")
+    if cfg["tasks"]["topic"]["enabled"]:
+        errors.append(
+            f"tasks.topic.enabled: the topic task needs labelled documents, which only the ddtp source has "
+            f"(corpus.source is {source!r}); set tasks.topic.enabled: false"
+        )
+    return errors
+
+
+def _split_errors(cfg: dict) -> list[str]:
     split = cfg["prepare"]["split"]
     if split["test"] + split["dev"] + split["train"] >= 1:
-        errors.append("prepare.split: test + dev + train must leave a share for pre-training (sum < 1)")
+        return ["prepare.split: test + dev + train must leave a share for pre-training (sum < 1)"]
+    return []
+
+
+def _base_errors(cfg: dict) -> list[str]:
+    errors = []
     base = cfg["base"]
     if base["source"] == "pretrained" and not base["name"]:
         errors.append("base.name: base.source is 'pretrained' but no model name or folder is given")
@@ -162,29 +178,33 @@ def _semantic_errors(cfg: dict) -> list[str]:
         errors.append("tokenizer.source: 'pretrained' needs base.source: pretrained (the tokenizer comes from that model)")
     if base["source"] == "pretrained" and cfg["tokenizer"]["source"] != "pretrained":
         errors.append("tokenizer.source: a pretrained base model needs its own tokenizer; set tokenizer.source: pretrained")
-    if base["source"] == "scratch":
-        max_pos = base["architecture"]["max_position_embeddings"]
-        arch = base["architecture"]
-        if arch["hidden_size"] % arch["num_attention_heads"]:
-            errors.append("base.architecture.hidden_size must be a multiple of num_attention_heads")
-        needs = 2 * cfg["pretraining"]["budget"]["max_length"] + 3
-        if "tlm" in objectives and needs > max_pos:
-            errors.append(
-                f"pretraining.budget.max_length: TLM packs two sides ({needs} positions) but "
-                f"base.architecture.max_position_embeddings is {max_pos}"
-            )
-        training = base["training"]
-        if training["objective"] == "contrastive" and training["batch_size"] % 2:
-            errors.append(
-                f"base.training.batch_size: {training['batch_size']} is odd; with base.training.objective contrastive "
-                f"it counts sentences, two per pair, so it must be even (e.g. {training['batch_size'] + 1})"
-            )
-        for key in ("base.training", "finetuning", "tasks.retrieval", "tasks.xnli", "tasks.mlqa"):
-            section = cfg
-            for part in key.split("."):
-                section = section[part]
-            if section.get("enabled", True) and (section["max_length"] or 0) > max_pos:
-                errors.append(f"{key}.max_length: {section['max_length']} exceeds max_position_embeddings {max_pos}")
+    if base["source"] != "scratch":
+        return errors
+    max_pos = base["architecture"]["max_position_embeddings"]
+    arch = base["architecture"]
+    if arch["hidden_size"] % arch["num_attention_heads"]:
+        errors.append("base.architecture.hidden_size must be a multiple of num_attention_heads")
+    needs = 2 * cfg["pretraining"]["budget"]["max_length"] + 3
+    if "tlm" in cfg["pretraining"]["objectives"] and needs > max_pos:
+        errors.append(
+            f"pretraining.budget.max_length: TLM packs two sides ({needs} positions) but "
+            f"base.architecture.max_position_embeddings is {max_pos}"
+        )
+    training = base["training"]
+    if training["objective"] == "contrastive" and training["batch_size"] % 2:
+        errors.append(
+            f"base.training.batch_size: {training['batch_size']} is odd; with base.training.objective contrastive "
+            f"it counts sentences, two per pair, so it must be even (e.g. {training['batch_size'] + 1})"
+        )
+    # every section with a max_length the model reads: the tasks' own (registry hparams) too
+    tasks = [f"tasks.{name}" for name, spec in registry.TASKS.items()
+             if "max_length" in spec.hparam_keys() and name in cfg["tasks"]]
+    for key in ["base.training", "finetuning", "tasks.retrieval", *tasks]:
+        section = cfg
+        for part in key.split("."):
+            section = section[part]
+        if section.get("enabled", True) and (section["max_length"] or 0) > max_pos:
+            errors.append(f"{key}.max_length: {section['max_length']} exceeds max_position_embeddings {max_pos}")
     return errors
 
 
