@@ -25,7 +25,7 @@ import torch
 from alignxfer import console, registry
 from alignxfer.io import atomic_open, write_json, write_jsonl
 from alignxfer.training.batching import length_bucketed_batches, sorted_batches
-from alignxfer.training.optim import linear_schedule, make_optimizer, warmup_steps
+from alignxfer.training.optim import linear_schedule, make_optimizer, optimizer_step, warmup_steps
 from alignxfer.training.precision import autocast, resolve_bf16
 from alignxfer.training.runtime import select_device, set_threads
 from alignxfer.training.saving import save_model
@@ -419,10 +419,7 @@ def _train_epoch(model, train_features, lengths, generator, optimizer, scheduler
         with autocast(device, use_bf16):
             loss = model(**batch).loss
         loss.backward()
-        if hp["max_grad_norm"]:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), float(hp["max_grad_norm"]))
-        optimizer.step()
-        scheduler.step()
+        optimizer_step(model.parameters(), optimizer, scheduler, hp["max_grad_norm"])
         optimizer.zero_grad(set_to_none=True)
         step += 1
         loss_sum += float(loss.detach()) * len(idx)

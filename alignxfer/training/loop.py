@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import time
 
-import torch
-
 from alignxfer import console
 from alignxfer import data as D
 from alignxfer.io import write_jsonl
@@ -28,7 +26,7 @@ from .batching import BucketBatcher
 from .checkpoints import fingerprint as settings_fingerprint
 from .checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .group import SingleProcess
-from .optim import linear_schedule, make_optimizer, warmup_steps
+from .optim import linear_schedule, make_optimizer, optimizer_step, warmup_steps
 from .precision import autocast, resolve_bf16
 from .runtime import select_device
 
@@ -158,10 +156,7 @@ def train(
         step_values = dict(zip(names, summed))
         step_tokens = int(round(step_tokens))
         run_tokens += step_tokens
-        if max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-        optimizer.step()
-        scheduler.step()
+        optimizer_step(params, optimizer, scheduler, max_grad_norm)
         step += 1
         window.add(step_values, step_tokens)
 

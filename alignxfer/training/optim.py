@@ -52,3 +52,12 @@ def linear_factor(total_steps: int, warmup: int):
 def linear_schedule(optimizer, total_steps: int, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
     """:func:`linear_factor` as a scheduler stepped once per optimizer step."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, linear_factor(total_steps, warmup))
+
+
+def optimizer_step(params, optimizer, scheduler, max_grad_norm: float | None) -> None:
+    """One update of every stage: clip the gradients' global norm (when ``max_grad_norm``), step
+    the optimiser, then the schedule."""
+    if max_grad_norm:
+        torch.nn.utils.clip_grad_norm_(params, float(max_grad_norm))
+    optimizer.step()
+    scheduler.step()
