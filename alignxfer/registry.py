@@ -287,12 +287,20 @@ def _dataset_properties() -> dict:
     }
 
 
+def _defined_in(spec, modules) -> bool:
+    """Whether ``spec``'s class is defined in one of ``modules`` (or a module below one)."""
+    where = spec.impl.partition(":")[0] if isinstance(spec.impl, str) else spec.impl.__module__
+    return not spec.builtin and any(where == m or where.startswith(m + ".") for m in modules)
+
+
 def extend_schema(schema: dict, plugins=None) -> dict:
     """Add what the modules ``plugins`` (loaded: :func:`load_plugins`) registered to the schema (the
     enum of objectives, a ``pretraining.<name>`` section of options, a ``tasks.<name>`` section);
     ``schema``, changed. Only the config's own plug-ins: another config validated in the same
     process gets none of them."""
     records = set().union(*(PLUGIN_RECORDS.get(m, set()) for m in plugins or ()))
+    for kind, table in (("objective", OBJECTIVES), ("task", TASKS)):  # also those imported before validation
+        records |= {(kind, name) for name, spec in table.items() if _defined_in(spec, plugins or ())}
     props = schema["properties"]
     pretraining = props["pretraining"]["properties"]
     enum = pretraining["objectives"]["items"]["enum"]
