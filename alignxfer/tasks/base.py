@@ -333,7 +333,7 @@ def train_with_dev_selection(
     Returns a flat summary of numbers (for tracking).
     """
     hp = resolve_hparams(hparams)
-    device = device or pick_device()
+    device = device or select_device()
     use_bf16 = resolve_bf16(hp["bf16"], device)
     if not train_features:
         raise ValueError("no training examples")
