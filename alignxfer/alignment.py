@@ -20,7 +20,7 @@ alignment line, so line *n* of every file always belongs to line *n* of the corp
 from __future__ import annotations
 
 import time
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from .config import FIXED_BY_ALIGNER as FIXED_BY_PORT
 from .io import atomic_open, read_lines

@@ -172,10 +172,9 @@ class _Data:
 def _sentence_classification(task: str) -> bool:
     """Whether ``task``'s plug-in classifies sentences or sentence pairs, as XNLI does (not QA)."""
     from alignxfer.tasks import TASKS
-    from alignxfer.tasks.topic import TopicTask
 
-    cls = TASKS.get(task)
-    return cls is not None and issubclass(cls, TopicTask)
+    spec = TASKS.get(task)
+    return spec is not None and spec.classifies
 
 
 def _untestable(cmp: dict) -> bool:

@@ -15,14 +15,23 @@ from typing import Any
 
 import yaml
 
+from alignxfer import registry
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
-#: objectives whose loss reads word alignments
-ALIGNMENT_OBJECTIVES = ("weam", "word_aligned")
 
-#: tasks whose data come from Hugging Face datasets (config ``tasks.<name>``; alignxfer.tasks.hub);
-#: kept here so that planning the workflow never imports torch
-DATASET_TASKS = ("xnli", "mlqa")
+def alignment_objectives() -> tuple[str, ...]:
+    """Registered objectives whose loss reads word alignments (alignxfer.registry)."""
+    registry.builtins()
+    return tuple(name for name, spec in registry.OBJECTIVES.items() if spec.needs_alignment)
+
+
+def dataset_tasks() -> tuple[str, ...]:
+    """Registered tasks whose data come from Hugging Face datasets or local copies (config
+    ``tasks.<name>``; alignxfer.tasks.hub), from the registry's records (no torch)."""
+    registry.builtins()
+    return tuple(name for name, spec in registry.TASKS.items() if spec.data == "dataset")
+
 
 #: fast_align settings that sil-thot's port fixes at fast_align's defaults (no setter exists);
 #: kept as keys so that a study states them, refused when changed (alignxfer.alignment checks too)
@@ -94,10 +103,15 @@ def _describe(error) -> str:
 
 
 def _semantic_errors(cfg: dict) -> list[str]:
+    """Every check the schema cannot express, in a fixed order (one message each)."""
+    return (_alignment_errors(cfg) + _gold_errors(cfg) + _corpus_errors(cfg) + _task_errors(cfg) + _gpu_errors(cfg)
+            + _apt_field_errors(cfg) + _split_errors(cfg) + _base_errors(cfg))
+
+
+def _alignment_errors(cfg: dict) -> list[str]:
     errors = []
-    objectives = cfg["pretraining"]["objectives"]
     if not cfg["alignment"]["enabled"]:
-        needing = [o for o in objectives if o in ALIGNMENT_OBJECTIVES]
+        needing = [o for o in cfg["pretraining"]["objectives"] if o in alignment_objectives()]
         if needing:
             errors.append(
                 f"pretraining.objectives: {needing} need word alignments but alignment.enabled is false; "
@@ -115,37 +129,48 @@ def _semantic_errors(cfg: dict) -> list[str]:
             f"words a side (sil-thot's FastAlign leaves longer pairs out of training and writes empty alignments "
             f"for them); set prepare.max_words to at most {ALIGNER_MAX_WORDS}"
         )
-    errors += _gold_errors(cfg)
+    return errors
+
+
+def _corpus_errors(cfg: dict) -> list[str]:
+    errors = []
     corpus = cfg["corpus"]
     overlap = sorted(set(corpus["languages"]) & set(corpus["eval_languages"]))
     if overlap:
         errors.append(f"corpus.eval_languages: {overlap} are already in corpus.languages; list each language once")
     source = corpus["source"]
-    if source in ("url", "local"):
-        pairs = corpus[source]["pairs"]
-        missing = [lang for lang in corpus["languages"] + corpus["eval_languages"] if lang not in pairs]
-        if missing:
-            errors.append(
-                f"corpus.{source}.pairs: no entry for {missing}; every language of corpus.languages and "
-                f"corpus.eval_languages needs one (has: {sorted(pairs)})"
-            )
-        for lang, entry in pairs.items():
-            where = f"corpus.{source}.pairs.{lang}"
-            if entry["format"] == "tsv" and not (entry.get("url") or entry.get("path")):
-                errors.append(f"{where}: format tsv needs 'url' (with 'sha256') or 'path'")
-            if entry["format"] == "moses" and not (entry.get("en") and entry.get("xx")) and not entry.get("url") and not entry.get("path"):
-                errors.append(f"{where}: format moses needs 'en' and 'xx' files (or an archive 'url'/'path')")
-        if cfg["tasks"]["topic"]["enabled"]:
-            errors.append(
-                f"tasks.topic.enabled: the topic task needs labelled documents, which only the ddtp source has "
-                f"(corpus.source is {source!r}); set tasks.topic.enabled: false"
-            )
-    errors += _task_errors(cfg)
-    errors += _gpu_errors(cfg)
-    errors += _apt_field_errors(cfg)
+    if source not in ("url", "local"):
+        return errors
+    pairs = corpus[source]["pairs"]
+    missing = [lang for lang in corpus["languages"] + corpus["eval_languages"] if lang not in pairs]
+    if missing:
+        errors.append(
+            f"corpus.{source}.pairs: no entry for {missing}; every language of corpus.languages and "
+            f"corpus.eval_languages needs one (has: {sorted(pairs)})"
+        )
+    for lang, entry in pairs.items():
+        where = f"corpus.{source}.pairs.{lang}"
+        if entry["format"] == "tsv" and not (entry.get("url") or entry.get("path")):
+            errors.append(f"{where}: format tsv needs 'url' (with 'sha256') or 'path'")
+        if entry["format"] == "moses" and not (entry.get("en") and entry.get("xx")) and not entry.get("url") and not entry.get("path"):
+            errors.append(f"{where}: format moses needs 'en' and 'xx' files (or an archive 'url'/'path')")
+    if cfg["tasks"]["topic"]["enabled"]:
+        errors.append(
+            f"tasks.topic.enabled: the topic task needs labelled documents, which only the ddtp source has "
+            f"(corpus.source is {source!r}); set tasks.topic.enabled: false"
+        )
+    return errors
+
+
+def _split_errors(cfg: dict) -> list[str]:
     split = cfg["prepare"]["split"]
     if split["test"] + split["dev"] + split["train"] >= 1:
-        errors.append("prepare.split: test + dev + train must leave a share for pre-training (sum < 1)")
+        return ["prepare.split: test + dev + train must leave a share for pre-training (sum < 1)"]
+    return []
+
+
+def _base_errors(cfg: dict) -> list[str]:
+    errors = []
     base = cfg["base"]
     if base["source"] == "pretrained" and not base["name"]:
         errors.append("base.name: base.source is 'pretrained' but no model name or folder is given")
@@ -153,29 +178,33 @@ def _semantic_errors(cfg: dict) -> list[str]:
         errors.append("tokenizer.source: 'pretrained' needs base.source: pretrained (the tokenizer comes from that model)")
     if base["source"] == "pretrained" and cfg["tokenizer"]["source"] != "pretrained":
         errors.append("tokenizer.source: a pretrained base model needs its own tokenizer; set tokenizer.source: pretrained")
-    if base["source"] == "scratch":
-        max_pos = base["architecture"]["max_position_embeddings"]
-        arch = base["architecture"]
-        if arch["hidden_size"] % arch["num_attention_heads"]:
-            errors.append("base.architecture.hidden_size must be a multiple of num_attention_heads")
-        needs = 2 * cfg["pretraining"]["budget"]["max_length"] + 3
-        if "tlm" in objectives and needs > max_pos:
-            errors.append(
-                f"pretraining.budget.max_length: TLM packs two sides ({needs} positions) but "
-                f"base.architecture.max_position_embeddings is {max_pos}"
-            )
-        training = base["training"]
-        if training["objective"] == "contrastive" and training["batch_size"] % 2:
-            errors.append(
-                f"base.training.batch_size: {training['batch_size']} is odd; with base.training.objective contrastive "
-                f"it counts sentences, two per pair, so it must be even (e.g. {training['batch_size'] + 1})"
-            )
-        for key in ("base.training", "finetuning", "tasks.retrieval", "tasks.xnli", "tasks.mlqa"):
-            section = cfg
-            for part in key.split("."):
-                section = section[part]
-            if section.get("enabled", True) and (section["max_length"] or 0) > max_pos:
-                errors.append(f"{key}.max_length: {section['max_length']} exceeds max_position_embeddings {max_pos}")
+    if base["source"] != "scratch":
+        return errors
+    max_pos = base["architecture"]["max_position_embeddings"]
+    arch = base["architecture"]
+    if arch["hidden_size"] % arch["num_attention_heads"]:
+        errors.append("base.architecture.hidden_size must be a multiple of num_attention_heads")
+    needs = 2 * cfg["pretraining"]["budget"]["max_length"] + 3
+    if "tlm" in cfg["pretraining"]["objectives"] and needs > max_pos:
+        errors.append(
+            f"pretraining.budget.max_length: TLM packs two sides ({needs} positions) but "
+            f"base.architecture.max_position_embeddings is {max_pos}"
+        )
+    training = base["training"]
+    if training["objective"] == "contrastive" and training["batch_size"] % 2:
+        errors.append(
+            f"base.training.batch_size: {training['batch_size']} is odd; with base.training.objective contrastive "
+            f"it counts sentences, two per pair, so it must be even (e.g. {training['batch_size'] + 1})"
+        )
+    # every section with a max_length the model reads: the tasks' own (registry hparams) too
+    tasks = [f"tasks.{name}" for name, spec in registry.TASKS.items()
+             if "max_length" in spec.hparam_keys() and name in cfg["tasks"]]
+    for key in ["base.training", "finetuning", "tasks.retrieval", *tasks]:
+        section = cfg
+        for part in key.split("."):
+            section = section[part]
+        if section.get("enabled", True) and (section["max_length"] or 0) > max_pos:
+            errors.append(f"{key}.max_length: {section['max_length']} exceeds max_position_embeddings {max_pos}")
     return errors
 
 
@@ -235,9 +264,13 @@ def _gpu_errors(cfg: dict) -> list[str]:
 def _task_errors(cfg: dict) -> list[str]:
     """Checks of the Hugging Face dataset tasks (xnli, mlqa) that the schema cannot express."""
     errors = []
-    for name in DATASET_TASKS:
-        task = cfg["tasks"][name]
-        if not task["enabled"]:
+    for name in dataset_tasks():
+        task = cfg["tasks"].get(name)  # a plug-in of another config loaded in this process: absent
+        if not task or not task["enabled"]:
+            continue
+        missing = [p for p in ("train", "dev", "test", "translate_train", "translate_dev") if p not in task]
+        if missing:
+            errors.append(f"tasks.{name}: no {missing}; an enabled dataset task needs each (a task source: dataset, config, split)")
             continue
         if not task["settings"]:
             errors.append(f"tasks.{name}.settings: empty; list zero_shot and/or translate_train, or set enabled: false")
@@ -312,9 +345,9 @@ def hub_sources(cfg: dict) -> list[tuple[str, str, str, str | None]]:
     base = cfg["base"]
     if base["source"] == "pretrained" and base.get("name") and not looks_like_local_path(base["name"]):
         out.append(("base", "model", base["name"], base.get("revision")))
-    for name in DATASET_TASKS:
-        task = cfg["tasks"][name]
-        if not task["enabled"]:
+    for name in dataset_tasks():
+        task = cfg["tasks"].get(name)  # a plug-in of another config loaded in this process: absent
+        if not task or not task["enabled"]:
             continue
         parts = ["train", "dev", "test"] + (["translate_train", "translate_dev"] if "translate_train" in task["settings"] else [])
         for part in parts:
@@ -348,9 +381,14 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
     """Validate ``cfg`` in place (defaults filled) and return it; raise ConfigError listing all problems."""
     import jsonschema
 
-    schema = load_schema()
     if cfg is None:
         cfg = {}
+    plugins = cfg.get("plugins") if isinstance(cfg.get("plugins"), list) else None  # the schema checks the rest
+    try:
+        registry.load_plugins(plugins)
+    except registry.PluginError as err:
+        raise ConfigError(f"invalid configuration ({source}):\n  - {err}") from err
+    schema = registry.extend_schema(load_schema(), plugins)
     _fill_defaults(schema, schema, cfg)
     validator = jsonschema.Draft202012Validator(schema)
     problems = sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))

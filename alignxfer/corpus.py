@@ -38,8 +38,7 @@ import json
 import re
 import statistics
 import unicodedata
-from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from alignxfer.io import write_json, write_jsonl, write_lines
 from alignxfer.words import segment
@@ -278,7 +277,7 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: 
     seen = set()
     labels = set()
     read = []
-    for lineno, doc in _read_jsonl(en_jsonl, opts["invalid_utf8"], reads):
+    for _lineno, doc in _read_jsonl(en_jsonl, opts["invalid_utf8"], reads):
         doc_id = str(doc["doc_id"])
         if doc_id in seen:
             drops["duplicate_doc_id"] += 1
@@ -534,7 +533,7 @@ def prepare_pair(
     # -- retrieval: test-pool pairs in a per-unit hash order; each side's text once
     retrieval, r_en, r_xx = [], set(), set()
     ambiguous = 0
-    for doc_id, i, en, xx in sorted(kept["test"], key=lambda p: order_key(seed, p[0], p[1])):
+    for doc_id, _i, en, xx in sorted(kept["test"], key=lambda p: order_key(seed, p[0], p[1])):
         if len(retrieval) >= opts["max_retrieval_pairs"]:
             break
         if en in r_en or xx in r_xx:

@@ -24,20 +24,15 @@ Conventions used by every objective:
 from __future__ import annotations
 
 import hashlib
-
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from .alignment import parse_links
 from .io import read_lines
-
-#: batches are formed from pools of ``BUCKET_POOL`` batches sorted by length
-BUCKET_POOL = 50
-
+from .training.batching import BUCKET_POOL, BucketBatcher  # noqa: F401  (the loop's batcher; re-exported)
 
 # --------------------------------------------------------------------------------------------
 # special tokens
@@ -57,7 +52,7 @@ class Specials:
     replacement_ids: torch.Tensor = field(default=None, repr=False)
 
     @classmethod
-    def from_tokenizer(cls, tokenizer) -> "Specials":
+    def from_tokenizer(cls, tokenizer) -> Specials:
         missing = [
             name
             for name in ("pad_token_id", "cls_token_id", "sep_token_id", "mask_token_id")
@@ -156,7 +151,7 @@ def pretrain_part(src_ids: Sequence[int], seed: int, split: dict | None) -> str:
         raise ValueError(
             f"pretraining.heldout: fraction {heldout} + arm_fraction {arm} must be >= 0 and sum to less than 1"
         )
-    digest = hashlib.sha256(("pretrain-part\x1f%d\x1f" % int(seed) + ",".join(map(str, src_ids))).encode()).digest()
+    digest = hashlib.sha256((f"pretrain-part\x1f{int(seed)}\x1f" + ",".join(map(str, src_ids))).encode()).digest()
     u = int.from_bytes(digest[:8], "big") / 2.0**64
     if u < heldout:
         return "heldout"
@@ -276,63 +271,6 @@ def stateless_generator(*keys: int) -> torch.Generator:
     gen = torch.Generator()
     gen.manual_seed(seed & 0x7FFFFFFFFFFFFFFF)
     return gen
-
-
-class BucketBatcher:
-    """Deterministic length-bucketed batches.
-
-    Epoch ``e``: shuffle all examples with a generator seeded by ``(seed, e)``, cut the order into
-    pools of ``BUCKET_POOL`` batches, sort each pool by length, cut it into batches of
-    ``batch_size``, and shuffle the batch order. Batches thus hold similar lengths (little padding)
-    while their order stays random. When there are at least ``batch_size`` examples, the one
-    incomplete batch of an epoch is dropped (its examples come back in later epochs), so every
-    step sees a full batch. The position in the stream is ``(epoch, index)``.
-    """
-
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, pool: int = BUCKET_POOL):
-        if len(lengths) == 0:
-            raise ValueError("no training examples")
-        self.lengths = np.asarray(lengths, dtype=np.int64)
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
-        self.pool = int(pool)
-        self.epoch = 0
-        self.index = 0
-        self._cache_epoch = None
-        self._cache = None
-
-    def epoch_batches(self, epoch: int) -> list:
-        if self._cache_epoch == epoch:
-            return self._cache
-        rng = np.random.default_rng([self.seed, epoch, 0x5EED])
-        order = rng.permutation(len(self.lengths))
-        chunk = self.batch_size * self.pool
-        batches = []
-        for start in range(0, len(order), chunk):
-            part = order[start : start + chunk]
-            part = part[np.argsort(self.lengths[part], kind="stable")]
-            for b in range(0, len(part), self.batch_size):
-                batches.append(part[b : b + self.batch_size].tolist())
-        if len(order) >= self.batch_size and len(batches[-1]) < self.batch_size:
-            batches.pop()
-        perm = rng.permutation(len(batches))
-        self._cache_epoch, self._cache = epoch, [batches[p] for p in perm]
-        return self._cache
-
-    def next(self) -> list:
-        batches = self.epoch_batches(self.epoch)
-        if self.index >= len(batches):
-            self.epoch, self.index = self.epoch + 1, 0
-            batches = self.epoch_batches(self.epoch)
-        batch = batches[self.index]
-        self.index += 1
-        return batch
-
-    def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "index": self.index, "seed": self.seed, "batch_size": self.batch_size}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.epoch, self.index = int(state["epoch"]), int(state["index"])
 
 
 # --------------------------------------------------------------------------------------------

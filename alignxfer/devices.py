@@ -27,8 +27,8 @@ import contextlib
 import os
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def _lock(handle, blocking: bool) -> bool:

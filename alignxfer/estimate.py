@@ -217,10 +217,9 @@ class Model:
 
 
 def estimate(configs: list[str], gpus: int = 1, assumed: dict | None = None, jobs=None) -> dict:
-    from alignxfer.config import validate_config
-    from alignxfer.config import merge_config
-
     import yaml
+
+    from alignxfer.config import merge_config, validate_config
 
     cfg: dict = {}
     for path in [REPO / "config.yaml", *configs]:

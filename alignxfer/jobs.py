@@ -64,6 +64,8 @@ CONFIG_THREAD_RULES = frozenset({
     "evaluate_zero_shot_xnli", "evaluate_zero_shot_mlqa", "translate_train", "retrieval",
     "evaluate_zero_shot_delex", "probe", "zero_shot_matched",
 })
+#: the per-task zero-shot rules (alignxfer.registry.zero_shot_rule) are among them, plug-ins' too
+CONFIG_THREAD_PREFIXES = ("evaluate_zero_shot_",)
 
 
 def compute_threads(smk) -> int:
@@ -73,7 +75,7 @@ def compute_threads(smk) -> int:
     try:
         if smk.rule == "pretrain_base":
             return int(config["base"]["threads"])
-        if smk.rule in CONFIG_THREAD_RULES:
+        if smk.rule in CONFIG_THREAD_RULES or smk.rule.startswith(CONFIG_THREAD_PREFIXES):
             return int(config["threads"])
     except (KeyError, TypeError, ValueError):
         pass
@@ -244,6 +246,9 @@ def _job(smk, tags, project_dir, threads, log_path, wildcards):
             stack.enter_context(contextlib.redirect_stderr(_Tee(sys.__stderr__, handle)))
         for leftover in remove_leftovers(list(smk.output)):
             print(f"[{smk.rule}] removed {leftover}, left by an interrupted run", flush=True)
+        from .registry import load_plugins
+
+        load_plugins(smk.config.get("plugins"))  # objectives and tasks of one's own, before any name is resolved
         gpus, wanted = [], _gpus(smk)
         if wanted >= 1:  # free GPUs of this machine (alignxfer.devices); several: data-parallel pre-training
             from .devices import claim_gpus

@@ -10,7 +10,7 @@ All functions take plain Python sequences or numpy arrays and return floats in [
 from __future__ import annotations
 
 from collections import Counter
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 

@@ -12,39 +12,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+# devices and precision live in alignxfer.training (one probe for pre-training and fine-tuning);
+# re-exported for the benchmarks
+from alignxfer.training.precision import autocast, bf16_supported, resolve_bf16  # noqa: F401
+from alignxfer.training.runtime import select_device  # noqa: F401
+
 #: attention implementation used for every model we build or load (PyTorch's fused SDPA kernels)
 ATTENTION = "sdpa"
-
-
-# --------------------------------------------------------------------------------------------
-# devices and precision
-
-
-def select_device(device=None) -> torch.device:
-    """``device`` if given, else the first CUDA GPU if there is one, else the CPU."""
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Whether bf16 autocast runs natively (not emulated) on ``device`` (:func:`alignxfer.devices.native_bf16`)."""
-    from alignxfer.devices import native_bf16
-
-    return native_bf16(device)
-
-
-def resolve_bf16(bf16, device: torch.device) -> bool:
-    """``"auto"`` -> :func:`bf16_supported`; True/False force it."""
-    if isinstance(bf16, str):
-        if bf16.lower() != "auto":
-            raise ValueError(f"bf16 must be true, false or 'auto', got {bf16!r}")
-        return bf16_supported(device)
-    return bool(bf16)
-
-
-def autocast(device: torch.device, enabled: bool):
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ centred, both directions).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from alignxfer.io import read_jsonl
 

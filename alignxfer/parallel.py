@@ -39,116 +39,18 @@ from pathlib import Path
 
 import torch
 
+from . import registry
+from .training.group import Group
+from .training.runtime import set_threads
+
 #: environment variables set in the started ranks (torchrun's names)
 RANK_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE")
 #: how long ranks wait for each other (process-group rendezvous and each collective)
 TIMEOUT = datetime.timedelta(minutes=30)
-#: elements per all-reduce of gradients (fp32: 128 MiB)
-BUCKET_ELEMENTS = 1 << 25
 
 
 def default_backend(device) -> str:
     return "nccl" if torch.device(device).type == "cuda" else "gloo"
-
-
-def rank_seed(seed: int, rank: int) -> int:
-    """The torch seed of rank ``rank`` >= 1 (dropout draws); rank 0 keeps the job's own stream."""
-    import numpy as np
-
-    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, rank, 0xD1CE]).generate_state(1)[0])
-
-
-class Group:
-    """The collectives the training loop needs, for one rank of an initialised process group."""
-
-    def __init__(self, rank: int, world_size: int, device, backend: str):
-        self.rank = int(rank)
-        self.world_size = int(world_size)
-        self.device = torch.device(device)
-        self.backend = backend
-        # nccl moves CUDA tensors only; gloo is used with CPU tensors
-        self.comm_device = self.device if backend == "nccl" else torch.device("cpu")
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def owns(self, micro: int) -> bool:
-        """Whether this rank computes micro-batch ``micro`` of a step (round robin)."""
-        return micro % self.world_size == self.rank
-
-    def broadcast_parameters(self, model) -> None:
-        """Make every rank start from rank 0's weights."""
-        import torch.distributed as dist
-
-        with torch.no_grad():
-            for tensor in list(model.parameters()) + list(model.buffers()):
-                data = tensor.data
-                buf = data.to(self.comm_device)
-                dist.broadcast(buf, 0)
-                if buf is not data:
-                    data.copy_(buf)
-
-    def reduce_step(self, params: list, values: list[float]) -> list[float]:
-        """Sum every rank's gradients (in place) and ``values``; returns the summed values.
-
-        A parameter that got no gradient on some rank gets zeros there when another rank has one;
-        a parameter that got none anywhere keeps ``grad=None`` (as in a one-device run, where the
-        optimizer then skips it).
-        """
-        import torch.distributed as dist
-
-        header = torch.tensor(
-            [0.0 if p.grad is None else 1.0 for p in params] + [float(v) for v in values],
-            dtype=torch.float64,
-            device=self.comm_device,
-        )
-        dist.all_reduce(header)
-        header = header.cpu().tolist()
-        flags, summed = header[: len(params)], header[len(params) :]
-        grads = []
-        for p, flag in zip(params, flags):
-            if flag == 0:
-                continue
-            if p.grad is None:
-                p.grad = torch.zeros_like(p)
-            grads.append(p.grad)
-        self._all_reduce_coalesced(grads)
-        return summed
-
-    def _all_reduce_coalesced(self, tensors: list) -> None:
-        import torch.distributed as dist
-
-        by_dtype: dict = {}
-        for t in tensors:
-            by_dtype.setdefault(t.dtype, []).append(t)
-        for group in by_dtype.values():
-            bucket, size = [], 0
-            for t in group + [None]:
-                if t is not None:
-                    bucket.append(t)
-                    size += t.numel()
-                if bucket and (t is None or size >= BUCKET_ELEMENTS):
-                    flat = torch.cat([b.reshape(-1) for b in bucket]).to(self.comm_device)
-                    dist.all_reduce(flat)
-                    offset = 0
-                    for b in bucket:
-                        b.copy_(flat[offset : offset + b.numel()].view_as(b))
-                        offset += b.numel()
-                    bucket, size = [], 0
-
-    def gather(self, obj) -> list:
-        """Every rank's ``obj`` (picklable), in rank order, on every rank."""
-        import torch.distributed as dist
-
-        out = [None] * self.world_size
-        dist.all_gather_object(out, obj)
-        return out
-
-    def barrier(self) -> None:
-        import torch.distributed as dist
-
-        dist.barrier()
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,14 +69,9 @@ def _ref(function) -> str:
     return f"{function.__module__}:{function.__qualname__}"
 
 
-def _set_threads(threads) -> None:
-    if threads:
-        torch.set_num_threads(int(threads))
-
-
 def _run_rank(setup_ref: str, args: tuple, kwargs: dict, rank: int, devices: list, backend: str, callback=None):
     """Build (``setup``) and train on rank ``rank`` of an initialised process group."""
-    from .pretraining import train
+    from .training.loop import train
 
     device = torch.device(devices[rank])
     if device.type == "cuda":
@@ -188,7 +85,7 @@ def _run_rank(setup_ref: str, args: tuple, kwargs: dict, rank: int, devices: lis
         **prepared["train"],
         device=device,
         callback=callback,
-        parallel=group,
+        group=group,
     )
     return summary, prepared
 
@@ -239,6 +136,7 @@ def run(setup, args: tuple = (), kwargs: dict | None = None, *, devices: list, c
                 "setup": setup_ref, "args": args, "kwargs": kwargs, "rank": rank, "devices": devices,
                 "backend": backend, "port": store.port, "threads": threads, "timeout_s": timeout.total_seconds(),
                 "parent": os.getpid(),
+                "plugins": sorted(registry.PLUGIN_RECORDS),  # the rank resolves the same names
             }
             spec_path = workdir / f"rank{rank}.pkl"
             spec_path.write_bytes(pickle.dumps(spec))
@@ -255,7 +153,7 @@ def run(setup, args: tuple = (), kwargs: dict | None = None, *, devices: list, c
             )
         watchdog = _Watchdog(procs, logs)
         watchdog.start()
-        _set_threads(threads)
+        set_threads(threads)
         dist.init_process_group(backend, store=store, rank=0, world_size=world, timeout=timeout)
         initialised = True
         summary, prepared = _run_rank(setup_ref, args, kwargs, 0, devices, backend, callback)
@@ -374,7 +272,8 @@ def _child(spec_path: str) -> int:
     _exit_with_parent(spec["parent"])
     timeout = datetime.timedelta(seconds=spec["timeout_s"])
     try:
-        _set_threads(spec["threads"])
+        set_threads(spec["threads"])
+        registry.load_plugins(spec.get("plugins"))
         store = dist.TCPStore("127.0.0.1", spec["port"], len(devices), False, timeout=timeout)
         dist.init_process_group(spec["backend"], store=store, rank=rank, world_size=len(devices), timeout=timeout)
         _run_rank(spec["setup"], spec["args"], spec["kwargs"], rank, devices, spec["backend"])

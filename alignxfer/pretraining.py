@@ -6,9 +6,9 @@ Public entry points (bound to the workflow's rules by ``workflow_scripts/``):
   both sides of every pair, each side an independent sentence (exact duplicates removed), or
   (``base.training.objective: contrastive``) MLM plus translation ranking on the pairs.
 * :func:`load_base` -- ``base.source: pretrained``: copy a Hugging Face masked-LM + tokenizer.
-* :func:`continue_pretraining` -- one arm of ``alignxfer.objectives.OBJECTIVES`` from the base.
+* :func:`continue_pretraining` -- one arm of ``alignxfer.registry.OBJECTIVES`` from the base.
 
-The loop: AdamW (no weight decay on biases and LayerNorm weights), linear warmup then linear
+The loop (:func:`alignxfer.training.loop.train`, shared pieces in :mod:`alignxfer.training`): AdamW (no weight decay on biases and LayerNorm weights), linear warmup then linear
 decay to 0, gradient accumulation (``batch_size`` is the micro-batch of one forward pass; one
 optimizer step consumes ``gradient_accumulation`` of them), gradient-norm clipping, bf16 autocast
 where the hardware runs it natively (``bf16="auto"``), the MLM head applied only at predicted
@@ -30,371 +30,29 @@ removed once the final model is saved (``keep_checkpoints=False``).
 from __future__ import annotations
 
 import hashlib
-import json
-import math
-import shutil
-import sys
-import time
-from pathlib import Path
 
 import torch
 
-from . import console
 from . import data as D
-from .io import atomic_dir, write_jsonl
-from .modeling import (
-    autocast,
-    build_scratch_model,
-    count_parameters,
-    load_mlm,
-    resolve_bf16,
-    select_device,
-)
-from .objectives import OBJECTIVES, SentenceMLM
+from . import registry
+from .modeling import build_scratch_model, count_parameters, load_mlm
+from .objectives.mlm import SentenceMLM
+from .training.checkpoints import remove_checkpoints
+from .training.loop import train
+from .training.optim import optimisation_settings
+from .training.runtime import set_threads
+from .training.saving import save_model
 
-CHECKPOINT_PREFIX = "step-"
-
-
-# --------------------------------------------------------------------------------------------
-# optimisation pieces
-
-
-def optimisation_settings(section: dict) -> dict:
-    """The :func:`train` arguments of a config section (``base.training`` or ``pretraining.budget``)."""
-    return {
-        "steps": int(section["steps"]),
-        "batch_size": int(section["batch_size"]),
-        "learning_rate": float(section["learning_rate"]),
-        "warmup_ratio": float(section.get("warmup_ratio", 0.0)),
-        "weight_decay": float(section.get("weight_decay", 0.0)),
-        "gradient_accumulation": int(section.get("gradient_accumulation", 1)),
-        "max_grad_norm": section.get("max_grad_norm", 1.0),
-    }
-
-
-def make_optimizer(model, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
-    for _, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (decay if param.ndim >= 2 else no_decay).append(param)
-    groups = [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=learning_rate, betas=(0.9, 0.999), eps=1e-8)
-
-
-def linear_schedule(steps: int, warmup_ratio: float):
-    """lr multiplier for optimizer step ``s`` (0-based): (s+1)/w during w warmup steps, then linear
-    decay reaching 0 after the last step. No step runs at lr 0."""
-    warmup = int(round(warmup_ratio * steps))
-
-    def factor(s: int) -> float:
-        if s < warmup:
-            return (s + 1) / warmup
-        return max(0.0, (steps - s) / max(1, steps - warmup))
-
-    return factor
-
-
-def _fingerprint(settings: dict) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-# --------------------------------------------------------------------------------------------
-# checkpoints
-
-
-def _checkpoints(checkpoint_dir) -> list[tuple[int, Path]]:
-    root = Path(checkpoint_dir)
-    if not root.is_dir():
-        return []
-    found = []
-    for path in root.iterdir():
-        if path.is_dir() and path.name.startswith(CHECKPOINT_PREFIX) and (path / "state.pt").exists():
-            try:
-                found.append((int(path.name[len(CHECKPOINT_PREFIX) :]), path))
-            except ValueError:
-                continue
-    return sorted(found, reverse=True)
-
-
-def _load_checkpoint(checkpoint_dir, fingerprint: str, device) -> dict | None:
-    for step, path in _checkpoints(checkpoint_dir):
-        try:
-            meta = json.loads((path / "meta.json").read_text())
-        except (OSError, ValueError):
-            continue
-        if meta.get("fingerprint") != fingerprint:
-            print(
-                f"checkpoint {path} was written under other settings (fingerprint {meta.get('fingerprint')} "
-                f"!= {fingerprint}); ignoring it and starting from step 0",
-                file=sys.stderr,
-            )
-            return None
-        return torch.load(path / "state.pt", map_location=device, weights_only=True)
-    return None
-
-
-def _save_checkpoint(checkpoint_dir, step: int, state: dict, fingerprint: str) -> Path:
-    root = Path(checkpoint_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / f"{CHECKPOINT_PREFIX}{step:08d}"
-    with atomic_dir(target) as tmp:
-        torch.save(state, tmp / "state.pt")
-        (tmp / "meta.json").write_text(json.dumps({"step": step, "fingerprint": fingerprint}) + "\n")
-    for _, old in _checkpoints(root):
-        if old != target:
-            shutil.rmtree(old, ignore_errors=True)
-    return target
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"].cpu())
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-
-
-# --------------------------------------------------------------------------------------------
-# the loop
-
-
-def train(
-    model,
-    objective,
-    examples: list,
-    *,
-    steps: int,
-    batch_size: int,
-    learning_rate: float,
-    warmup_ratio: float = 0.0,
-    weight_decay: float = 0.0,
-    gradient_accumulation: int = 1,
-    max_grad_norm: float | None = 1.0,
-    seed: int = 0,
-    bf16="auto",
-    device=None,
-    checkpoint_dir=None,
-    checkpoint_every: int = 0,
-    settings: dict | None = None,
-    history_path=None,
-    log_every: int = 10,
-    callback=None,
-    label: str = "",
-    parallel=None,
-) -> dict:
-    """Train ``model`` in place on ``objective`` for ``steps`` optimizer steps; returns a summary.
-
-    ``settings`` (JSON-able) joins the loop's own hyperparameters in the checkpoint fingerprint.
-    ``callback(step, metrics)`` receives every history record.
-    ``parallel``: this process's :class:`alignxfer.parallel.Group` in a data-parallel run (see
-    that module; started by :func:`alignxfer.parallel.run`): the rank computes its share of the
-    micro-batches of every step, gradients and logged values are summed across ranks, and only
-    rank 0 prints, calls ``callback`` and writes the history and checkpoints. None: one process.
-    """
-    device = select_device(device)
-    use_bf16 = resolve_bf16(bf16, device)
-    accumulation = int(gradient_accumulation)
-    main = parallel is None or parallel.main
-    model.to(device)
-    if parallel is not None:
-        parallel.broadcast_parameters(model)
-        if not parallel.main:  # dropout: an own random stream per rank (rank 0 keeps the job's)
-            from .parallel import rank_seed
-
-            torch.manual_seed(rank_seed(seed, parallel.rank))
-    objective.check_model(model)
-    objective.setup(model, device)
-    model.train()
-    optimizer = make_optimizer(model, learning_rate, weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(steps, warmup_ratio))
-    batcher = D.BucketBatcher([objective.length(e) for e in examples], batch_size, seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    fingerprint = _fingerprint(
-        {
-            "settings": settings or {},
-            "objective": objective.name,
-            "options": objective.options,
-            "steps": steps,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "warmup_ratio": warmup_ratio,
-            "weight_decay": weight_decay,
-            "gradient_accumulation": accumulation,
-            "max_grad_norm": max_grad_norm,
-            "seed": seed,
-            "bf16": use_bf16,
-            "examples": len(examples),
-            "parameters": count_parameters(model),
-        }
-    )
-
-    step, history, elapsed_before, resumed_from, saved_window = 0, [], 0.0, 0, None
-    if checkpoint_dir is not None:
-        state = _load_checkpoint(checkpoint_dir, fingerprint, device)
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            batcher.load_state_dict(state["data"])
-            if parallel is None:
-                _set_rng_state(state["rng"])
-            else:  # each rank's own stream when the checkpoint has them (same number of ranks)
-                ranks = state.get("rng_ranks")
-                if ranks is not None and len(ranks) == parallel.world_size:
-                    _set_rng_state(ranks[parallel.rank])
-                elif parallel.main:
-                    _set_rng_state(state["rng"])
-            step = resumed_from = int(state["step"])
-            history = list(state["history"])
-            elapsed_before = float(state["elapsed_s"])
-            saved_window = state["window"]
-            if main:
-                print(f"[{label}] resumed from step {step} ({checkpoint_dir})", flush=True)
-
-    names = ["loss"] + [f"loss_{c}" for c in objective.components]
-    window = {n: 0.0 for n in names}
-    window_steps, window_tokens = 0, 0
-    if saved_window is not None:  # partial sums of the logging window the checkpoint fell into
-        window = {n: float(saved_window["sums"][n]) for n in names}
-        window_steps = int(saved_window["steps"])
-    run_tokens = 0
-    t_run = time.perf_counter()
-    t_window = t_run
-
-    while step < steps:
-        optimizer.zero_grad(set_to_none=True)
-        lr = scheduler.get_last_lr()[0]
-        step_values = {n: 0.0 for n in names}
-        step_tokens = 0
-        for micro in range(accumulation):
-            indices = batcher.next()
-            if parallel is not None and not parallel.owns(micro):
-                continue  # another rank's micro-batch (every rank reads every batch: same data position)
-            batch = objective.collate([examples[i] for i in indices], D.stateless_generator(seed, step, micro))
-            n_tokens = objective.tokens(batch)
-            batch = D.move(batch, device)
-            with autocast(device, use_bf16):
-                loss, parts = objective.loss(model, batch)
-            (loss / accumulation).backward()
-            step_values["loss"] += float(loss.detach()) / accumulation
-            for c in objective.components:
-                step_values[f"loss_{c}"] += float(parts[c]) / accumulation
-            step_tokens += n_tokens
-        if parallel is not None:  # sum gradients, losses and token counts over the ranks
-            *summed, step_tokens = parallel.reduce_step(params, [step_values[n] for n in names] + [step_tokens])
-            step_values = dict(zip(names, summed))
-            step_tokens = int(round(step_tokens))
-        window_tokens += step_tokens
-        run_tokens += step_tokens
-        if max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        for n in names:
-            window[n] += step_values[n]
-        window_steps += 1
-
-        record = None
-        if step % log_every == 0 or step == steps:
-            now = time.perf_counter()
-            record = {"step": step}
-            record.update({n: window[n] / window_steps for n in names})
-            record["lr"] = lr
-            record["tokens_per_s"] = window_tokens / max(now - t_window, 1e-9)
-            record["elapsed_s"] = elapsed_before + now - t_run
-            history.append(record)
-            parts_text = " ".join(f"{n} {record[n]:.4f}" for n in names)
-            if main:
-                print(
-                    f"{console.label(label)} step {step}/{steps} {parts_text} lr {lr:.3e} "
-                    f"{record['tokens_per_s']:.0f} tok/s {record['elapsed_s']:.1f}s, "
-                    f"ETA {console.eta(step - resumed_from, steps - resumed_from, now - t_run)}",
-                    flush=True,
-                )
-            window = {n: 0.0 for n in names}
-            window_steps, window_tokens, t_window = 0, 0, now
-
-        if checkpoint_dir is not None and checkpoint_every and step % checkpoint_every == 0 and step < steps:
-            rng = _rng_state()
-            rng_ranks = parallel.gather(rng) if parallel is not None else None
-            if main:
-                state = {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "data": batcher.state_dict(),
-                    "rng": rng,
-                    "step": step,
-                    "history": history,
-                    "window": {"sums": window, "steps": window_steps},
-                    "elapsed_s": elapsed_before + time.perf_counter() - t_run,
-                }
-                if rng_ranks is not None:
-                    state["rng_ranks"] = rng_ranks
-                _save_checkpoint(checkpoint_dir, step, state, fingerprint)
-
-        if record is not None and callback is not None and main:
-            callback(step, dict(record))
-
-    run_time = time.perf_counter() - t_run
-    if history_path is not None and main:
-        write_jsonl(history_path, history)
-    last = history[-1] if history else {}
-    summary = {
-        "objective": objective.name,
-        "steps": steps,
-        "resumed_from_step": resumed_from,
-        "examples": len(examples),
-        "parameters": count_parameters(model),
-        "bf16": use_bf16,
-        "device": str(device),
-        "tokens_per_s": run_tokens / max(run_time, 1e-9),
-        "elapsed_s": elapsed_before + run_time,
-    }
-    for n in names:
-        if n in last:
-            summary[f"final_{n}"] = last[n]
-    return summary
+__all__ = ["arm_data_seed", "continue_pretraining", "load_base", "pretrain_base", "train", "write_heldout_check"]
 
 
 # --------------------------------------------------------------------------------------------
 # public entry points
 
 
-def _set_threads(threads) -> None:
-    if threads:
-        torch.set_num_threads(int(threads))
-
-
 def _save_model(model, tokenizer, out_dir, card: dict | None = None) -> None:
-    """Save model and tokenizer (with the workflow's segmentation and ``model_max_length`` =
-    the position embeddings, :func:`alignxfer.tokenization.make_standalone`) and a model card."""
-    from .modelcard import write_model_card
-    from .tokenization import is_standalone, make_standalone
-
-    model.eval()
-    make_standalone(tokenizer, getattr(model.config, "max_position_embeddings", None))
-    with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        write_model_card(tmp, {**(card or {}), "standalone_tokenizer": is_standalone(tokenizer)})
-
-
-def _finish_checkpoints(checkpoint_dir, keep: bool) -> None:
-    if checkpoint_dir is None or keep:
-        return
-    for _, path in _checkpoints(checkpoint_dir):
-        shutil.rmtree(path, ignore_errors=True)
+    """Save model and tokenizer (``model_max_length`` = the position embeddings) and a model card."""
+    save_model(model, tokenizer, out_dir, max_length=getattr(model.config, "max_position_embeddings", None), card=card)
 
 
 def _base_objective(training: dict) -> str:
@@ -442,7 +100,7 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
             )
         optimisation["batch_size"] //= 2
         options = {**dict(training.get("contrastive") or {}), "mask_prob": mask_prob}
-        objective = OBJECTIVES["contrastive"](options, specials, max_length)
+        objective = registry.objective("contrastive").load()(options, specials, max_length)
         examples = load_pair_examples(objective, {f"{i:04d}": d for i, d in enumerate(dirs)}, None, max_length,
                                       part=part, split_seed=split_seed, split=split)
     else:
@@ -481,7 +139,7 @@ def _train_and_save(setup, args: tuple, out_dir, *, device, devices, threads, ca
     else:
         if devices is not None and len(devices) == 1:
             device = devices[0]
-        _set_threads(threads)
+        set_threads(threads)
         prepared = setup(*args)
         summary = train(
             prepared["model"], prepared["objective"], prepared["examples"], **prepared["train"], device=device,
@@ -493,7 +151,7 @@ def _train_and_save(setup, args: tuple, out_dir, *, device, devices, threads, ca
     card = pretraining_card(train_settings["settings"], {k: train_settings.get(k) for k in _CARD_KEYS}, summary,
                             train_settings["seed"], base_dir=prepared.get("base_dir"))
     _save_model(prepared["model"].cpu(), prepared["tokenizer"], out_dir, card=card)
-    _finish_checkpoints(checkpoint_dir, keep_checkpoints)
+    remove_checkpoints(checkpoint_dir, keep_checkpoints)
     return summary
 
 
@@ -572,7 +230,7 @@ def write_heldout_check(job: str, base_dir, model_dir, tokenized_dirs: dict, che
     from . import heldout as H
     from .io import write_json
 
-    _set_threads(threads)
+    set_threads(threads)
     split = _split(heldout)
     max_pairs = int(heldout.get("max_pairs", 128))
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
@@ -665,7 +323,7 @@ def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, 
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     specials = D.Specials.from_tokenizer(tokenizer)
     max_length = int(budget["max_length"])
-    arm = OBJECTIVES[objective](options, specials, max_length)
+    arm = registry.objective(objective).load()(options, specials, max_length)
     # with a split: the arms' own pool (never seen by the base) in their own order and masks
     part = "arm" if split else None
     examples = load_pair_examples(arm, tokenized_dirs, alignment_paths, max_length, part=part,
@@ -727,8 +385,9 @@ def continue_pretraining(
     {"symmetrized": {lang: file}, "intersection": {lang: file}} for the alignment measures).
     ``split_seed``: the study seed that draws the parts (default ``seed``).
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"unknown objective {objective!r}; known: {sorted(OBJECTIVES)}")
+    registry.builtins()
+    if objective not in registry.OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; known: {sorted(registry.OBJECTIVES)}")
     loop = _loop_kwargs(bf16, checkpoint_dir, checkpoint_every, history_path, log_every)
     split = _split(heldout)
     split_seed = seed if split_seed is None else split_seed

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
-#: task -> (primary metric, every metric its metric files report); a test keeps it equal to the
-#: task plug-ins' ``primary_metric`` / ``metric_names``
-TABLE_METRICS = {
-    "topic": ("accuracy", ("accuracy", "macro_f1")),
-    "xnli": ("accuracy", ("accuracy", "macro_f1")),
-    "mlqa": ("f1", ("f1", "exact_match")),
-}
 RETRIEVAL = "retrieval"
 _METRIC_PATH = re.compile(r"(?:^|/)metrics/(?P<task>[^/]+)/(?P<setting>[^/]+)/.+/seed[^/]*\.json$")
+
+
+def table_metrics(task: str) -> tuple[str, tuple[str, ...]]:
+    """(primary metric, every metric its metric files report) of a registered task (alignxfer.registry)."""
+    from alignxfer import registry
+
+    registry.builtins()
+    spec = registry.TASKS.get(task)
+    return (spec.primary_metric, spec.metric_names) if spec else ("accuracy", ("accuracy",))
 
 
 def table_stem(task: str, setting: str, metric: str, primary: bool) -> str:
@@ -41,7 +43,7 @@ def table_stems(metric_paths: Iterable[str]) -> list[str]:
         m = _METRIC_PATH.search(path)
         if not m or m["setting"] == "baselines":
             continue
-        primary, metrics = TABLE_METRICS.get(m["task"], ("accuracy", ("accuracy",)))
+        primary, metrics = table_metrics(m["task"])
         for metric in metrics:
             stem = table_stem(m["task"], m["setting"], metric, metric == primary)
             if stem not in stems:

@@ -23,8 +23,8 @@ column, and the minimal detectable effect. Model-free baselines
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd

@@ -48,7 +48,7 @@ trajectories), so the samples are treated as independent.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import optimize

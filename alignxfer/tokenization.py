@@ -21,8 +21,8 @@ import json
 import os
 import time
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 from .alignment import format_pair, read_corpus
 from .io import atomic_dir, atomic_open, read_lines

@@ -45,8 +45,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 FLUSH_SECONDS = 15.0
 FLUSH_METRICS = 500
@@ -277,7 +278,7 @@ class JobTracker:
                 self._client.set_terminated(dead.info.run_id, "KILLED")
 
     # -- public API -------------------------------------------------------------------------
-    def start(self) -> "JobTracker":
+    def start(self) -> JobTracker:
         if self.enabled:
             why = server_unreachable(self.uri)
             if why:
@@ -383,7 +384,7 @@ class JobTracker:
 
         return self._safe("search_runs", _find)
 
-    def child(self, wildcards: dict, tags: dict | None = None) -> "JobTracker":
+    def child(self, wildcards: dict, tags: dict | None = None) -> JobTracker:
         """A run nested under this one (MLflow tag ``mlflow.parentRunId``) for one part of the job,
         e.g. one seed of a job that loops over seeds: its wildcards are this job's plus
         ``wildcards``, so its run name and tags are those a job of its own would have had.
@@ -411,7 +412,7 @@ class JobTracker:
         if self.run_id is not None:
             self._safe("end", self._client.set_terminated, self.run_id, status)
 
-    def __enter__(self) -> "JobTracker":
+    def __enter__(self) -> JobTracker:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb) -> None:

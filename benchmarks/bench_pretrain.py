@@ -50,7 +50,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
-
 # --------------------------------------------------------------------------------------------
 # child side
 
@@ -145,9 +144,9 @@ def watch_dtype(model) -> set:
 
 def child_matmul(args) -> dict:
     import torch
+    import transformers  # noqa: F401
 
     import alignxfer.pretraining  # noqa: F401  (same imports as the other children: the memory floor)
-    import transformers  # noqa: F401
 
     torch.set_num_threads(args.threads)
     n = 2048

@@ -6,10 +6,11 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
+from alignxfer import registry
 from alignxfer.alignment_quality import gold_sets
 from alignxfer.config import (
-    ALIGNMENT_OBJECTIVES,
-    DATASET_TASKS as HUB_TASKS,
+    alignment_objectives,
+    dataset_tasks,
     ConfigError,
     describe_base,
     missing_checksums,
@@ -18,10 +19,14 @@ from alignxfer.config import (
     validate_config,
 )
 
-try:
+try:  # imports the config's plugins (objectives and tasks of one's own) first
     validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
 except ConfigError as err:
     raise WorkflowError(str(err))
+# the registered plug-ins (alignxfer.registry: built-ins and the config's plugins)
+ALIGNMENT_OBJECTIVES = alignment_objectives()
+HUB_TASKS = dataset_tasks()  # tasks prepared from Hugging Face datasets (rules prepare_task_*)
+CORPUS_TASKS = [t for t, spec in registry.TASKS.items() if spec.data == "corpus"]  # from the study's corpus
 
 for _problem in missing_checksums(config):  # the download jobs refuse these files
     print(f"WARNING: {_problem}", file=sys.stderr)
@@ -55,11 +60,13 @@ ARMS = [o for o in OBJECTIVES if o != "base"]
 SEEDS = config["finetuning"]["seeds"]
 # pre-training seeds of the arms; fine-tuning seed SEEDS[i] uses the arm of PRETRAIN_SEEDS[i mod n]
 PRETRAIN_SEEDS = config["pretraining"]["seeds"] or [config["seed"]]
-# fine-tuned tasks: topic (from the ddtp corpus) and the Hugging Face dataset tasks (xnli, mlqa)
+# fine-tuned tasks: those from the corpus (topic) and the enabled dataset tasks (xnli, mlqa)
 DATASET_TASKS = [t for t in HUB_TASKS if config["tasks"][t]["enabled"]]
-FINETUNED_TASKS = [t for t in ("topic",) if config["tasks"][t]["enabled"]] + DATASET_TASKS
-# test languages besides English: topic uses the corpus languages, a dataset task its own list
-TASK_LANGS = {"topic": EVAL_LANGS, **{t: config["tasks"][t]["languages"] for t in DATASET_TASKS}}
+FINETUNED_TASKS = [t for t in CORPUS_TASKS if config["tasks"][t]["enabled"]] + DATASET_TASKS
+# test languages besides English: a corpus task uses the corpus languages, a dataset task its own list
+TASK_LANGS = {**{t: EVAL_LANGS for t in CORPUS_TASKS}, **{t: config["tasks"][t]["languages"] for t in DATASET_TASKS}}
+# the tasks with a zero-shot evaluation rule of their own (its outputs list the task's languages)
+ZERO_SHOT_TASKS = list(dict.fromkeys(["topic"] + FINETUNED_TASKS))
 ALL_LANGS = sorted(set(EVAL_LANGS).union(*TASK_LANGS.values()))
 THREADS = config["threads"]
 GPUS = config["gpus_per_job"]  # Snakemake resource `gpu` of every model job
@@ -72,8 +79,6 @@ QUALITY = config["alignment"]["enabled"] and config["alignment"]["quality"]["ena
 GOLD = {lang: spec for lang, spec in gold_sets(config).items() if lang in LANGS} if QUALITY else {}
 TRANSLATE_TRAIN_JOB = "translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else ".seed{seed}")
 FINETUNE_HPARAMS = {k: v for k, v in config["finetuning"].items() if k not in ("seeds", "group_seeds")}
-# task options that reach the fine-tuning code next to the shared hyperparameters
-TASK_HPARAM_KEYS = ("max_length", "doc_stride", "max_query_length", "max_answer_length", "n_best")
 
 
 def _alternatives(values):
@@ -103,17 +108,30 @@ def tokenized_dirs(wildcards=None):
 
 
 def alignment_files(objective):
-    if objective == "word_aligned":  # Cao et al.: the intersection of both directions
-        return expand("results/align/en-{lang}/intersection.txt", lang=LANGS)
-    if objective in ALIGNMENT_OBJECTIVES:
-        return expand("results/align/en-{lang}/symmetrized.txt", lang=LANGS)
-    return []
+    """The word links an objective reads (its registry record: symmetrized, intersection or none)."""
+    links = registry.OBJECTIVES[objective].alignments if objective in registry.OBJECTIVES else None
+    return expand(f"results/align/en-{{lang}}/{links}.txt", lang=LANGS) if links else []
 
 
 def seed_paths(pattern):
     """A per-seed output of a job that may loop over the seeds: with GROUP_SEEDS the pattern for
     every seed of the config (the job's wildcards stay), otherwise the pattern with its {seed}."""
     return expand(pattern, seed=SEEDS, allow_missing=True) if GROUP_SEEDS else pattern
+
+
+def job_seeds(wildcards):
+    """The fine-tuning seeds of a job that may loop over them: every seed with GROUP_SEEDS, else its own."""
+    return SEEDS if GROUP_SEEDS else [int(wildcards.seed)]
+
+
+def seed_models(wildcards):
+    """{fine-tuning seed: the pre-trained model it continues} for the job's seeds (nested design)."""
+    return {int(s): model_path(wildcards.objective, s) for s in job_seeds(wildcards)}
+
+
+def seed_pretrain_seeds(wildcards):
+    """{fine-tuning seed: its pre-training seed} for the job's seeds."""
+    return {int(s): pretrain_seed_for(wildcards.objective, s) for s in job_seeds(wildcards)}
 
 
 def eval_languages(task, setting):
@@ -147,12 +165,19 @@ def zero_shot_metrics(task):
 
 
 def task_hparams(task):
-    """The fine-tuning hyperparameters of ``task``: finetuning's, plus the task's own options (a
-    task's non-null max_length wins). For topic exactly finetuning's, as before the dataset tasks."""
-    if task not in DATASET_TASKS:
+    """The fine-tuning hyperparameters of ``task``: finetuning's, plus the task's own ones (its
+    registry record's ``hparams``; a task's non-null max_length wins). For topic exactly finetuning's."""
+    keys = registry.TASKS[task].hparam_keys()
+    if not keys:
         return FINETUNE_HPARAMS
-    own = {k: v for k, v in config["tasks"][task].items() if k in TASK_HPARAM_KEYS and v is not None}
+    own = {k: v for k, v in config["tasks"][task].items() if k in keys and v is not None}
     return {**FINETUNE_HPARAMS, **own}
+
+
+def task_data(name):
+    """Input function: ``results/data/<task>/<name>`` (``{lang}`` filled in) of the task whose
+    prepared files the job's task reads (its registry record's data_task: its own for the built-ins)."""
+    return lambda wc: f"results/data/{registry.TASKS[wc.task].data_task}/{name.format(**dict(wc.items()))}"
 
 
 def task_source(task, part, lang, max_examples=None):

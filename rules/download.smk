@@ -25,7 +25,7 @@ rule download_english:
         options=config["corpus"][SOURCE],
         cache_dir=f"resources/{SOURCE}",
     script:
-        "../workflow_scripts/download.py"
+        "../workflow_scripts/download_english.py"
 
 
 rule download_pair:
@@ -51,4 +51,4 @@ rule download_pair:
         ),
         cache_dir=f"resources/{SOURCE}",
     script:
-        "../workflow_scripts/download.py"
+        "../workflow_scripts/download_pair.py"

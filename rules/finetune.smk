@@ -13,17 +13,18 @@
 # mlflow), which at one job per language would dominate the default study's run time.
 # Every evaluation writes X.predictions.jsonl beside its metric file X.json (one line per test
 # example: id, gold, pred, correct, scores), the input of gather's paired bootstrap.
-# Every task uses these rules; a task's test languages are TASK_LANGS[task] (rules/common.smk),
-# so the zero-shot evaluation, whose outputs list the languages, has one rule per task.
+# Every registered task (alignxfer.registry, plug-ins included) uses these rules; a task's test
+# languages are TASK_LANGS[task] (rules/common.smk), so the zero-shot evaluation, whose outputs
+# list the languages, has one rule per task, generated in a loop.
 
 
 rule finetune:
     """Fine-tune one arm on English for one task and seed; keep the best dev epoch."""
     input:
         model=lambda wc: model_path(wc.objective, wc.seed),
-        train="results/data/{task}/train.en.jsonl",
-        dev="results/data/{task}/dev.en.jsonl",
-        labels="results/data/{task}/labels.json",
+        train=task_data("train.en.jsonl"),
+        dev=task_data("dev.en.jsonl"),
+        labels=task_data("labels.json"),
     output:
         model=directory("results/finetune/{task}/{objective}/en/seed{seed}/model"),
         history="results/finetune/{task}/{objective}/en/seed{seed}/history.jsonl",
@@ -45,63 +46,49 @@ rule finetune:
         "../workflow_scripts/finetune.py"
 
 
-rule evaluate_zero_shot:
-    """Score one English-fine-tuned model on every test language; metric JSON and predictions per language."""
-    input:
-        model="results/finetune/{task}/{objective}/en/seed{seed}/model",
-        tests=lambda wc: expand(
-            "results/data/{task}/test.{lang}.jsonl", task=wc.task, lang=eval_languages(wc.task, "zero_shot")
-        ),
-        labels="results/data/{task}/labels.json",
-    output:
-        metrics=zero_shot_metrics("topic"),
-        predictions=predictions_of(zero_shot_metrics("topic")),
-    log:
-        logpath("evaluate_zero_shot/{task}/{objective}/seed{seed}"),
-    wildcard_constraints:
-        task="topic",
-    conda:
-        ENV
-    threads: THREADS
-    resources:
-        gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
-    params:
-        hparams=lambda wc: task_hparams(wc.task),
-        languages=lambda wc: eval_languages(wc.task, "zero_shot"),
-        pretrain_seed=lambda wc: pretrain_seed_for(wc.objective, wc.seed),
-    script:
-        "../workflow_scripts/evaluate_zero_shot.py"
+for _task in ZERO_SHOT_TASKS:  # evaluate_zero_shot (topic), evaluate_zero_shot_<task> for the others
 
-
-if "xnli" in DATASET_TASKS:
-
-    use rule evaluate_zero_shot as evaluate_zero_shot_xnli with:
+    rule:
+        """Score one English-fine-tuned model on every test language; metric JSON and predictions per language."""
+        name:
+            registry.zero_shot_rule(_task)
+        input:
+            model="results/finetune/{task}/{objective}/en/seed{seed}/model",
+            tests=lambda wc: expand(
+                "results/data/{task}/test.{lang}.jsonl",
+                task=registry.TASKS[wc.task].data_task,
+                lang=eval_languages(wc.task, "zero_shot"),
+            ),
+            labels=task_data("labels.json"),
         output:
-            metrics=zero_shot_metrics("xnli"),
-            predictions=predictions_of(zero_shot_metrics("xnli")),
+            metrics=zero_shot_metrics(_task),
+            predictions=predictions_of(zero_shot_metrics(_task)),
+        log:
+            logpath("evaluate_zero_shot/{task}/{objective}/seed{seed}"),
         wildcard_constraints:
-            task="xnli",
-
-
-if "mlqa" in DATASET_TASKS:
-
-    use rule evaluate_zero_shot as evaluate_zero_shot_mlqa with:
-        output:
-            metrics=zero_shot_metrics("mlqa"),
-            predictions=predictions_of(zero_shot_metrics("mlqa")),
-        wildcard_constraints:
-            task="mlqa",
+            task=_task,
+        conda:
+            ENV
+        threads: THREADS
+        resources:
+            gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
+        params:
+            hparams=lambda wc: task_hparams(wc.task),
+            languages=lambda wc: eval_languages(wc.task, "zero_shot"),
+            pretrain_seed=lambda wc: pretrain_seed_for(wc.objective, wc.seed),
+        script:
+            "../workflow_scripts/evaluate_zero_shot.py"
 
 
 rule translate_train:
     """Fine-tune on a language's translated training set and test on it, per seed (model not kept)."""
     input:
         # every pre-training run the job's fine-tuning seeds continue (one per seed, nested)
-        model=lambda wc: sorted({model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])}),
-        train="results/data/{task}/train.{lang}.jsonl",
-        dev="results/data/{task}/dev.{lang}.jsonl",
-        test="results/data/{task}/test.{lang}.jsonl",
-        labels="results/data/{task}/labels.json",
+        model=lambda wc: sorted(set(seed_models(wc).values())),
+        train=task_data("train.{lang}.jsonl"),
+        dev=task_data("dev.{lang}.jsonl"),
+        test=task_data("test.{lang}.jsonl"),
+        labels=task_data("labels.json"),
     output:
         history=seed_paths("results/finetune/{task}/{objective}/{lang}/seed{seed}/history.jsonl"),
         dev=seed_paths("results/finetune/{task}/{objective}/{lang}/seed{seed}/dev.json"),
@@ -118,11 +105,9 @@ rule translate_train:
         gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
     params:
         hparams=lambda wc: task_hparams(wc.task),
-        seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
-        models=lambda wc: {int(s): model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
-        pretrain_seeds=lambda wc: {
-            int(s): pretrain_seed_for(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])
-        },
+        seeds=job_seeds,
+        models=seed_models,
+        pretrain_seeds=seed_pretrain_seeds,
     script:
         "../workflow_scripts/translate_train.py"
 

@@ -125,7 +125,7 @@ MATCHED_JOB = "zero_shot_matched/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS
 
 rule zero_shot_matched:
     input:
-        model=lambda wc: sorted({model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])}),
+        model=lambda wc: sorted(set(seed_models(wc).values())),
         train="results/data/{task}/train_matched.{lang}.jsonl",
         dev="results/data/{task}/dev_matched.{lang}.jsonl",
         test="results/data/{task}/test.{lang}.jsonl",
@@ -150,11 +150,9 @@ rule zero_shot_matched:
         gpu=min(GPUS, 1),
     params:
         hparams=lambda wc: task_hparams(wc.task),
-        seeds=lambda wc: SEEDS if GROUP_SEEDS else [int(wc.seed)],
-        models=lambda wc: {int(s): model_path(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])},
-        pretrain_seeds=lambda wc: {
-            int(s): pretrain_seed_for(wc.objective, s) for s in (SEEDS if GROUP_SEEDS else [wc.seed])
-        },
+        seeds=job_seeds,
+        models=seed_models,
+        pretrain_seeds=seed_pretrain_seeds,
     script:
         "../workflow_scripts/zero_shot_matched.py"
 

@@ -120,7 +120,9 @@ def test_claim_4_supported_on_topic_as_a_stand_in(supported):
 def test_claim_4_needs_improvements(tmp_path):
     # tlm and word_aligned both ~1.5 points above base and alike, but with noisy seeds: the
     # improvements' CIs span 0 and the claimed gain: inconclusive, not supported
-    noisy = lambda shift: {lang: [v + shift + d for v, d in zip(values, (-4, 0, 4))] for lang, values in ZS["base"].items()}
+    def noisy(shift):
+        return {lang: [v + shift + d for v, d in zip(values, (-4, 0, 4))] for lang, values in ZS["base"].items()}
+
     zs = {"base": ZS["base"], "tlm": noisy(1.5), "word_aligned": noisy(1.4)}
     c = _judge(tmp_path, {"zero_shot": zs})[4]
     assert c["verdict"] == INCONCLUSIVE

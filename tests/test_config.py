@@ -1,9 +1,8 @@
 import copy
 
 import pytest
-import yaml
 
-from alignxfer.config import ConfigError, config_hash, load_config, missing_checksums, validate_config
+from alignxfer.config import ConfigError, load_config, missing_checksums, validate_config
 
 
 def test_default_config_is_valid_and_defaults_are_filled():

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers_models import TINY_BUDGET, make_base_model, make_pair_data, make_tokenizer, model_state
-
 from alignxfer import parallel
 from alignxfer.pretraining import _setup_arm, continue_pretraining
+from tests.helpers_models import TINY_BUDGET, make_base_model, make_pair_data, make_tokenizer, model_state
 
 torch.set_num_threads(1)
+# several training processes per test (5 minutes for the module on 2 shared cores): not the fast lane
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 

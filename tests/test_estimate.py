@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 PAPER = REPO / "configs" / "paper.yaml"
 ONE_GPU = REPO / "configs" / "paper-1gpu.yaml"

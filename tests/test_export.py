@@ -24,7 +24,7 @@ from alignxfer.words import segment
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 
-from make_ddtp_mirror import ADJS, NOUNS, SECTIONS, VERBS
+from make_ddtp_mirror import ADJS, NOUNS, SECTIONS, VERBS  # noqa: E402  (tests/fixtures on the path first)
 
 # Chinese for the mirror's word lists (the mirror has de, ja, fr)
 ZH = {
@@ -145,6 +145,7 @@ def test_make_standalone_leaves_other_pre_tokenizers_alone():
 def finetuned(tmp_path_factory):
     """The real chain on the fixtures: tokenizer -> base (pretrain_base) -> fine-tuned classifier."""
     from alignxfer.pretraining import pretrain_base
+    from alignxfer.tasks.base import FinetuneFiles
     from alignxfer.tasks.topic import TopicTask
     from alignxfer.tokenization import tokenize_pair
     from tests.helpers_models import TINY_ARCH
@@ -161,8 +162,9 @@ def finetuned(tmp_path_factory):
                   training=training, seed=0, bf16=False, threads=1)
     hparams = {"epochs": 4, "batch_size": 8, "max_length": 24, "learning_rate": 3e-3, "bf16": False}
     task = TopicTask()
-    task.finetune(root / "base", data["paths"][("train", "all")], data["paths"][("dev", "en")], data["labels"],
-                  root / "model", root / "history.jsonl", root / "dev.json", hparams=hparams, seed=1, threads=1)
+    task.finetune(FinetuneFiles(root / "base", data["paths"][("train", "all")], data["paths"][("dev", "en")],
+                                data["labels"], root / "model", root / "history.jsonl", root / "dev.json"),
+                  hparams=hparams, seed=1, threads=1)
     return root, data, hparams, task
 
 
@@ -170,11 +172,13 @@ def finetuned(tmp_path_factory):
 def test_pipeline_reproduces_the_workflow_predictions(finetuned, lang):
     from transformers import pipeline
 
+    from alignxfer.tasks.base import EvalFiles
+
     root, data, hparams, task = finetuned
     test = data["paths"][("test", lang)]
     meta = {"task": "topic", "setting": "zero_shot", "objective": "base", "lang": lang, "train_lang": "en", "seed": 1}
-    result = task.evaluate(root / "model", test, data["labels"], root / f"{lang}.json", meta, hparams, threads=1,
-                           predictions_path=root / f"{lang}.predictions.jsonl")
+    files = EvalFiles(root / "model", test, data["labels"], root / f"{lang}.json", root / f"{lang}.predictions.jsonl")
+    result = task.evaluate(files, meta, hparams, threads=1)
     workflow = [json.loads(line)["pred"] for line in (root / f"{lang}.predictions.jsonl").read_text().splitlines()]
     rows = [json.loads(line) for line in test.read_text(encoding="utf-8").splitlines()]
     assert max(len(segment(r["text"])) for r in rows) > 1000  # the long input is longer than the positions

@@ -8,38 +8,37 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.helpers_models import PAIRS, make_pair_data, make_tokenizer, tiny_model
-
 from alignxfer import data as D
-from alignxfer.modeling import encode, mlm_head, mlm_loss, masked_logits
+from alignxfer.modeling import encode, masked_logits, mlm_head, mlm_loss
 from alignxfer.objectives import OBJECTIVES
 from alignxfer.objectives.contrastive import ranking_loss
 from alignxfer.objectives.mlm import masked_side
 from alignxfer.objectives.weam import WEAMObjective, alignment_matrix
+from tests.helpers_models import PAIRS, tiny_model
 
 torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
-def fixture(tmp_path_factory):
+def fixture(tmp_path_factory, tiny_tokenizer, tiny_pairs):
     root = tmp_path_factory.mktemp("obj")
-    tok_dir = make_tokenizer(root / "tok")
-    data_dir, align = make_pair_data(root, tok_dir)
+    data_dir, align = tiny_pairs  # the shared fixtures of tests/conftest.py
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_tokenizer))
     specials = D.Specials.from_tokenizer(tokenizer)
     examples = D.load_pairs(data_dir, align, max_length=32)
-    return {"root": root, "tok": tok_dir, "data": data_dir, "align": align, "specials": specials, "examples": examples}
+    return {"root": root, "tok": tiny_tokenizer, "data": data_dir, "align": align, "specials": specials,
+            "examples": examples}
 
 
 def _objective(name, fx, **options):
-    return OBJECTIVES[name](options, fx["specials"], 32)
+    return OBJECTIVES[name].load()(options, fx["specials"], 32)
 
 
 @pytest.mark.parametrize("name", sorted(OBJECTIVES))
 def test_loss_finite_and_falls(fixture, name):
-    options = {"mask_prob": 0.3} if "mask_prob" in OBJECTIVES[name].defaults else {}
+    options = {"mask_prob": 0.3} if "mask_prob" in OBJECTIVES[name].defaults() else {}
     obj = _objective(name, fixture, **options)
     model = tiny_model(fixture["tok"], seed=0)
     obj.check_model(model)
@@ -61,8 +60,9 @@ def test_loss_finite_and_falls(fixture, name):
 
 def test_registry_alignment_flags():
     assert {n for n, c in OBJECTIVES.items() if c.needs_alignment} == {"weam", "word_aligned"}
+    assert all(OBJECTIVES[n].load().needs_alignment == OBJECTIVES[n].needs_alignment for n in OBJECTIVES)
     with pytest.raises(ValueError, match="unknown option"):
-        OBJECTIVES["mlm"]({"lambda": 1}, None, 32)
+        OBJECTIVES["mlm"].load()({"lambda": 1}, None, 32)
 
 
 def test_mlm_head_only_at_masked_positions_matches_full(fixture):

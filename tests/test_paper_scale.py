@@ -115,7 +115,7 @@ def test_squad_json_and_answer_offsets(tmp_path):
     rows = squad_rows("de")
     rows[0]["answers"]["answer_start"] = [0]  # wrong offset: moved to the text's occurrence
     rows[1]["answers"] = {"text": ["nirgends"], "answer_start": [3]}  # not in the context: kept, offset -1
-    path = write_squad_json(tmp_path / "test-context-de-question-de.json", rows)
+    write_squad_json(tmp_path / "test-context-de-question-de.json", rows)
     loaded, provenance = load_rows({"dataset": str(tmp_path / "test-context-{lang}-question-{lang}.json")}, "de")
     assert provenance["kind"] == "squad_json" and len(provenance["sha256"]) == 64 and len(loaded) == 3
     drops = Counter()
@@ -149,6 +149,7 @@ def test_xnli_pairs_get_segment_ids_and_train(tiny_bert, tmp_path):
     from transformers import AutoTokenizer
 
     from alignxfer.tasks import get_task
+    from alignxfer.tasks.base import EvalFiles, FinetuneFiles
     from alignxfer.tasks.hub import prepare_task_data
 
     save_xnli(tmp_path / "xnli", {"en": XNLI_EN, "de": XNLI_DE}, with_class_label=False)
@@ -166,9 +167,10 @@ def test_xnli_pairs_get_segment_ids_and_train(tiny_bert, tmp_path):
     assert first["labels"] == 0
 
     hp = {"epochs": 1, "batch_size": 4, "max_length": 32, "learning_rate": 1e-3, "bf16": False}
-    task.finetune(tiny_bert, files["train"], files["dev"], files["labels"], tmp_path / "ft", tmp_path / "h.jsonl", tmp_path / "dev.json", hp, seed=12)
-    result = task.evaluate(tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json", {"lang": "de", "seed": 12}, hp,
-                           predictions_path=tmp_path / "m.predictions.jsonl")
+    task.finetune(FinetuneFiles(tiny_bert, files["train"], files["dev"], files["labels"], tmp_path / "ft",
+                                tmp_path / "h.jsonl", tmp_path / "dev.json"), hp, seed=12)
+    result = task.evaluate(EvalFiles(tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json",
+                                     tmp_path / "m.predictions.jsonl"), {"lang": "de", "seed": 12}, hp)
     assert result["task"] == "xnli" and result["n"] == 6 and set(result["metrics"]) == {"accuracy", "macro_f1"}
     preds = [json.loads(line) for line in (tmp_path / "m.predictions.jsonl").read_text().splitlines()]
     assert len(preds) == 6 and all(set(p) == {"id", "gold", "pred", "correct", "scores"} for p in preds)
@@ -224,6 +226,7 @@ def test_qa_prediction_is_the_best_whole_word_span():
 
 def test_mlqa_finetune_and_evaluate(tiny_bert, tmp_path):
     from alignxfer.tasks import get_task
+    from alignxfer.tasks.base import EvalFiles, FinetuneFiles
     from alignxfer.tasks.hub import prepare_task_data
 
     save_squad(tmp_path / "squad", squad_rows("en"))
@@ -244,11 +247,11 @@ def test_mlqa_finetune_and_evaluate(tiny_bert, tmp_path):
     task = get_task("mlqa")
     hp = {"epochs": 1, "batch_size": 4, "max_length": 24, "learning_rate": 1e-3, "bf16": False,
           "doc_stride": 4, "max_query_length": 8}
-    summary = task.finetune(tiny_bert, files["train"], files["dev"], files["labels"], tmp_path / "ft",
-                            tmp_path / "h.jsonl", tmp_path / "dev.json", hp, seed=12)
+    summary = task.finetune(FinetuneFiles(tiny_bert, files["train"], files["dev"], files["labels"], tmp_path / "ft",
+                                          tmp_path / "h.jsonl", tmp_path / "dev.json"), hp, seed=12)
     assert "dev_f1" in summary and "dev_exact_match" in summary
-    result = task.evaluate(tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json",
-                           {"lang": "de", "setting": "zero_shot"}, hp, predictions_path=tmp_path / "p.jsonl")
+    result = task.evaluate(EvalFiles(tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json",
+                                     tmp_path / "p.jsonl"), {"lang": "de", "setting": "zero_shot"}, hp)
     assert result["primary_metric"] == "f1" and set(result["metrics"]) == {"f1", "exact_match"}
     contexts = {r["id"]: r["context"] for r in squad_rows("de")}
     preds = list(read_jsonl(tmp_path / "p.jsonl"))

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from alignxfer import preflight
-from alignxfer.config import ConfigError, check_yaml_files, main as config_main, validate_config
+from alignxfer.config import ConfigError, check_yaml_files, validate_config
+from alignxfer.config import main as config_main
 from alignxfer.io import atomic_dir, atomic_open, write_json
 from alignxfer.jobs import compute_threads, remove_leftovers
 from alignxfer.tracking import UNREACHABLE_ENV, JobTracker, limit_http_retries, server_unreachable
@@ -287,7 +288,7 @@ def test_a_read_only_results_folder_is_found_before_any_job(open_tmp):
     for d in (tmp_path / "results", tmp_path / "results" / "tables"):
         os.chmod(d, 0o777)
     os.chmod(logs, 0o555)
-    code = "from alignxfer import preflight; preflight.check_writable(%r)" % str(tmp_path)
+    code = f"from alignxfer import preflight; preflight.check_writable({str(tmp_path)!r})"
     result = subprocess.run(
         ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd="/",
@@ -326,7 +327,10 @@ def test_atomic_outputs_get_the_modes_of_the_umask(tmp_path):
         write_json(tmp_path / "private.json", {})
     finally:
         os.umask(old)
-    mode = lambda p: stat.S_IMODE(p.stat().st_mode)
+
+    def mode(p):
+        return stat.S_IMODE(p.stat().st_mode)
+
     assert (mode(tmp_path / "a.json"), mode(tmp_path / "b.txt"), mode(tmp_path / "d")) == (0o644, 0o644, 0o755)
     assert mode(tmp_path / "private.json") == 0o600
 
@@ -335,7 +339,10 @@ def test_compute_threads_come_from_the_config_not_the_cores_cap():
     from types import SimpleNamespace
 
     cfg = {"threads": 2, "base": {"threads": 3}}
-    capped = lambda rule: SimpleNamespace(rule=rule, threads=1, config=cfg)  # (--cores 1)
+
+    def capped(rule):  # (--cores 1)
+        return SimpleNamespace(rule=rule, threads=1, config=cfg)
+
     assert compute_threads(capped("pretrain_base")) == 3
     assert compute_threads(capped("finetune")) == 2 and compute_threads(capped("evaluate_zero_shot_xnli")) == 2
     assert compute_threads(capped("align")) == 1  # its own threads: 1

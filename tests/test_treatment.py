@@ -7,11 +7,10 @@ import json
 import pytest
 import torch
 
-from tests.helpers_models import TINY_BUDGET, make_base_model, make_pair_data, make_tokenizer
-
 from alignxfer import data as D
 from alignxfer.pretraining import arm_data_seed, continue_pretraining
 from alignxfer.treatment import not_learned, read_checks, write_treatment_table
+from tests.helpers_models import TINY_BUDGET, make_base_model, make_pair_data, make_tokenizer
 
 torch.set_num_threads(1)
 HELDOUT = {"fraction": 0.3, "arm_fraction": 0.4, "max_pairs": 64}

@@ -10,8 +10,8 @@ their characters, so unseen words split into known pieces), and wrapped so that
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 DEFAULT_WORDS = (
     "the a is and of to in it this that with for on package library tool files data "

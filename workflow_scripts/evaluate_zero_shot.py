@@ -1,6 +1,7 @@
-# Binds rule evaluate_zero_shot: the English-trained model on every test language, one JSON each.
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+# Binds rule evaluate_zero_shot(_<task>) to alignxfer.tasks.runs.zero_shot: the English-trained model on
+# every test language, one JSON each.
+import sys
+from pathlib import Path
 
 # the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
@@ -9,8 +10,7 @@ from alignxfer.jobs import job
 
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot"}) as ctx:
-    from alignxfer.mlflow_tools import format_scores, log_average, log_language_run
-    from alignxfer.tasks import get_task
+    from alignxfer.tasks.runs import zero_shot
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
@@ -23,26 +23,11 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
         "pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown",
     }
     ctx.tracker.set_tags(links)
-    task = get_task(wc.task)
-    scores = {}  # lang -> points, one MLflow child run per language; the average on the job's run
-    outputs = zip(ctx.params.languages, ctx.input.tests, ctx.output.metrics, ctx.output.predictions)
-    for lang, test, out, predictions in outputs:
-        meta = {
-            "task": wc.task,
-            "setting": "zero_shot",
-            "objective": wc.objective,
-            "lang": lang,
-            "train_lang": "en",
-            "seed": int(wc.seed),
-            "pretrain_seed": int(ctx.params.pretrain_seed),
-        }
-        result = task.evaluate(
-            ctx.input.model, test, ctx.input.labels, out, meta, ctx.params.hparams, threads=ctx.threads,
-            predictions_path=predictions,
-        )
-        scores[lang] = log_language_run(ctx.tracker, lang, result["metrics"], tags=links, extra={"n": result["n"]})
-        print(f"[evaluate_zero_shot {wc.task}/{wc.objective}/seed{wc.seed}] {lang}: {format_scores(scores[lang])} "
-              f"(n={result['n']})", flush=True)
-    average = log_average(ctx.tracker, scores)
-    print(f"[evaluate_zero_shot {wc.task}/{wc.objective}/seed{wc.seed}] average over {len(scores)} languages: "
-          f"{format_scores(average)}", flush=True)
+    zero_shot(
+        wc.task, ctx.input.model, ctx.input.tests, ctx.input.labels, ctx.output.metrics, ctx.output.predictions,
+        ctx.params.languages,
+        meta={"task": wc.task, "setting": "zero_shot", "objective": wc.objective, "lang": None, "train_lang": "en",
+              "seed": int(wc.seed), "pretrain_seed": int(ctx.params.pretrain_seed)},
+        hparams=ctx.params.hparams, threads=ctx.threads, tracker=ctx.tracker, tags=links,
+        label=f"evaluate_zero_shot {wc.task}/{wc.objective}/seed{wc.seed}",
+    )

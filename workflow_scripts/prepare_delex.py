@@ -1,6 +1,6 @@
 # Binds rule prepare_delex: de-lexicalised copies of the non-English topic test sets.
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 

@@ -1,6 +1,6 @@
 # Binds rule prepare_matched: the English originals of one language's translate-train documents.
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 

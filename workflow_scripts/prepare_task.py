@@ -1,7 +1,7 @@
 # Binds rules prepare_task_english / prepare_task_test / prepare_task_translated to
 # alignxfer.tasks.hub.prepare_task_data (task files from Hugging Face datasets or local copies).
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+from pathlib import Path
 
 # the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))

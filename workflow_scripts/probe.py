@@ -1,7 +1,7 @@
 # Binds rule probe: a logistic regression on the arm's frozen features, trained on English,
 # tested on every language (setting probe, seed0).
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 

@@ -1,7 +1,7 @@
 # Binds rule retrieval to alignxfer.tasks.retrieval.evaluate_retrieval, one JSON per language
 # (plus its predictions file), every language on a candidate pool of the same size.
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+from pathlib import Path
 
 # the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))

@@ -1,7 +1,7 @@
 # Binds rule retrieval_paired: McNemar tests of every retrieval arm against base and mlm, per
 # language and direction, raw and centred (alignxfer.paired), as a Markdown and a CSV table.
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 

@@ -1,7 +1,7 @@
 # Binds rule retrieval_string_match: the model-free baseline (Latin-script token overlap) on the
 # same candidate pools as rule retrieval. No model, no torch: a second or two.
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 

@@ -1,9 +1,9 @@
 # Binds rule zero_shot_matched: for each seed, fine-tune on the English originals of one
 # language's translate-train documents (same documents, order, hyperparameters and stopping rule
 # as translate_train) and test on that language. Models are scored in the job and not kept.
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+import tempfile
+from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
@@ -12,6 +12,7 @@ from alignxfer.jobs import job
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot_matched"}) as ctx:
     from alignxfer.tasks import get_task
+    from alignxfer.tasks.base import EvalFiles, FinetuneFiles
     from alignxfer.tracking import pretraining_job
 
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
@@ -25,8 +26,10 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             Path(history).parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
+                files = FinetuneFiles(model=ctx.params.models[int(seed)], train=ctx.input.train, dev=ctx.input.dev,
+                                      labels=ctx.input.labels, out_model=model_dir, history=history, dev_metrics=dev)
                 summary = task.finetune(
-                    ctx.params.models[int(seed)], ctx.input.train, ctx.input.dev, ctx.input.labels, model_dir, history, dev,
+                    files,
                     hparams=ctx.params.hparams, seed=int(seed), threads=ctx.threads,
                     callback=lambda step, values: run.log_metrics(values, step=step),
                 )
@@ -34,6 +37,7 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
                 meta = {"task": wc.task, "setting": "zero_shot_matched", "objective": wc.objective, "lang": wc.lang,
                         "train_lang": "en", "seed": int(seed), "matched_to": "translate_train",
                         "pretrain_seed": int(ctx.params.pretrain_seeds[int(seed)])}
-                result = task.evaluate(model_dir, ctx.input.test, ctx.input.labels, metrics, meta, ctx.params.hparams,
-                                       threads=ctx.threads, predictions_path=predictions)
+                result = task.evaluate(EvalFiles(model=model_dir, test=ctx.input.test, labels=ctx.input.labels,
+                                                 metrics=metrics, predictions=predictions),
+                                       meta, ctx.params.hparams, threads=ctx.threads)
             run.log_metrics({f"{wc.lang}.{k}": v for k, v in result["metrics"].items()})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from ..data import PairExample, Specials, count_tokens
+from ..registry import NoOptions, option_defaults
 
 
 class Objective:
@@ -20,15 +21,22 @@ class Objective:
     needs_alignment: bool = False
     #: names of the loss components reported as ``loss_<name>`` in the history
     components: tuple = ()
-    #: option names and their defaults (the config schema holds the same defaults)
-    defaults: dict = {}
+    #: the options dataclass: option names and their defaults (alignxfer.objectives declares it;
+    #: the config schema holds the same defaults)
+    options_type: type = NoOptions
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """``{option: default}`` from :attr:`options_type`."""
+        return option_defaults(cls.options_type)
 
     def __init__(self, options: dict | None, specials: Specials, max_length: int):
         options = dict(options or {})
-        unknown = sorted(set(options) - set(self.defaults))
+        defaults = self.defaults()
+        unknown = sorted(set(options) - set(defaults))
         if unknown:
-            raise ValueError(f"objective {self.name!r}: unknown option(s) {unknown}; allowed: {sorted(self.defaults)}")
-        self.options = {**self.defaults, **options}
+            raise ValueError(f"objective {self.name!r}: unknown option(s) {unknown}; allowed: {sorted(defaults)}")
+        self.options = {**defaults, **options}
         self.specials = specials
         self.max_length = int(max_length)
 

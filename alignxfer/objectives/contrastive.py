@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from ..data import encode_side, mask_tokens
 from ..modeling import encode, mean_of, mlm_loss_sum
+from . import ContrastiveOptions
 from .base import Objective
 
 
@@ -59,7 +60,7 @@ def ranking_loss(u: torch.Tensor, v: torch.Tensor, margin: float, scale: float, 
 class ContrastiveObjective(Objective):
     name = "contrastive"
     components = ("rank", "mlm")
-    defaults = {"margin": 0.3, "scale": 20.0, "pooling": "mean", "mlm_weight": 1.0, "mask_prob": 0.15}
+    options_type = ContrastiveOptions
 
     def __init__(self, options, specials, max_length):
         super().__init__(options, specials, max_length)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..data import encode_side, mask_tokens
 from ..modeling import encode, mean_of, mlm_loss_sum
+from . import MaskOptions
 from .base import Objective
 
 
@@ -33,7 +34,7 @@ class SentenceMLM(Objective):
     """MLM on independent sentences (examples are lists of content ids): the base model's pre-training."""
 
     name = "base_mlm"
-    defaults = {"mask_prob": 0.15}
+    options_type = MaskOptions
 
     def collate(self, examples, generator):
         return {"x": masked_side(examples, self.specials, self.options["mask_prob"], generator)}
@@ -45,7 +46,7 @@ class SentenceMLM(Objective):
 
 class MLMObjective(Objective):
     name = "mlm"
-    defaults = {"mask_prob": 0.15}
+    options_type = MaskOptions
 
     def collate(self, examples, generator):
         p = self.options["mask_prob"]

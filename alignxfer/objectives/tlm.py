@@ -22,12 +22,13 @@ import torch
 
 from ..data import mask_tokens, pad_batch
 from ..modeling import encode, mean_of, mlm_loss_sum
+from . import TLMOptions
 from .base import Objective
 
 
 class TLMObjective(Objective):
     name = "tlm"
-    defaults = {"mask_prob": 0.15, "reset_positions": True}
+    options_type = TLMOptions
 
     def check_model(self, model):
         max_pos = getattr(model.config, "max_position_embeddings", None)

@@ -49,6 +49,7 @@ import torch
 
 from ..data import word_positions
 from ..modeling import encode, encode_from, encode_until, mean_of, mlm_loss_sum, num_layers, resolve_layer
+from . import WEAMOptions
 from .base import Objective
 from .mlm import masked_side
 
@@ -86,7 +87,7 @@ class WEAMObjective(Objective):
     name = "weam"
     needs_alignment = True
     components = ("mp", "cp")
-    defaults = {"mask_prob": 0.15, "lambda": 1.0, "swap_layer": -1, "subword_mapping": "first"}
+    options_type = WEAMOptions
 
     def check_model(self, model):
         super().check_model(model)

@@ -32,6 +32,7 @@ import torch
 
 from ..data import encode_side, one_to_one, word_positions
 from ..modeling import encode
+from . import WordAlignedOptions
 from .base import Objective
 
 
@@ -39,7 +40,7 @@ class WordAlignedObjective(Objective):
     name = "word_aligned"
     needs_alignment = True
     components = ("align", "anchor")
-    defaults = {"anchor_weight": 1.0}
+    options_type = WordAlignedOptions
 
     #: applied to each line's full alignment before truncation (see data.load_pairs)
     link_filter = staticmethod(one_to_one)

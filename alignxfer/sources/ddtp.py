@@ -34,8 +34,6 @@ import collections
 import contextlib
 import gzip
 import hashlib
-import io
-import json
 import lzma
 import os
 import re
@@ -43,9 +41,10 @@ import shutil
 import subprocess
 import time
 import urllib.parse
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 from alignxfer.io import read_json, read_jsonl, write_json, write_jsonl
 from alignxfer.sources.base import Counter, Source, file_lock, sha256_file

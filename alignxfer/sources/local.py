@@ -34,9 +34,10 @@ import itertools
 import lzma
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from alignxfer.io import write_json, write_jsonl
 from alignxfer.sources.base import Counter, Source, file_record, sha256_file

@@ -16,71 +16,209 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
 
-from alignxfer import console
-from alignxfer.io import atomic_dir, atomic_open, write_json
+from alignxfer import console, registry
+from alignxfer.io import atomic_open, write_json, write_jsonl
+from alignxfer.training.batching import length_bucketed_batches, sorted_batches
+from alignxfer.training.optim import linear_schedule, make_optimizer, optimizer_step, warmup_steps
+from alignxfer.training.precision import autocast, resolve_bf16
+from alignxfer.training.runtime import select_device, set_threads
+from alignxfer.training.saving import save_model
 
-#: fine-tuning hyperparameters (config ``finetuning:`` minus ``seeds``) and their defaults
-DEFAULT_HPARAMS = {
-    "learning_rate": 1.0e-4,
-    "epochs": 3,
-    "batch_size": 32,
-    "max_length": 64,
-    "warmup_ratio": 0.1,
-    "weight_decay": 0.01,
-    "bf16": "auto",
-    "max_grad_norm": 1.0,
-    "eval_batch_size": 128,
-    "log_every": 50,
-    "patience": None,  # early stopping: epochs without a better dev score before stopping (None: never)
-}
+
+@dataclass(frozen=True)
+class FinetuneHparams:
+    """The fine-tuning hyperparameters (config ``finetuning:`` minus ``seeds``/``group_seeds``, plus a
+    task's own, e.g. MLQA's) and their defaults; ``tests/test_registry.py`` checks the schema's."""
+
+    learning_rate: float = 1.0e-4
+    epochs: int = 3
+    batch_size: int = 32
+    max_length: int = 64
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    bf16: bool | str = "auto"
+    max_grad_norm: float = 1.0
+    eval_batch_size: int = 128
+    log_every: int = 50
+    patience: int | None = None  # early stopping: epochs without a better dev score before stopping (None: never)
+
+
+#: :class:`FinetuneHparams` as ``{name: default}`` (what :func:`resolve_hparams` starts from)
+DEFAULT_HPARAMS = registry.option_defaults(FinetuneHparams)
 
 #: written next to the fine-tuned model: seed, hyperparameters, label statistics, selected epoch
 INFO_FILE = "finetune_info.json"
 
 
+@dataclass(frozen=True)
+class FinetuneFiles:
+    """The files of one fine-tuning: read ``model`` (the pre-trained folder), ``train``, ``dev``,
+    ``labels``; write ``out_model`` (folder), ``history`` (a JSON line per epoch), ``dev_metrics``."""
+
+    model: str | Path
+    train: str | Path
+    dev: str | Path
+    labels: str | Path
+    out_model: str | Path
+    history: str | Path
+    dev_metrics: str | Path
+
+
+@dataclass(frozen=True)
+class EvalFiles:
+    """The files of one evaluation: read ``model`` (fine-tuned), ``test``, ``labels``; write
+    ``metrics`` (the metric JSON) and, if given, ``predictions`` (one line per example)."""
+
+    model: str | Path
+    test: str | Path
+    labels: str | Path
+    metrics: str | Path
+    predictions: str | Path | None = None
+
+
 class Task:
-    """A fine-tuned evaluation task. Subclasses set ``name`` and ``primary_metric``."""
+    """A fine-tuned evaluation task. Subclasses set ``name``; the rest of its record (metrics,
+    hyperparameters, data) is in :data:`alignxfer.registry.TASKS`."""
 
     name: str = ""
-    primary_metric: str = ""
-    #: metric names this task writes into ``metrics`` of its metric JSON
-    metric_names: tuple = ()
 
-    def finetune(
-        self,
-        model_dir,
-        train_path,
-        dev_path,
-        labels_path,
-        out_dir,
-        history_path,
-        dev_metrics_path,
-        hparams: dict,
-        seed: int,
-        threads: int | None = None,
-        callback: Callable[[int, dict], None] | None = None,
-    ) -> dict:
-        """Fine-tune the pre-trained model in ``model_dir``; keep the best dev epoch in ``out_dir``."""
+    @property
+    def primary_metric(self) -> str:
+        """The metric that selects the dev epoch and heads the tables."""
+        return registry.task(self.name).primary_metric
+
+    @property
+    def metric_names(self) -> tuple:
+        """The metrics this task writes into ``metrics`` of its metric JSON."""
+        return registry.task(self.name).metric_names
+
+    # ---- fine-tuning and evaluation, written once; a task supplies the hooks below
+
+    def finetune(self, files: FinetuneFiles, hparams: dict, seed: int, threads: int | None = None,
+                 callback: Callable[[int, dict], None] | None = None) -> dict:
+        """Fine-tune the pre-trained model ``files.model`` on ``files.train``; keep the best dev
+        epoch (on ``files.dev``) in ``files.out_model`` (:func:`train_with_dev_selection`)."""
+        from transformers import AutoTokenizer
+
+        model_dir, labels_path = files.model, files.labels
+
+        set_threads(threads)
+        hp = resolve_hparams(hparams)
+        ctx = self.context(labels_path, hp)
+        train = self.read_examples(files.train, ctx)
+        dev = self.read_examples(files.dev, ctx)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        train_drops: dict = {}
+        train_features = self.features(tokenizer, train, ctx, hp, training=True, drops=train_drops)
+        dev_features = self.features(tokenizer, dev, ctx, hp, training=False)
+
+        seed_everything(int(seed))  # the new head's weights and dropout come from the seed
+        model = self.new_model(model_dir, ctx)
+        device = select_device()
+        pad_id = _pad_id(tokenizer)
+
+        def evaluate_dev(m) -> dict:
+            preds, loss, _ = self.predict(m, dev_features, dev, ctx, hp, pad_id, device)
+            return {**self.score(dev, dev_features, preds, ctx), "loss": loss}
+
+        info = {"task": self.name, **self.train_info(train, dev, train_features, train_drops, ctx),
+                "source_model": str(model_dir)}
+        return train_with_dev_selection(
+            model, tokenizer, train_features, evaluate_dev, hp, int(seed), files.out_model, files.history,
+            files.dev_metrics, self.primary_metric, info=info, callback=callback, device=device,
+        )
+
+    def evaluate(self, files: EvalFiles, meta: dict, hparams: dict, threads: int | None = None) -> dict:
+        """Score the fine-tuned model ``files.model`` on ``files.test``; write the metric JSON
+        ``files.metrics``: ``{"task", "setting", "objective", "lang", "train_lang", "seed", ...meta, "n",
+        "primary_metric", "metrics", "loss", ...the task's fields, "test_file", ...}`` and, with
+        ``files.predictions``, one line per example ``{"id", "gold", "pred", "correct", ...}``."""
+        from transformers import AutoTokenizer
+
+        model_dir, test_path, labels_path = files.model, files.test, files.labels
+        out_path, predictions_path = files.metrics, files.predictions
+
+        set_threads(threads)
+        hp = resolve_hparams(hparams)
+        ctx = self.context(labels_path, hp)
+        examples = self.read_examples(test_path, ctx)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = self.trained_model(model_dir, ctx, labels_path)
+        device = select_device()
+        model.to(device)
+        features = self.features(tokenizer, examples, ctx, hp, training=False)
+        preds, loss, scores = self.predict(model, features, examples, ctx, hp, _pad_id(tokenizer), device, scores=True)
+        info = read_info(model_dir)
+        result = {
+            "task": self.name,
+            "setting": None,
+            "objective": None,
+            "lang": None,
+            "train_lang": None,
+            "seed": None,
+            **meta,
+            "n": len(examples),
+            "primary_metric": self.primary_metric,
+            "metrics": self.score(examples, features, preds, ctx),
+            "loss": loss,
+            **self.test_fields(examples, features, preds, ctx, meta, info),
+            "test_file": str(test_path),
+        }
+        if info.get("best_epoch") is not None:
+            result["best_epoch"] = info["best_epoch"]
+        result.update(self.provenance_fields(info, meta))
+        write_json(out_path, result)
+        if predictions_path:  # the contract of docs/architecture.md: id, gold, pred, correct, ...
+            write_jsonl(Path(predictions_path), self.prediction_records(examples, features, preds, scores, ctx))
+        return result
+
+    def context(self, labels_path, hp: dict):
+        """What reading and encoding need besides the files (class names, QA options, ...)."""
+        return None
+
+    def read_examples(self, path, ctx) -> list[dict]:
         raise NotImplementedError
 
-    def evaluate(
-        self,
-        model_dir,
-        test_path,
-        labels_path,
-        out_path,
-        meta: dict,
-        hparams: dict,
-        threads: int | None = None,
-        predictions_path=None,
-    ) -> dict:
-        """Score the fine-tuned model in ``model_dir`` on ``test_path``; write the metric JSON and,
-        with ``predictions_path``, one line per example ``{"id", "gold", "pred", "correct", ...}``."""
+    def features(self, tokenizer, examples: list[dict], ctx, hp: dict, training: bool, drops: dict | None = None) -> list[dict]:
+        """Token-id lists plus targets, one dict per model input (``training``: the training set;
+        ``drops`` counts what was left out)."""
+        raise NotImplementedError
+
+    def new_model(self, model_dir, ctx):
+        """The pre-trained encoder in ``model_dir`` with the task's new head."""
+        raise NotImplementedError
+
+    def trained_model(self, model_dir, ctx, labels_path):
+        """The fine-tuned model in ``model_dir`` (checked against the task's data)."""
+        raise NotImplementedError
+
+    def predict(self, model, features, examples, ctx, hp: dict, pad_id: int, device, scores: bool = False):
+        """``(predictions per example, mean loss, per-example scores or None)``."""
+        raise NotImplementedError
+
+    def score(self, examples, features, preds, ctx) -> dict:
+        """The metrics (:attr:`metric_names`) of ``preds``."""
+        raise NotImplementedError
+
+    def train_info(self, train, dev, train_features, train_drops: dict, ctx) -> dict:
+        """What ``finetune_info.json`` records about the training data."""
+        return {"n_train": len(train), "n_dev": len(dev)}
+
+    def test_fields(self, examples, features, preds, ctx, meta: dict, info: dict) -> dict:
+        """The task's own fields of the metric JSON (after ``loss``)."""
+        return {}
+
+    def provenance_fields(self, info: dict, meta: dict) -> dict:
+        """Fields of the metric JSON from the fine-tuning record (after ``best_epoch``)."""
+        return {}
+
+    def prediction_records(self, examples, features, preds, scores, ctx) -> Iterable[dict]:
         raise NotImplementedError
 
     # tasks whose data come from Hugging Face datasets (alignxfer.tasks.hub) also implement:
@@ -109,29 +247,9 @@ def resolve_hparams(hparams: dict | None) -> dict:
     return out
 
 
-def setup_threads(threads: int | None) -> None:
-    if threads:
-        torch.set_num_threads(int(threads))
-
-
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def resolve_bf16(setting, device: torch.device) -> bool:
-    """``auto``: bf16 autocast where the hardware runs bf16 natively (CUDA bf16 or CPU AVX-512 BF16/AMX)."""
-    if isinstance(setting, bool):
-        return setting
-    if setting not in ("auto", None):
-        raise ValueError(f"bf16 must be true, false or 'auto', got {setting!r}")
-    if device.type == "cuda":  # native only: compute capability >= 8 (V100/T4 emulate bf16)
-        from alignxfer.devices import native_bf16
-
-        return native_bf16(device)
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+# the device, threads and precision of fine-tuning are pre-training's (alignxfer.training)
+setup_threads = set_threads
+pick_device = select_device
 
 
 def seed_everything(seed: int) -> None:
@@ -145,27 +263,6 @@ def seed_everything(seed: int) -> None:
 
 
 # --------------------------------------------------------------------------- batching
-
-
-def length_bucketed_batches(
-    lengths: Sequence[int], batch_size: int, generator: torch.Generator, bucket_batches: int = 50
-) -> list[list[int]]:
-    """Shuffled batches of similar length: shuffle, cut into buckets of ``bucket_batches`` batches,
-    sort each bucket by length, cut it into batches, shuffle the batch order. Seeded by ``generator``."""
-    order = torch.randperm(len(lengths), generator=generator).tolist()
-    bucket = batch_size * bucket_batches
-    batches = []
-    for start in range(0, len(order), bucket):
-        chunk = sorted(order[start : start + bucket], key=lambda i: lengths[i])
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    perm = torch.randperm(len(batches), generator=generator).tolist()
-    return [batches[i] for i in perm]
-
-
-def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Evaluation batches: indices sorted by length (padding is minimal), in fixed order."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def collate(features: Sequence[dict], pad_token_id: int) -> dict[str, torch.Tensor]:
@@ -196,29 +293,6 @@ def iterate_eval_batches(
 
 
 # --------------------------------------------------------------------------- optimisation
-
-
-def make_optimizer(model: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW; biases and LayerNorm weights get no weight decay."""
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if param.ndim < 2 else decay).append(param)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=learning_rate)
-
-
-def linear_schedule(optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warmup from 0 to the peak over ``warmup_steps``, then linear decay to 0 at ``total_steps``."""
-
-    def factor(step: int) -> float:
-        if warmup_steps and step < warmup_steps:
-            return (step + 1) / warmup_steps
-        remaining = total_steps - step
-        return max(0.0, remaining / max(1, total_steps - warmup_steps))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def is_better(candidate: dict, best: dict | None, primary_metric: str) -> bool:
@@ -259,7 +333,7 @@ def train_with_dev_selection(
     Returns a flat summary of numbers (for tracking).
     """
     hp = resolve_hparams(hparams)
-    device = device or pick_device()
+    device = device or select_device()
     use_bf16 = resolve_bf16(hp["bf16"], device)
     if not train_features:
         raise ValueError("no training examples")
@@ -269,10 +343,9 @@ def train_with_dev_selection(
     batch_size = int(hp["batch_size"])
     steps_per_epoch = math.ceil(len(train_features) / batch_size)
     total_steps = steps_per_epoch * int(hp["epochs"])
-    warmup_steps = int(round(float(hp["warmup_ratio"]) * total_steps))
     optimizer = make_optimizer(model, float(hp["learning_rate"]), float(hp["weight_decay"]))
-    scheduler = linear_schedule(optimizer, warmup_steps, total_steps)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    scheduler = linear_schedule(optimizer, total_steps, warmup_steps(total_steps, float(hp["warmup_ratio"])))
+    pad_id = _pad_id(tokenizer)
 
     history, best, best_state, stopped_at = [], None, None, None
     step, start = 0, time.perf_counter()
@@ -283,23 +356,9 @@ def train_with_dev_selection(
         flush=True,
     )
     for epoch in range(1, int(hp["epochs"]) + 1):
-        model.train()
-        epoch_start, loss_sum, seen = time.perf_counter(), 0.0, 0
-        for idx in length_bucketed_batches(lengths, batch_size, generator):
-            batch = {k: v.to(device) for k, v in collate([train_features[i] for i in idx], pad_id).items()}
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                loss = model(**batch).loss
-            loss.backward()
-            if hp["max_grad_norm"]:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), float(hp["max_grad_norm"]))
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            loss_sum += float(loss.detach()) * len(idx)
-            seen += len(idx)
-            if callback and hp["log_every"] and step % int(hp["log_every"]) == 0:
-                callback(step, {"train_loss": float(loss.detach()), "lr": scheduler.get_last_lr()[0]})
+        epoch_start = time.perf_counter()
+        loss_sum, seen, step = _train_epoch(model, train_features, lengths, generator, optimizer, scheduler, hp,
+                                            pad_id, device, use_bf16, step, callback)
         train_seconds = time.perf_counter() - epoch_start
         model.eval()
         with torch.no_grad():
@@ -339,35 +398,60 @@ def train_with_dev_selection(
     info.update({"seed": int(seed), "hparams": hp, "best_epoch": best["epoch"], "bf16": use_bf16,
                  "epochs_run": len(history), "stopped_early": stopped_at is not None,
                  "dev": {k: v for k, v in best.items() if k not in ("epoch", "step")}})
-    from alignxfer.modelcard import finetuning_card, write_model_card
-    from alignxfer.tokenization import is_standalone, make_standalone
-
-    make_standalone(tokenizer, int(hp["max_length"]))  # pipeline(truncation=True) cuts where training did
-    with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        write_json(Path(tmp) / INFO_FILE, info)
-        write_model_card(tmp, {**finetuning_card(info), "standalone_tokenizer": is_standalone(tokenizer)})
-    with atomic_open(history_path) as handle:
-        for record in history:
-            handle.write(json.dumps(record) + "\n")
-    dev_json = {
-        "epoch": best["epoch"],
-        "step": best["step"],
-        "seed": int(seed),
-        "primary_metric": primary_metric,
-        "metrics": {k: v for k, v in best.items() if k not in ("epoch", "step")},
-        **{k: v for k, v in info.items() if k in ("task", "n_train", "n_dev", "epochs_run", "stopped_early")},
-    }
-    write_json(dev_metrics_path, dev_json)
-    summary = {
+    _write_outputs(model, tokenizer, hp, info, history, best, seed, primary_metric, out_dir, history_path,
+                   dev_metrics_path)
+    return {
         "best_epoch": best["epoch"],
         "epochs_run": len(history),
         "steps": step,
         "train_seconds": time.perf_counter() - start,
         **{f"dev_{k}": v for k, v in best.items() if k not in ("epoch", "step") and isinstance(v, (int, float))},
     }
-    return summary
+
+
+def _train_epoch(model, train_features, lengths, generator, optimizer, scheduler, hp: dict, pad_id: int, device,
+                 use_bf16: bool, step: int, callback) -> tuple[float, int, int]:
+    """One epoch of length-bucketed batches; returns (summed loss x examples, examples, step)."""
+    model.train()
+    loss_sum, seen, batch_size = 0.0, 0, int(hp["batch_size"])
+    for idx in length_bucketed_batches(lengths, batch_size, generator):
+        batch = {k: v.to(device) for k, v in collate([train_features[i] for i in idx], pad_id).items()}
+        with autocast(device, use_bf16):
+            loss = model(**batch).loss
+        loss.backward()
+        optimizer_step(model.parameters(), optimizer, scheduler, hp["max_grad_norm"])
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        loss_sum += float(loss.detach()) * len(idx)
+        seen += len(idx)
+        if callback and hp["log_every"] and step % int(hp["log_every"]) == 0:
+            callback(step, {"train_loss": float(loss.detach()), "lr": scheduler.get_last_lr()[0]})
+    return loss_sum, seen, step
+
+
+def _write_outputs(model, tokenizer, hp, info, history, best, seed, primary_metric, out_dir, history_path,
+                   dev_metrics_path) -> None:
+    """The selected model (with ``finetune_info.json`` and its card), the history and the dev metrics."""
+    from alignxfer.modelcard import finetuning_card
+
+    # max_length: pipeline(truncation=True) cuts where training did
+    save_model(model, tokenizer, out_dir, max_length=int(hp["max_length"]), card=finetuning_card(info),
+               json_files={INFO_FILE: info})
+    with atomic_open(history_path) as handle:
+        for record in history:
+            handle.write(json.dumps(record) + "\n")
+    write_json(dev_metrics_path, {
+        "epoch": best["epoch"],
+        "step": best["step"],
+        "seed": int(seed),
+        "primary_metric": primary_metric,
+        "metrics": {k: v for k, v in best.items() if k not in ("epoch", "step")},
+        **{k: v for k, v in info.items() if k in ("task", "n_train", "n_dev", "epochs_run", "stopped_early")},
+    })
+
+
+def _pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
 
 def read_info(model_dir) -> dict:

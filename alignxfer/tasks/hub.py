@@ -36,8 +36,8 @@ import hashlib
 import json
 import random
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from alignxfer.config import looks_like_local_path
 from alignxfer.io import atomic_open, write_json

@@ -26,21 +26,14 @@ for dev selection and the tables is F1.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Iterable
 
 import torch
 
-from alignxfer.io import read_jsonl, write_json, write_jsonl
+from alignxfer.io import read_jsonl
 from alignxfer.tasks.base import (
     Task,
     iterate_eval_batches,
-    pick_device,
-    read_info,
-    resolve_hparams,
-    seed_everything,
-    setup_threads,
-    train_with_dev_selection,
 )
 from alignxfer.tasks.mlqa_eval import MLQA_LANGUAGES, qa_scores
 from alignxfer.words import segment, segment_spans
@@ -232,8 +225,6 @@ def score(examples: list[dict], predictions: list[str]) -> dict:
 
 class MlqaTask(Task):
     name = "mlqa"
-    primary_metric = "f1"
-    metric_names = ("f1", "exact_match")
 
     def label_names(self) -> list:
         return []
@@ -279,117 +270,43 @@ class MlqaTask(Task):
                 "lang": lang,
             }
 
-    def finetune(
-        self,
-        model_dir,
-        train_path,
-        dev_path,
-        labels_path,
-        out_dir,
-        history_path,
-        dev_metrics_path,
-        hparams: dict,
-        seed: int,
-        threads: int | None = None,
-        callback: Callable[[int, dict], None] | None = None,
-    ) -> dict:
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    # the hooks of Task.finetune / Task.evaluate
+    def context(self, labels_path, hp: dict) -> dict:
+        return qa_options(hp)
 
-        setup_threads(threads)
-        hp = resolve_hparams(hparams)
-        options = qa_options(hp)
-        train = load_qa_examples(train_path)
-        dev = load_qa_examples(dev_path)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        train_drops: dict = {}
-        train_features = build_features(tokenizer, train, options, training=True, drops=train_drops)
-        dev_features = build_features(tokenizer, dev, options, training=False)
+    def read_examples(self, path, options: dict) -> list[dict]:
+        return load_qa_examples(path)
 
-        seed_everything(int(seed))  # the new span head and dropout come from the seed
-        model = AutoModelForQuestionAnswering.from_pretrained(model_dir)
-        device = pick_device()
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    def features(self, tokenizer, examples, options, hp, training, drops=None) -> list[dict]:
+        if training:
+            return build_features(tokenizer, examples, options, training=True, drops=drops)
+        return build_features(tokenizer, examples, options, training=False)
 
-        def evaluate_dev(m) -> dict:
-            predictions, loss = predict_answers(m, dev_features, dev, options, int(hp["eval_batch_size"]), pad_id, device)
-            return {**score(dev, predictions), "loss": loss}
+    def new_model(self, model_dir, options: dict):
+        from transformers import AutoModelForQuestionAnswering
 
-        info = {
-            "task": self.name,
-            "n_train": len(train),
-            "n_train_windows": len(train_features),
-            "train_drops": train_drops,
-            "n_dev": len(dev),
-            "qa_options": options,
-            "source_model": str(model_dir),
-        }
-        return train_with_dev_selection(
-            model,
-            tokenizer,
-            train_features,
-            evaluate_dev,
-            hp,
-            int(seed),
-            out_dir,
-            history_path,
-            dev_metrics_path,
-            self.primary_metric,
-            info=info,
-            callback=callback,
-            device=device,
-        )
+        return AutoModelForQuestionAnswering.from_pretrained(model_dir)
 
-    def evaluate(
-        self,
-        model_dir,
-        test_path,
-        labels_path,
-        out_path,
-        meta: dict,
-        hparams: dict,
-        threads: int | None = None,
-        predictions_path=None,
-    ) -> dict:
-        """Write ``{"task", "setting", "objective", "lang", "train_lang", "seed", "n", "metrics": {"f1",
-        "exact_match"}, "loss", ...meta}``."""
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    def trained_model(self, model_dir, options: dict, labels_path):
+        return self.new_model(model_dir, options)
 
-        setup_threads(threads)
-        hp = resolve_hparams(hparams)
-        options = qa_options(hp)
-        examples = load_qa_examples(test_path)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForQuestionAnswering.from_pretrained(model_dir)
-        device = pick_device()
-        model.to(device)
-        features = build_features(tokenizer, examples, options, training=False)
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        predictions, loss = predict_answers(model, features, examples, options, int(hp["eval_batch_size"]), pad_id, device)
-        info = read_info(model_dir)
-        result = {
-            "task": self.name,
-            "setting": None,
-            "objective": None,
-            "lang": None,
-            "train_lang": None,
-            "seed": None,
-            **meta,
-            "n": len(examples),
-            "primary_metric": self.primary_metric,
-            "metrics": score(examples, predictions),
-            "loss": loss,
-            "windows": len(features),
-            "test_file": str(test_path),
-        }
-        if info.get("best_epoch") is not None:
-            result["best_epoch"] = info["best_epoch"]
-        write_json(out_path, result)
-        if predictions_path:
-            write_jsonl(
-                Path(predictions_path),
-                (_prediction_record(ex, p) for ex, p in zip(examples, predictions)),
-            )
-        return result
+    def predict(self, model, features, examples, options, hp, pad_id, device, scores=False):
+        predictions, loss = predict_answers(model, features, examples, options, int(hp["eval_batch_size"]), pad_id,
+                                            device)
+        return predictions, loss, None
+
+    def score(self, examples, features, predictions, options) -> dict:
+        return score(examples, predictions)
+
+    def train_info(self, train, dev, train_features, train_drops, options) -> dict:
+        return {"n_train": len(train), "n_train_windows": len(train_features), "train_drops": train_drops,
+                "n_dev": len(dev), "qa_options": options}
+
+    def test_fields(self, examples, features, predictions, options, meta, info) -> dict:
+        return {"windows": len(features)}
+
+    def prediction_records(self, examples, features, predictions, scores, options):
+        return (_prediction_record(ex, p) for ex, p in zip(examples, predictions))
 
 
 def _prediction_record(example: dict, prediction: str) -> dict:

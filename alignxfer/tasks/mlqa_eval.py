@@ -31,7 +31,7 @@ import string
 import sys
 import unicodedata
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 #: the languages MLQA's script defines
 MLQA_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")

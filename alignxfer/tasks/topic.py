@@ -10,22 +10,14 @@ The classifier is ``AutoModelForSequenceClassification`` on top of the pre-train
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
-from typing import Callable
 
 import torch
 
 from alignxfer import metrics as M
-from alignxfer.io import read_json, read_jsonl, write_json, write_jsonl
+from alignxfer.io import read_json, read_jsonl
 from alignxfer.tasks.base import (
     Task,
     iterate_eval_batches,
-    pick_device,
-    read_info,
-    resolve_hparams,
-    seed_everything,
-    setup_threads,
-    train_with_dev_selection,
 )
 from alignxfer.words import segment
 
@@ -94,8 +86,6 @@ def predict(model, features: list[dict], batch_size: int, pad_token_id: int, dev
 
 class TopicTask(Task):
     name = "topic"
-    primary_metric = "accuracy"
-    metric_names = ("accuracy", "macro_f1")
 
     # the two hooks a sentence(-pair) classification task changes (XNLI: premise/hypothesis pairs)
     def load_examples(self, path, labels: list[str]) -> list[dict]:
@@ -104,150 +94,80 @@ class TopicTask(Task):
     def encode(self, tokenizer, examples: list[dict], max_length: int) -> list[dict]:
         return encode(tokenizer, examples, max_length)
 
-    def finetune(
-        self,
-        model_dir,
-        train_path,
-        dev_path,
-        labels_path,
-        out_dir,
-        history_path,
-        dev_metrics_path,
-        hparams: dict,
-        seed: int,
-        threads: int | None = None,
-        callback: Callable[[int, dict], None] | None = None,
-    ) -> dict:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    # the hooks of Task.finetune / Task.evaluate
+    def context(self, labels_path, hp: dict) -> list[str]:
+        return load_labels(labels_path)
 
-        setup_threads(threads)
-        hp = resolve_hparams(hparams)
-        labels = load_labels(labels_path)
-        train = self.load_examples(train_path, labels)
-        dev = self.load_examples(dev_path, labels)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        train_features = self.encode(tokenizer, train, int(hp["max_length"]))
-        dev_features = self.encode(tokenizer, dev, int(hp["max_length"]))
+    def read_examples(self, path, labels: list[str]) -> list[dict]:
+        return self.load_examples(path, labels)
 
-        seed_everything(int(seed))  # the new pooler/classifier weights and dropout come from the seed
-        model = AutoModelForSequenceClassification.from_pretrained(
+    def features(self, tokenizer, examples, labels, hp, training, drops=None) -> list[dict]:
+        return self.encode(tokenizer, examples, int(hp["max_length"]))
+
+    def new_model(self, model_dir, labels: list[str]):
+        from transformers import AutoModelForSequenceClassification
+
+        return AutoModelForSequenceClassification.from_pretrained(
             model_dir,
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
         )
-        device = pick_device()
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        gold_dev = [f["labels"] for f in dev_features]
 
-        def evaluate_dev(m) -> dict:
-            preds, loss = predict(m, dev_features, int(hp["eval_batch_size"]), pad_id, device)
-            return {**M.classification_metrics(gold_dev, preds), "loss": loss}
+    def trained_model(self, model_dir, labels: list[str], labels_path):
+        from transformers import AutoModelForSequenceClassification
 
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+        model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        if model_labels != labels:
+            raise ValueError(f"{model_dir}: the model's labels {model_labels} differ from {labels_path}: {labels}")
+        return model
+
+    def predict(self, model, features, examples, labels, hp, pad_id, device, scores=False):
+        probs: list | None = [] if scores else None
+        preds, loss = predict(model, features, int(hp["eval_batch_size"]), pad_id, device, scores=probs)
+        return preds, loss, probs
+
+    def score(self, examples, features, preds, labels) -> dict:
+        return M.classification_metrics([f["labels"] for f in features], preds)
+
+    def train_info(self, train, dev, train_features, train_drops, labels) -> dict:
         counts = Counter(labels[ex["label_id"]] for ex in train)
         majority = max(labels, key=lambda label: (counts[label], -labels.index(label)))
-        info = {
-            "task": self.name,
+        return {
             "labels": labels,
             "train_label_counts": {label: counts[label] for label in labels},
             "majority_label": majority,
             "n_train": len(train),
             "n_dev": len(dev),
-            "source_model": str(model_dir),
         }
-        summary = train_with_dev_selection(
-            model,
-            tokenizer,
-            train_features,
-            evaluate_dev,
-            hp,
-            int(seed),
-            out_dir,
-            history_path,
-            dev_metrics_path,
-            self.primary_metric,
-            info=info,
-            callback=callback,
-            device=device,
-        )
-        return summary
 
-    def evaluate(
-        self,
-        model_dir,
-        test_path,
-        labels_path,
-        out_path,
-        meta: dict,
-        hparams: dict,
-        threads: int | None = None,
-        predictions_path=None,
-    ) -> dict:
-        """Write ``{"task", "setting", "objective", "lang", "train_lang", "seed", "n", "metrics",
-        "majority_baseline", ...meta}``. The majority baseline is the test accuracy of always
-        predicting the *training* majority class (from ``meta['majority_label']`` or the fine-tuned
-        model's ``finetune_info.json``); failing both, the test set's own majority share."""
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        setup_threads(threads)
-        hp = resolve_hparams(hparams)
-        labels = load_labels(labels_path)
-        examples = self.load_examples(test_path, labels)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-        model_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        if model_labels != labels:
-            raise ValueError(f"{model_dir}: the model's labels {model_labels} differ from {labels_path}: {labels}")
-        device = pick_device()
-        model.to(device)
-        features = self.encode(tokenizer, examples, int(hp["max_length"]))
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        probs: list = []
-        preds, loss = predict(model, features, int(hp["eval_batch_size"]), pad_id, device, scores=probs)
+    def test_fields(self, examples, features, preds, labels, meta, info) -> dict:
+        """The majority baseline: the test accuracy of always predicting the *training* majority
+        class (from ``meta['majority_label']`` or the fine-tuned model's ``finetune_info.json``);
+        failing both, the test set's own majority share."""
         gold = [f["labels"] for f in features]
-
-        info = read_info(model_dir)
         majority_label = meta.get("majority_label") or info.get("majority_label")
         if majority_label is not None:
-            baseline = M.majority_accuracy([labels[g] for g in gold], majority_label)
-            baseline_source = "train"
-        else:
-            baseline = M.majority_accuracy(gold)
-            baseline_source = "test"
+            return {"majority_baseline": M.majority_accuracy([labels[g] for g in gold], majority_label),
+                    "majority_baseline_source": "train"}
+        return {"majority_baseline": M.majority_accuracy(gold), "majority_baseline_source": "test"}
 
-        result = {
-            "task": self.name,
-            "setting": None,
-            "objective": None,
-            "lang": None,
-            "train_lang": None,
-            "seed": None,
-            **meta,
-            "n": len(examples),
-            "primary_metric": self.primary_metric,
-            "metrics": M.classification_metrics(gold, preds),
-            "loss": loss,
-            "majority_baseline": baseline,
-            "majority_baseline_source": baseline_source,
-            "test_file": str(test_path),
-        }
-        if info.get("best_epoch") is not None:
-            result["best_epoch"] = info["best_epoch"]
-        # comparability of settings (claim 6: zero-shot vs translate-train): training documents and stopping rule
+    def provenance_fields(self, info, meta) -> dict:
+        """Comparability of settings (claim 6: zero-shot vs translate-train): training documents and stopping rule."""
+        out = {}
         for key, info_key in (("train_docs", "n_train"), ("epochs_run", "epochs_run")):
             if info.get(info_key) is not None:
-                result[key] = info[info_key]
+                out[key] = info[info_key]
         if info.get("hparams"):
-            result["stopping"] = {"epochs": info["hparams"].get("epochs"), "patience": info["hparams"].get("patience"),
-                                  "selection": f"best dev epoch ({meta.get('train_lang') or 'training-language'} dev)"}
-        write_json(out_path, result)
-        if predictions_path:  # the contract of docs/architecture.md: id, gold, pred, correct, scores
-            write_jsonl(
-                predictions_path,
-                (
-                    {"id": str(ex["doc_id"]), "gold": labels[g], "pred": labels[p], "correct": int(g == p),
-                     "scores": [round(float(v), 5) for v in probs[i]]}
-                    for i, (ex, g, p) in enumerate(zip(examples, gold, preds))
-                ),
-            )
-        return result
+            out["stopping"] = {"epochs": info["hparams"].get("epochs"), "patience": info["hparams"].get("patience"),
+                               "selection": f"best dev epoch ({meta.get('train_lang') or 'training-language'} dev)"}
+        return out
+
+    def prediction_records(self, examples, features, preds, probs, labels):
+        gold = [f["labels"] for f in features]
+        return (
+            {"id": str(ex["doc_id"]), "gold": labels[g], "pred": labels[p], "correct": int(g == p),
+             "scores": [round(float(v), 5) for v in probs[i]]}
+            for i, (ex, g, p) in enumerate(zip(examples, gold, preds))
+        )

@@ -14,7 +14,7 @@ else (model, loop, dev selection, metrics, majority baseline) is the topic task'
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from alignxfer.io import read_jsonl
 from alignxfer.tasks.topic import TopicTask
@@ -66,8 +66,6 @@ def encode_pairs(tokenizer, examples: list[dict], max_length: int) -> list[dict]
 
 class XnliTask(TopicTask):
     name = "xnli"
-    primary_metric = "accuracy"
-    metric_names = ("accuracy", "macro_f1")
 
     def load_examples(self, path, labels: list[str]) -> list[dict]:
         return load_pair_examples(path, labels)
