@@ -44,12 +44,9 @@ GOLD_DIR = REPO / "data" / "gold-alignments"
 
 #: the gold sets shipped in data/gold-alignments (attribution: data/gold-alignments/README.md)
 BUILTIN_GOLD = {
-    "fr": {"path": str(GOLD_DIR / "enfr"), "english": "left",
-           "name": "Hansards en-fr (HLT-NAACL 2003), 447 sentences"},
-    "ja": {"path": str(GOLD_DIR / "jaen"), "english": "right",
-           "name": "KFTT ja-en (Neubig 2011), 582 sentences"},
-    "ro": {"path": str(GOLD_DIR / "roen"), "english": "right",
-           "name": "WPT-05 ro-en, 248 sentences"},
+    "fr": {"path": str(GOLD_DIR / "enfr"), "english": "left", "name": "Hansards en-fr (HLT-NAACL 2003), 447 sentences"},
+    "ja": {"path": str(GOLD_DIR / "jaen"), "english": "right", "name": "KFTT ja-en (Neubig 2011), 582 sentences"},
+    "ro": {"path": str(GOLD_DIR / "roen"), "english": "right", "name": "WPT-05 ro-en, 248 sentences"},
 }
 
 SEGMENTATIONS = ("gold", "workflow")
@@ -91,19 +88,25 @@ def read_gold(spec: dict) -> GoldSet:
         raise GoldError(f"gold set {spec['path']}: english must be 'left' or 'right', not {english!r}")
     texts, golds = read_lines(text_path), read_lines(gold_path)
     if len(texts) != len(golds):
-        raise GoldError(f"{gold_path} has {len(golds)} lines but {text_path} has {len(texts)}; a gold set needs one link line per pair")
+        raise GoldError(
+            f"{gold_path} has {len(golds)} lines but {text_path} has {len(texts)}; a gold set needs one link line per pair"
+        )
     out = GoldSet()
     for n, (text, links) in enumerate(zip(texts, golds), 1):
         parts = text.split("|||")
         if len(parts) != 2:
-            raise GoldError(f"{text_path}:{n}: expected 'left tokens ||| right tokens' (one '|||'), found {len(parts) - 1}")
+            raise GoldError(
+                f"{text_path}:{n}: expected 'left tokens ||| right tokens' (one '|||'), found {len(parts) - 1}"
+            )
         # tokens are separated by ASCII spaces only: KFTT has U+3000 (ideographic space) tokens
         left, right = [t for t in parts[0].split(" ") if t], [t for t in parts[1].split(" ") if t]
         sure, possible = set(), set()
         for token in links.split():
             m = _LINK.match(token)
             if not m:
-                raise GoldError(f"{gold_path}:{n}: {token!r} is not a gold link 'i-j' (sure) or 'ipj' (possible), 1-indexed")
+                raise GoldError(
+                    f"{gold_path}:{n}: {token!r} is not a gold link 'i-j' (sure) or 'ipj' (possible), 1-indexed"
+                )
             i, j = int(m.group(1)), int(m.group(3))
             if not (1 <= i <= len(left) and 1 <= j <= len(right)):
                 raise GoldError(
@@ -208,7 +211,19 @@ def flat_metrics(report: dict) -> dict:
 # the table
 
 
-COLUMNS = ["lang", "gold set", "segmentation", "method", "AER", "precision", "recall", "links", "sure links", "gold sentences", "bitext pairs"]
+COLUMNS = [
+    "lang",
+    "gold set",
+    "segmentation",
+    "method",
+    "AER",
+    "precision",
+    "recall",
+    "links",
+    "sure links",
+    "gold sentences",
+    "bitext pairs",
+]
 
 
 def table_rows(reports: dict, langs, eval_langs=(), gold: dict | None = None) -> list[list[str]]:
@@ -223,13 +238,25 @@ def table_rows(reports: dict, langs, eval_langs=(), gold: dict | None = None) ->
         rep = reports[lang]
         for r in rep["results"]:
             method = r["method"] + (" (configured)" if r["method"] == rep["configured"] else "")
-            rows.append([
-                f"en-{lang}", gold.get(lang, {}).get("name", ""), r["segmentation"], method,
-                f"{r['aer']:.1f}", f"{r['precision']:.1f}", f"{r['recall']:.1f}",
-                str(r["links"]), str(r["sure"]), str(rep["sentences"]), str(rep["pairs"]),
-            ])
+            rows.append(
+                [
+                    f"en-{lang}",
+                    gold.get(lang, {}).get("name", ""),
+                    r["segmentation"],
+                    method,
+                    f"{r['aer']:.1f}",
+                    f"{r['precision']:.1f}",
+                    f"{r['recall']:.1f}",
+                    str(r["links"]),
+                    str(r["sure"]),
+                    str(rep["sentences"]),
+                    str(rep["pairs"]),
+                ]
+            )
     for lang in eval_langs:
-        rows.append([f"en-{lang}", "evaluation-only language: no pre-training bitext to align"] + [""] * (len(COLUMNS) - 2))
+        rows.append(
+            [f"en-{lang}", "evaluation-only language: no pre-training bitext to align"] + [""] * (len(COLUMNS) - 2)
+        )
     return rows
 
 

@@ -82,7 +82,9 @@ def run_baselines(train_path, dev_path, labels_path, tests: dict, outputs: dict,
             proba = model.predict_proba(x) if examples else []
             classes = list(model.classes_)
             pred = [labels[classes[int(row.argmax())]] for row in proba]
-            scores = [[float(row[classes.index(i)]) if i in classes else 0.0 for i in range(len(labels))] for row in proba]
+            scores = [
+                [float(row[classes.index(i)]) if i in classes else 0.0 for i in range(len(labels))] for row in proba
+            ]
             extra = {"fit": fit_info}
         else:
             raise ValueError(f"unknown baseline {name!r}; known: {list(NAMES)}")

@@ -122,14 +122,20 @@ class _Data:
     def matrix(self, task: str, setting: str) -> pd.DataFrame:
         key = (task, setting)
         if key not in self._mats:
-            self._mats[key] = R.seed_matrix(self.df, task, setting, self.prim[task]) if task in self.prim else pd.DataFrame()
+            self._mats[key] = (
+                R.seed_matrix(self.df, task, setting, self.prim[task]) if task in self.prim else pd.DataFrame()
+            )
         return self._mats[key]
 
     def train_docs(self, task: str, setting: str, objective: str, langs: list[str]) -> tuple:
         """The training-set sizes (``train_docs`` of the metric files) of an arm's runs in ``langs``
         (sorted distinct values; empty when the files do not say)."""
-        rows = self.df[(self.df["task"] == task) & (self.df["setting"] == setting) & (self.df["objective"] == objective)
-                       & (self.df["lang"].isin(langs))]
+        rows = self.df[
+            (self.df["task"] == task)
+            & (self.df["setting"] == setting)
+            & (self.df["objective"] == objective)
+            & (self.df["lang"].isin(langs))
+        ]
         if "train_docs" not in rows or rows["train_docs"].isna().any():
             return ()
         return tuple(sorted({int(v) for v in rows["train_docs"]}))
@@ -165,7 +171,10 @@ class _Data:
             return "xnli", ""
         for task in ("topic",) + tuple(self.tasks):
             if task in self.tasks and _sentence_classification(task):
-                return task, f"No XNLI in this configuration: judged on `{task}` (sentence classification) as a stand-in for XNLI."
+                return (
+                    task,
+                    f"No XNLI in this configuration: judged on `{task}` (sentence classification) as a stand-in for XNLI.",
+                )
         return None, "No sentence-classification task in this configuration."
 
 
@@ -189,10 +198,16 @@ def _cmp_line(a: str, b: str, cmp: dict, what: str) -> str:
     if not cmp:
         return f"{a} vs {b} ({what}): no scores"
     docs = cmp.get("docs") or {}
-    level = "seeds and test documents" if docs and all(d > 1 for d in docs.values()) else "seeds only (no per-example predictions)"
-    return (f"{a} − {b} ({what}) = {cmp['diff']:+.2f} points, 95% CI {stats.format_ci(cmp)}, p {_p(cmp['p'])}, "
-            f"MDE {cmp['mde']:.2f} (n = {cmp['n_runs']} paired runs{'' if cmp.get('paired_seeds', True) else ', seeds unpaired'}; "
-            f"resampled: {level})")
+    level = (
+        "seeds and test documents"
+        if docs and all(d > 1 for d in docs.values())
+        else "seeds only (no per-example predictions)"
+    )
+    return (
+        f"{a} − {b} ({what}) = {cmp['diff']:+.2f} points, 95% CI {stats.format_ci(cmp)}, p {_p(cmp['p'])}, "
+        f"MDE {cmp['mde']:.2f} (n = {cmp['n_runs']} paired runs{'' if cmp.get('paired_seeds', True) else ', seeds unpaired'}; "
+        f"resampled: {level})"
+    )
 
 
 def _mean_line(name: str, values: list[float]) -> str:
@@ -271,10 +286,29 @@ def _part(label: str, cmp: dict, verdict: str | None) -> tuple[str | None, str]:
     return verdict, f"{label} = {cmp['diff']:+.2f} {stats.format_ci(cmp)} → {verdict}"
 
 
-def _claim(number: int, verdict: str, reason: str, evidence: list[str], test: str, task: str | None = None,
-           control: str | None = None, mde: list[str] | None = None, **numbers) -> dict:
-    return {"id": number, "claim": CLAIMS[number], "verdict": verdict, "reason": reason, "task": task,
-            "evidence": evidence, "test": test, "numbers": numbers, "control_verdict": control, "mde": mde or []}
+def _claim(
+    number: int,
+    verdict: str,
+    reason: str,
+    evidence: list[str],
+    test: str,
+    task: str | None = None,
+    control: str | None = None,
+    mde: list[str] | None = None,
+    **numbers,
+) -> dict:
+    return {
+        "id": number,
+        "claim": CLAIMS[number],
+        "verdict": verdict,
+        "reason": reason,
+        "task": task,
+        "evidence": evidence,
+        "test": test,
+        "numbers": numbers,
+        "control_verdict": control,
+        "mde": mde or [],
+    }
 
 
 BOOT = f"paired hierarchical bootstrap on the language-averaged primary metric, 95% percentile CI (α = {ALPHA})"
@@ -290,7 +324,9 @@ def _against_control(d: _Data, task: str, setting: str, arm: str, rule, *args) -
         return None, None
     cmp = d.compare(task, (setting, arm), (setting, "mlm"))
     verdict = rule(cmp, *args)
-    return verdict, f"`{task}` (control, not part of the verdict): " + _cmp_line(arm, "mlm", cmp, f"{setting} avg") + f" → {_verdict_text(verdict)}"
+    return verdict, f"`{task}` (control, not part of the verdict): " + _cmp_line(
+        arm, "mlm", cmp, f"{setting} avg"
+    ) + f" → {_verdict_text(verdict)}"
 
 
 def _control_summary(verdicts: list[str | None]) -> str | None:
@@ -324,7 +360,11 @@ def _claim_2(d: _Data) -> dict:
     tasks = [t for t in d.tasks if d.has(t, TT, "tlm", "base")]
     if not tasks:
         ran = any(TT in d.settings(t) for t in d.tasks)
-        why = "the `tlm` and `base` arms were not both fine-tuned in translate-train" if ran else "the translate-train setting was not run"
+        why = (
+            "the `tlm` and `base` arms were not both fine-tuned in translate-train"
+            if ran
+            else "the translate-train setting was not run"
+        )
         return _claim(2, NOT_TESTABLE, why, [], test)
     parts, evidence, mde = [], [], []
     for task in tasks:
@@ -359,11 +399,19 @@ def _claim_3(d: _Data) -> dict:
 
 def _claim_4(d: _Data) -> dict:
     task, note = d.sentence_task()
-    test = (f"{BOOT}; similar = both improve on base (Δ > 0) and tlm − word_aligned equivalent to 0 within "
-            f"±{d.similar:g} points (TOST, 90% CI inside the margins)")
+    test = (
+        f"{BOOT}; similar = both improve on base (Δ > 0) and tlm − word_aligned equivalent to 0 within "
+        f"±{d.similar:g} points (TOST, 90% CI inside the margins)"
+    )
     if task is None or not d.has(task, ZS, "tlm", "word_aligned", "base"):
-        return _claim(4, NOT_TESTABLE, "needs the `tlm`, `word_aligned` and `base` arms (zero-shot) on a sentence-classification task",
-                      [note] if note else [], test, task)
+        return _claim(
+            4,
+            NOT_TESTABLE,
+            "needs the `tlm`, `word_aligned` and `base` arms (zero-shot) on a sentence-classification task",
+            [note] if note else [],
+            test,
+            task,
+        )
     c_tlm = d.compare(task, (ZS, "tlm"), (ZS, "base"))
     c_wa = d.compare(task, (ZS, "word_aligned"), (ZS, "base"))
     c_pair = d.compare(task, (ZS, "tlm"), (ZS, "word_aligned"))
@@ -371,7 +419,11 @@ def _claim_4(d: _Data) -> dict:
         _cmp_line("tlm", "base", c_tlm, "zero-shot avg"),
         _cmp_line("word_aligned", "base", c_wa, "zero-shot avg"),
         _cmp_line("tlm", "word_aligned", c_pair, "zero-shot avg")
-        + (f", 90% CI [{c_pair['ci90_low']:+.2f}, {c_pair['ci90_high']:+.2f}] vs margin ±{d.similar:g}" if c_pair else ""),
+        + (
+            f", 90% CI [{c_pair['ci90_low']:+.2f}, {c_pair['ci90_high']:+.2f}] vs margin ±{d.similar:g}"
+            if c_pair
+            else ""
+        ),
     ]
     parts = [
         _part("tlm − base", c_tlm, rule_greater(c_tlm)),
@@ -386,15 +438,32 @@ def _claim_4(d: _Data) -> dict:
             controls.append(verdict)
     verdict, reason = _combine(parts)
     mde = [_mde("tlm − base", c_tlm), _mde("word_aligned − base", c_wa), _mde("tlm − word_aligned", c_pair)]
-    return _claim(4, verdict, reason, evidence, test, task, _control_summary(controls), mde,
-                  diff=c_pair.get("diff", math.nan), p=c_pair.get("p", math.nan))
+    return _claim(
+        4,
+        verdict,
+        reason,
+        evidence,
+        test,
+        task,
+        _control_summary(controls),
+        mde,
+        diff=c_pair.get("diff", math.nan),
+        p=c_pair.get("p", math.nan),
+    )
 
 
 def _claim_5(d: _Data) -> dict:
     task, note = d.sentence_task()
     test = f"{BOOT}; both comparisons Δ > 0"
     if task is None or not d.has(task, ZS, "weam"):
-        return _claim(5, NOT_TESTABLE, "needs the `weam` arm (zero-shot) on a sentence-classification task", [note] if note else [], test, task)
+        return _claim(
+            5,
+            NOT_TESTABLE,
+            "needs the `weam` arm (zero-shot) on a sentence-classification task",
+            [note] if note else [],
+            test,
+            task,
+        )
     parts, evidence, mde = [], [note] if note else [], []
     for other in ("tlm", "word_aligned"):
         if not d.has(task, ZS, other):
@@ -407,7 +476,9 @@ def _claim_5(d: _Data) -> dict:
     if d.has(task, TT, "weam", "tlm", "word_aligned"):
         for other in ("tlm", "word_aligned"):
             cmp = d.compare(task, (TT, "weam"), (TT, other))
-            evidence.append("(translate-train, not part of the verdict) " + _cmp_line("weam", other, cmp, "translate-train avg"))
+            evidence.append(
+                "(translate-train, not part of the verdict) " + _cmp_line("weam", other, cmp, "translate-train avg")
+            )
     verdict, reason = _combine(parts)
     return _claim(5, verdict, reason, evidence, test, task, None, mde)
 
@@ -418,22 +489,41 @@ def _docs_text(sizes: tuple) -> str:
 
 def _claim_6(d: _Data) -> dict:
     task, note = d.sentence_task()
-    test = (f"{BOOT} (zero-shot vs translate-train of the same arm, paired by seed and document); slightly lower but "
-            f"close = −{d.close:g} ≤ Δ < 0: 95% CI below 0 and 90% CI above −{d.close:g} (TOST on the lower bound), "
-            "averaged over the languages both settings test")
+    test = (
+        f"{BOOT} (zero-shot vs translate-train of the same arm, paired by seed and document); slightly lower but "
+        f"close = −{d.close:g} ≤ Δ < 0: 95% CI below 0 and 90% CI above −{d.close:g} (TOST on the lower bound), "
+        "averaged over the languages both settings test"
+    )
     if task is None or not d.has(task, ZS, "weam"):
-        return _claim(6, NOT_TESTABLE, "needs the `weam` arm on a sentence-classification task", [note] if note else [], test, task)
+        return _claim(
+            6,
+            NOT_TESTABLE,
+            "needs the `weam` arm on a sentence-classification task",
+            [note] if note else [],
+            test,
+            task,
+        )
     if not d.has(task, TT, "weam"):
-        return _claim(6, NOT_TESTABLE, "the translate-train setting was not run for `weam`", [note] if note else [], test, task)
+        return _claim(
+            6, NOT_TESTABLE, "the translate-train setting was not run for `weam`", [note] if note else [], test, task
+        )
     langs = [lang for lang in d.langs(task, TT) if lang in d.langs(task, ZS)]
     if not langs:
-        return _claim(6, NOT_TESTABLE, "zero-shot and translate-train share no test language", [note] if note else [], test, task)
+        return _claim(
+            6, NOT_TESTABLE, "zero-shot and translate-train share no test language", [note] if note else [], test, task
+        )
     docs = {setting: d.train_docs(task, setting, "weam", langs) for setting in (ZS, TT)}
     if all(docs.values()) and docs[ZS] != docs[TT]:
-        return _claim(6, NOT_TESTABLE, "zero-shot and translate-train differ in more than the training language: "
-                      f"zero-shot trained on {_docs_text(docs[ZS])} documents, translate-train on {_docs_text(docs[TT])} "
-                      "(the `zero_shot_matched` setting trains English on the translate-train documents)",
-                      [note] if note else [], test, task)
+        return _claim(
+            6,
+            NOT_TESTABLE,
+            "zero-shot and translate-train differ in more than the training language: "
+            f"zero-shot trained on {_docs_text(docs[ZS])} documents, translate-train on {_docs_text(docs[TT])} "
+            "(the `zero_shot_matched` setting trains English on the translate-train documents)",
+            [note] if note else [],
+            test,
+            task,
+        )
     zs, tt = d.scores(task, ZS, "weam", langs), d.scores(task, TT, "weam", langs)
     cmp = d.compare(task, (ZS, "weam"), (TT, "weam"), langs)
     evidence = ([note] if note else []) + [
@@ -444,8 +534,17 @@ def _claim_6(d: _Data) -> dict:
         + (f", 90% CI [{cmp['ci90_low']:+.2f}, {cmp['ci90_high']:+.2f}] vs −{d.close:g}" if cmp else ""),
     ]
     verdict, reason = _combine([_part("weam zero-shot − translate-train", cmp, rule_close_below(cmp, d.close))])
-    return _claim(6, verdict, reason, evidence, test, task, None, [_mde("zero-shot − translate-train", cmp)],
-                  gap=-cmp["diff"] if cmp else math.nan)
+    return _claim(
+        6,
+        verdict,
+        reason,
+        evidence,
+        test,
+        task,
+        None,
+        [_mde("zero-shot − translate-train", cmp)],
+        gap=-cmp["diff"] if cmp else math.nan,
+    )
 
 
 def _claim_7(config_summary: dict) -> dict:
@@ -465,13 +564,20 @@ def _claim_7(config_summary: dict) -> dict:
         "word pairs: FastAlign's model (sil-thot `FastAlignModel`, both directions, symmetrised"
         f" {config_summary.get('symmetrization', 'grow-diag-final-and')}) — by construction of the workflow"
     )
-    evidence.append("WEAM loss: multilingual prediction + λ × cross-lingual prediction on swapped representations — by construction")
+    evidence.append(
+        "WEAM loss: multilingual prediction + λ × cross-lingual prediction on swapped representations — by construction"
+    )
     test = "configuration comparison with the paper's reported settings (exact match)"
     if deviations:
-        return _claim(7, NOT_TESTABLE,
-                      f"this configuration deviates from the reported settings in {', '.join(deviations)}: "
-                      "results here are not a test of the paper's configuration", evidence, test,
-                      deviations=deviations)
+        return _claim(
+            7,
+            NOT_TESTABLE,
+            f"this configuration deviates from the reported settings in {', '.join(deviations)}: "
+            "results here are not a test of the paper's configuration",
+            evidence,
+            test,
+            deviations=deviations,
+        )
     if unknown:
         return _claim(7, NOT_TESTABLE, f"settings not given to the judge: {', '.join(unknown)}", evidence, test)
     return _claim(7, SUPPORTED, "this run uses the settings the paper reports", evidence, test)
@@ -491,9 +597,16 @@ def _cross_task(d: _Data, tasks: list[str], series: list[tuple]) -> dict | None:
         worst_r.append(out["reps"].min(axis=2))
         n_runs.append(min(out["n_runs"]))
     mean_p, mean_r = np.mean(points, axis=0), np.mean(reps, axis=0)
-    return {"avg": {**stats.summarize_difference(mean_p[0] - mean_p[1], mean_r[0] - mean_r[1]), "n_runs": min(n_runs)},
-            "worst": {**stats.summarize_difference(np.mean(worst_p, axis=0)[0] - np.mean(worst_p, axis=0)[1],
-                                                  np.mean(worst_r, axis=0)[0] - np.mean(worst_r, axis=0)[1]), "n_runs": min(n_runs)}}
+    return {
+        "avg": {**stats.summarize_difference(mean_p[0] - mean_p[1], mean_r[0] - mean_r[1]), "n_runs": min(n_runs)},
+        "worst": {
+            **stats.summarize_difference(
+                np.mean(worst_p, axis=0)[0] - np.mean(worst_p, axis=0)[1],
+                np.mean(worst_r, axis=0)[0] - np.mean(worst_r, axis=0)[1],
+            ),
+            "n_runs": min(n_runs),
+        },
+    }
 
 
 def rule_not_worse(cmp: dict, margin: float) -> str | None:
@@ -509,9 +622,11 @@ def rule_not_worse(cmp: dict, margin: float) -> str | None:
 
 
 def _claim_8(d: _Data) -> dict:
-    test = (f"{BOOT} on the zero-shot primary metric averaged over languages and tasks (Δ > 0); robustness: the "
-            f"worst-language score not worse than the MLM control's by more than {d.similar:g} points "
-            "(non-inferiority, 90% CI)")
+    test = (
+        f"{BOOT} on the zero-shot primary metric averaged over languages and tasks (Δ > 0); robustness: the "
+        f"worst-language score not worse than the MLM control's by more than {d.similar:g} points "
+        "(non-inferiority, 90% CI)"
+    )
     tasks = [t for t in d.tasks if d.has(t, ZS, "contrastive", "mlm")]
     if not tasks:
         return _claim(8, NOT_TESTABLE, "needs the `contrastive` and `mlm` arms in the zero-shot setting", [], test)
@@ -532,17 +647,32 @@ def _claim_8(d: _Data) -> dict:
         langs = d.langs(task, ZS)
         for arm in ("contrastive", "mlm"):
             means = mat.loc[arm][langs].mean(axis=0)
-            line = (f"`{task}` {arm}: worst language {means.idxmin()} {float(means.min()):.2f}, seed std of avg "
-                    f"{stats.summarize(d.scores(task, ZS, arm))['std']:.2f}")
+            line = (
+                f"`{task}` {arm}: worst language {means.idxmin()} {float(means.min()):.2f}, seed std of avg "
+                f"{stats.summarize(d.scores(task, ZS, arm))['std']:.2f}"
+            )
             if "en" in langs and len(langs) > 1:
                 xx = [lang for lang in langs if lang != "en"]
                 line += f", transfer gap en − avg_xx {float(means['en'] - means[xx].mean()):.2f}"
             evidence.append(line)
-    verdict, reason = _combine([_part("contrastive − mlm (average)", cmp, rule_greater(cmp)),
-                                _part(f"worst language (non-inferiority ±{d.similar:g})", worst, rule_not_worse(worst, d.similar))])
-    return _claim(8, verdict, reason, evidence, test, ", ".join(tasks), None,
-                  [_mde("contrastive − mlm", cmp), _mde("worst language", worst)],
-                  diff=cmp.get("diff", math.nan), p=cmp.get("p", math.nan))
+    verdict, reason = _combine(
+        [
+            _part("contrastive − mlm (average)", cmp, rule_greater(cmp)),
+            _part(f"worst language (non-inferiority ±{d.similar:g})", worst, rule_not_worse(worst, d.similar)),
+        ]
+    )
+    return _claim(
+        8,
+        verdict,
+        reason,
+        evidence,
+        test,
+        ", ".join(tasks),
+        None,
+        [_mde("contrastive − mlm", cmp), _mde("worst language", worst)],
+        diff=cmp.get("diff", math.nan),
+        p=cmp.get("p", math.nan),
+    )
 
 
 def judge_claims(df_or_tables, config_summary: dict, comparator: R.Comparator | None = None) -> list[dict]:
@@ -561,11 +691,23 @@ def judge_claims(df_or_tables, config_summary: dict, comparator: R.Comparator | 
         comparator = df_or_tables.get("comparator")
     df = _to_frame(df_or_tables)
     if comparator is None:
-        comparator = R.Comparator(df, stats.Bootstrap(margins.get("bootstrap_samples", stats.BOOT_SAMPLES),
-                                                      margins.get("bootstrap_seed", stats.BOOT_SEED)))
+        comparator = R.Comparator(
+            df,
+            stats.Bootstrap(
+                margins.get("bootstrap_samples", stats.BOOT_SAMPLES), margins.get("bootstrap_seed", stats.BOOT_SEED)
+            ),
+        )
     d = _Data(df, comparator, margins)
-    return [_claim_1(d), _claim_2(d), _claim_3(d), _claim_4(d), _claim_5(d), _claim_6(d),
-            _claim_7(config_summary), _claim_8(d)]
+    return [
+        _claim_1(d),
+        _claim_2(d),
+        _claim_3(d),
+        _claim_4(d),
+        _claim_5(d),
+        _claim_6(d),
+        _claim_7(config_summary),
+        _claim_8(d),
+    ]
 
 
 def render_claims(claims: list[dict], config_summary: dict | None = None) -> str:
@@ -597,8 +739,17 @@ def render_claims(claims: list[dict], config_summary: dict | None = None) -> str
         out += treatment_lines(config_summary["not_learned"])
     out += [md_row(["#", "claim", "verdict", "same rule vs `mlm` control", "MDE (points)"]), "|---|---|---|---|---|"]
     for c in claims:
-        out.append(md_row([str(c["id"]), c["claim"], f"**{c['verdict']}**", c.get("control_verdict") or "–",
-                           "; ".join(c.get("mde") or []) or "–"]))
+        out.append(
+            md_row(
+                [
+                    str(c["id"]),
+                    c["claim"],
+                    f"**{c['verdict']}**",
+                    c.get("control_verdict") or "–",
+                    "; ".join(c.get("mde") or []) or "–",
+                ]
+            )
+        )
     out.append("")
     for c in claims:
         out += [f"## Claim {c['id']}", "", f"> {c['claim']}", "", f"**Verdict: {c['verdict']}** — {c['reason']}", ""]
@@ -618,13 +769,17 @@ def treatment_lines(not_learned: list[dict]) -> list[str]:
     objective on held-out bitext (``alignxfer.treatment.not_learned``; full table in treatment.md)."""
     if not not_learned:
         return ["Treatment checks (`treatment.md`): every pre-training job improved its own held-out mechanism.", ""]
-    lines = ["**Treatment checks (`treatment.md`): these pre-training jobs did not learn their own objective on "
-             "held-out bitext, so a claim about them tests an untreated model:**", ""]
+    lines = [
+        "**Treatment checks (`treatment.md`): these pre-training jobs did not learn their own objective on "
+        "held-out bitext, so a claim about them tests an untreated model:**",
+        "",
+    ]
     for item in not_learned:
         seed = "" if item.get("pretrain_seed") is None else f" (pre-training seed {item['pretrain_seed']})"
         before, after = item.get("before"), item.get("after")
-        values = ", ".join(f"{k} {v:.3f}" for k, v in (("before / reference", before), ("after", after))
-                           if isinstance(v, (int, float)))
+        values = ", ".join(
+            f"{k} {v:.3f}" for k, v in (("before / reference", before), ("after", after)) if isinstance(v, (int, float))
+        )
         lines.append(f"- `{item['objective']}`{seed}: {item['metric']}" + (f" ({values})" if values else ""))
     return lines + [""]
 

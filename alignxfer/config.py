@@ -104,8 +104,16 @@ def _describe(error) -> str:
 
 def _semantic_errors(cfg: dict) -> list[str]:
     """Every check the schema cannot express, in a fixed order (one message each)."""
-    return (_alignment_errors(cfg) + _gold_errors(cfg) + _corpus_errors(cfg) + _task_errors(cfg) + _gpu_errors(cfg)
-            + _apt_field_errors(cfg) + _split_errors(cfg) + _base_errors(cfg))
+    return (
+        _alignment_errors(cfg)
+        + _gold_errors(cfg)
+        + _corpus_errors(cfg)
+        + _task_errors(cfg)
+        + _gpu_errors(cfg)
+        + _apt_field_errors(cfg)
+        + _split_errors(cfg)
+        + _base_errors(cfg)
+    )
 
 
 def _alignment_errors(cfg: dict) -> list[str]:
@@ -152,7 +160,12 @@ def _corpus_errors(cfg: dict) -> list[str]:
         where = f"corpus.{source}.pairs.{lang}"
         if entry["format"] == "tsv" and not (entry.get("url") or entry.get("path")):
             errors.append(f"{where}: format tsv needs 'url' (with 'sha256') or 'path'")
-        if entry["format"] == "moses" and not (entry.get("en") and entry.get("xx")) and not entry.get("url") and not entry.get("path"):
+        if (
+            entry["format"] == "moses"
+            and not (entry.get("en") and entry.get("xx"))
+            and not entry.get("url")
+            and not entry.get("path")
+        ):
             errors.append(f"{where}: format moses needs 'en' and 'xx' files (or an archive 'url'/'path')")
     if cfg["tasks"]["topic"]["enabled"]:
         errors.append(
@@ -175,9 +188,13 @@ def _base_errors(cfg: dict) -> list[str]:
     if base["source"] == "pretrained" and not base["name"]:
         errors.append("base.name: base.source is 'pretrained' but no model name or folder is given")
     if cfg["tokenizer"]["source"] == "pretrained" and base["source"] != "pretrained":
-        errors.append("tokenizer.source: 'pretrained' needs base.source: pretrained (the tokenizer comes from that model)")
+        errors.append(
+            "tokenizer.source: 'pretrained' needs base.source: pretrained (the tokenizer comes from that model)"
+        )
     if base["source"] == "pretrained" and cfg["tokenizer"]["source"] != "pretrained":
-        errors.append("tokenizer.source: a pretrained base model needs its own tokenizer; set tokenizer.source: pretrained")
+        errors.append(
+            "tokenizer.source: a pretrained base model needs its own tokenizer; set tokenizer.source: pretrained"
+        )
     if base["source"] != "scratch":
         return errors
     max_pos = base["architecture"]["max_position_embeddings"]
@@ -197,8 +214,11 @@ def _base_errors(cfg: dict) -> list[str]:
             f"it counts sentences, two per pair, so it must be even (e.g. {training['batch_size'] + 1})"
         )
     # every section with a max_length the model reads: the tasks' own (registry hparams) too
-    tasks = [f"tasks.{name}" for name, spec in registry.TASKS.items()
-             if "max_length" in spec.hparam_keys() and name in cfg["tasks"]]
+    tasks = [
+        f"tasks.{name}"
+        for name, spec in registry.TASKS.items()
+        if "max_length" in spec.hparam_keys() and name in cfg["tasks"]
+    ]
     for key in ["base.training", "finetuning", "tasks.retrieval", *tasks]:
         section = cfg
         for part in key.split("."):
@@ -270,7 +290,9 @@ def _task_errors(cfg: dict) -> list[str]:
             continue
         missing = [p for p in ("train", "dev", "test", "translate_train", "translate_dev") if p not in task]
         if missing:
-            errors.append(f"tasks.{name}: no {missing}; an enabled dataset task needs each (a task source: dataset, config, split)")
+            errors.append(
+                f"tasks.{name}: no {missing}; an enabled dataset task needs each (a task source: dataset, config, split)"
+            )
             continue
         if not task["settings"]:
             errors.append(f"tasks.{name}.settings: empty; list zero_shot and/or translate_train, or set enabled: false")
@@ -290,7 +312,9 @@ def _task_errors(cfg: dict) -> list[str]:
     if mlqa["enabled"]:
         length = mlqa["max_length"] or cfg["finetuning"]["max_length"]
         room = length - mlqa["max_query_length"] - 3
-        where = "tasks.mlqa.max_length" if mlqa["max_length"] else "finetuning.max_length (tasks.mlqa.max_length is null)"
+        where = (
+            "tasks.mlqa.max_length" if mlqa["max_length"] else "finetuning.max_length (tasks.mlqa.max_length is null)"
+        )
         if room <= 0:
             errors.append(
                 f"{where}: {length} leaves no room for the context after a tasks.mlqa.max_query_length "
@@ -334,7 +358,9 @@ def missing_checksums(cfg: dict) -> list[str]:
     return out
 
 
-PIN_HINT = "`python -m alignxfer.pin CONFIG...` prints the current commit of every hub source, to paste or use as an overlay"
+PIN_HINT = (
+    "`python -m alignxfer.pin CONFIG...` prints the current commit of every hub source, to paste or use as an overlay"
+)
 
 
 def hub_sources(cfg: dict) -> list[tuple[str, str, str, str | None]]:
@@ -349,7 +375,9 @@ def hub_sources(cfg: dict) -> list[tuple[str, str, str, str | None]]:
         task = cfg["tasks"].get(name)  # a plug-in of another config loaded in this process: absent
         if not task or not task["enabled"]:
             continue
-        parts = ["train", "dev", "test"] + (["translate_train", "translate_dev"] if "translate_train" in task["settings"] else [])
+        parts = ["train", "dev", "test"] + (
+            ["translate_train", "translate_dev"] if "translate_train" in task["settings"] else []
+        )
         for part in parts:
             spec = task[part]
             if looks_like_local_path(spec["dataset"]):
@@ -417,7 +445,9 @@ def yaml_error_message(path, err) -> str:
     context = getattr(err, "context_mark", None)
     if context is not None and mark is not None and context.line != mark.line:
         problem += f" (what it was parsing began at line {context.line + 1})"
-    return f"{where}: not valid YAML: {problem}; fix the file there (YAML needs consistent indentation and 'key: value')"
+    return (
+        f"{where}: not valid YAML: {problem}; fix the file there (YAML needs consistent indentation and 'key: value')"
+    )
 
 
 def check_yaml_files(paths) -> None:
@@ -460,8 +490,11 @@ def main(argv=None) -> int:
 
     paths = list(sys.argv[1:] if argv is None else argv)
     if not paths:
-        print("usage: python -m alignxfer.config OVERLAY.yaml ... (merged over the checkout's config.yaml, "
-              "as snakemake --configfile does)", file=sys.stderr)
+        print(
+            "usage: python -m alignxfer.config OVERLAY.yaml ... (merged over the checkout's config.yaml, "
+            "as snakemake --configfile does)",
+            file=sys.stderr,
+        )
         return 2
     default = SCHEMA_PATH.parent.parent / "config.yaml"
     if default.exists() and not any(Path(p).resolve() == default for p in paths):

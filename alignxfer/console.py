@@ -124,9 +124,13 @@ def headline(gathered: dict, claims: list | None = None, summary_path=None) -> l
             mean_, std = per_seed.mean() * 100, per_seed.std() * 100
             metric = part["metric"].iloc[0]
             order = list(dict.fromkeys(part["objective"]))
-            arms = ", ".join(f"{arm} {mean_[arm]:.1f}" + ("" if std.isna()[arm] else f" ± {std[arm]:.1f}") for arm in order)
-            lines.append(f"[gather] {task} zero-shot {metric} (points, average over {part['lang'].nunique()} languages, "
-                         f"mean ± std over seeds): {arms}")
+            arms = ", ".join(
+                f"{arm} {mean_[arm]:.1f}" + ("" if std.isna()[arm] else f" ± {std[arm]:.1f}") for arm in order
+            )
+            lines.append(
+                f"[gather] {task} zero-shot {metric} (points, average over {part['lang'].nunique()} languages, "
+                f"mean ± std over seeds): {arms}"
+            )
     except (KeyError, TypeError, AttributeError, IndexError):
         pass
     if claims:

@@ -329,8 +329,10 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: 
         drops["text_in_test"] += len(selected[split]) - len(kept)
         selected[split] = kept
     test_docs_units = [[u for u in units if u] for _, pool, units in read if pool == "test"]
-    overlap = {split: _shared_documents(test_docs_units, (u for r in selected[split] for u in r["_units"]))
-               for split in ("train", "dev")}
+    overlap = {
+        split: _shared_documents(test_docs_units, (u for r in selected[split] for u in r["_units"]))
+        for split in ("train", "dev")
+    }
     _refuse_leaks(en_jsonl, overlap)
     for split in ("train", "dev", "test"):
         write_jsonl(out[split], [{k: v for k, v in r.items() if k != "_units"} for r in selected[split]])
@@ -346,7 +348,9 @@ def prepare_english(en_jsonl, out: dict, options: dict, seed: int, pair_jsonls: 
         "translated_into": {
             s: dict(sorted(collections.Counter(n_translations[r["doc_id"]] for r in selected[s]).items()))
             for s in ("train", "dev", "test")
-        } if translated else {},
+        }
+        if translated
+        else {},
         "label_counts": {s: _label_counts(selected[s]) for s in ("train", "dev", "test")},
         "labels": label_list,
         "drops": {k: drops[k] for k in sorted(drops) if drops[k]},
@@ -402,8 +406,7 @@ def _length_reason(en: str, xx: str, n_en: int, n_xx: int, opts: dict, median: f
 def _median_ratio(docs: list[dict]) -> float:
     """Median of (n_xx+1)/(n_en+1) over the non-empty unit pairs (1.0 if there are none)."""
     ratios = [
-        (nx + 1) / (ne + 1)
-        for d in docs for e, x, ne, nx in zip(d["en"], d["xx"], d["n_en"], d["n_xx"]) if e and x
+        (nx + 1) / (ne + 1) for d in docs for e, x, ne, nx in zip(d["en"], d["xx"], d["n_en"], d["n_xx"]) if e and x
     ]
     return statistics.median(ratios) if ratios else 1.0
 
@@ -469,17 +472,19 @@ def prepare_pair(
         seen_ids.add(doc_id)
         en = [normalize(u) for u in en]
         xx = [normalize(u) for u in xx]
-        docs.append({
-            "doc_id": doc_id,
-            "en": en,
-            "xx": xx,
-            "n_en": [len(segment(u)) for u in en],
-            "n_xx": [len(segment(u)) for u in xx],
-            "label": doc.get("label"),
-            "source": doc.get("source"),
-            "pool": pool_of(doc, seed, opts["split"]),
-            "order": order_key(seed, doc_id),
-        })
+        docs.append(
+            {
+                "doc_id": doc_id,
+                "en": en,
+                "xx": xx,
+                "n_en": [len(segment(u)) for u in en],
+                "n_xx": [len(segment(u)) for u in xx],
+                "label": doc.get("label"),
+                "source": doc.get("source"),
+                "pool": pool_of(doc, seed, opts["split"]),
+                "order": order_key(seed, doc_id),
+            }
+        )
     docs.sort(key=lambda d: (POOL_ORDER[d["pool"]], d["order"]))
     median_ratio = _median_ratio(docs)
     median = median_ratio if opts["length_ratio_by_median"] else 1.0

@@ -179,8 +179,13 @@ def _load_columns(tokenized_dir) -> dict:
 
 
 def load_pairs(
-    tokenized_dir, alignment_path=None, max_length: int | None = None, link_filter=None, part=None,
-    split_seed: int = 0, split: dict | None = None,
+    tokenized_dir,
+    alignment_path=None,
+    max_length: int | None = None,
+    link_filter=None,
+    part=None,
+    split_seed: int = 0,
+    split: dict | None = None,
 ) -> list[PairExample]:
     """Load one language pair; truncate each side to ``max_length - 2`` content subwords.
 
@@ -224,8 +229,9 @@ def load_pairs(
     return examples
 
 
-def load_sentences(tokenized_dirs: Sequence, max_length: int, part=None, split_seed: int = 0,
-                   split: dict | None = None) -> list[list[int]]:
+def load_sentences(
+    tokenized_dirs: Sequence, max_length: int, part=None, split_seed: int = 0, split: dict | None = None
+) -> list[list[int]]:
     """Both sides of every pair as independent sentences, truncated, exact duplicates removed.
 
     English units recur across pairs (the same package description is translated into several

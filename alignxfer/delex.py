@@ -94,10 +94,14 @@ class DelexTopicTask(TopicTask):
         words = [r.get("words") for r in read_jsonl(path)]
         for lineno, (ex, w) in enumerate(zip(examples, words), 1):
             if not isinstance(w, list):
-                raise ValueError(f"{path}:{lineno}: a de-lexicalised record needs its 'words' list (rule prepare_delex)")
+                raise ValueError(
+                    f"{path}:{lineno}: a de-lexicalised record needs its 'words' list (rule prepare_delex)"
+                )
             ex["words"] = w
         return examples
 
     def encode(self, tokenizer, examples: list[dict], max_length: int) -> list[dict]:
-        words = [[tokenizer.unk_token if w == UNK else w for w in ex["words"]] or [tokenizer.unk_token] for ex in examples]
+        words = [
+            [tokenizer.unk_token if w == UNK else w for w in ex["words"]] or [tokenizer.unk_token] for ex in examples
+        ]
         return encode_words(tokenizer, words, examples, max_length)

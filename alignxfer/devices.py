@@ -165,7 +165,9 @@ def no_cuda_message(wanted: int) -> str:
         why = (
             f"this torch ({torch.__version__}) is a CPU-only build. Install a CUDA build matching the node's driver "
             "(`nvidia-smi` shows the highest CUDA version the driver supports), e.g. "
-            "`pip install torch==" + torch.__version__.split("+")[0] + " --index-url https://download.pytorch.org/whl/cu126` "
+            "`pip install torch=="
+            + torch.__version__.split("+")[0]
+            + " --index-url https://download.pytorch.org/whl/cu126` "
             "(cu126 for drivers >= 560; see README, 'GPUs: a torch that matches the driver')"
         )
     else:
@@ -197,7 +199,10 @@ def claim_gpus(lock_dir="resources/gpu-slots", wanted: int = 1) -> Iterator[list
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if count == 0:
         if os.environ.get(ALLOW_CPU_ENV, "") not in ("", "0"):
-            print(f"the job asks for {wanted} GPU(s) but sees no CUDA device; {ALLOW_CPU_ENV} is set: running on the CPU", flush=True)
+            print(
+                f"the job asks for {wanted} GPU(s) but sees no CUDA device; {ALLOW_CPU_ENV} is set: running on the CPU",
+                flush=True,
+            )
             yield []
             return
         raise NoCudaError(no_cuda_message(wanted))

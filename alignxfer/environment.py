@@ -83,7 +83,9 @@ def freeze_lines(project: str = "alignxfer") -> list[str]:
     """``pip freeze --exclude-editable`` of this interpreter, without ``project`` and local labels."""
     out = subprocess.run(
         [sys.executable, "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     lines = []
     for line in out.splitlines():
@@ -115,8 +117,11 @@ def write_lock(path, lines: list[str]) -> Path:
 def lock_lines(path) -> list[str]:
     """The ``name==version`` lines of a lock file, in its order (comments and options skipped)."""
     read_lock(path)  # a bad line fails here, naming the file and line
-    return [line.split("#", 1)[0].strip() for line in Path(path).read_text(encoding="utf-8").splitlines()
-            if line.split("#", 1)[0].strip() and not line.lstrip().startswith("-")]
+    return [
+        line.split("#", 1)[0].strip()
+        for line in Path(path).read_text(encoding="utf-8").splitlines()
+        if line.split("#", 1)[0].strip() and not line.lstrip().startswith("-")
+    ]
 
 
 def conda_env_text(lines: list[str], python: str | None = None) -> str:
@@ -129,7 +134,7 @@ def conda_env_text(lines: list[str], python: str | None = None) -> str:
         f"# `python -m alignxfer.environment --lock {LOCK_FILE}` (or `--conda-env {CONDA_ENV_FILE}`);",
         "# tests/test_environment_lock.py fails when the two disagree. The package itself is imported",
         "# from the checkout by each workflow script. torch from PyPI is its CUDA build on Linux (the lock",
-        "# drops local labels): see README, \"Paper scale and clusters\" (GPUs).",
+        '# drops local labels): see README, "Paper scale and clusters" (GPUs).',
         "channels:",
         "  - conda-forge",
         "dependencies:",
@@ -282,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lock", help="write this lock file from the running environment, then the conda env from it")
-    parser.add_argument("--conda-env", help=f"write this conda env file from the lock (default with --lock: {CONDA_ENV_FILE})")
+    parser.add_argument(
+        "--conda-env", help=f"write this conda env file from the lock (default with --lock: {CONDA_ENV_FILE})"
+    )
     parser.add_argument("--show", action="store_true", help="print the environment record")
     args = parser.parse_args(argv)
     if args.lock:

@@ -39,24 +39,30 @@ REPO = Path(__file__).resolve().parent.parent
 
 #: published sizes (papers and dataset cards)
 PUBLISHED = {
-    "mbert": {"layers": 12, "hidden": 768, "intermediate": 3072, "vocab": 119547, "positions": 512,
-              "source": "google-bert/bert-base-multilingual-cased config.json"},
-    "xnli_train": 392702,          # MultiNLI train, as XNLI distributes it (and each translation)
-    "xnli_dev": 2490,              # per language
-    "xnli_test": 5010,             # per language
-    "squad_train": 87599,          # SQuAD v1.1
+    "mbert": {
+        "layers": 12,
+        "hidden": 768,
+        "intermediate": 3072,
+        "vocab": 119547,
+        "positions": 512,
+        "source": "google-bert/bert-base-multilingual-cased config.json",
+    },
+    "xnli_train": 392702,  # MultiNLI train, as XNLI distributes it (and each translation)
+    "xnli_dev": 2490,  # per language
+    "xnli_test": 5010,  # per language
+    "squad_train": 87599,  # SQuAD v1.1
     "mlqa_dev_en": 1148,
     "mlqa_test": {"en": 11590, "ar": 5335, "de": 4517, "es": 5253, "hi": 4918, "vi": 5495, "zh": 5137},
-    "a100_bf16_tflops": 312.0,     # dense bf16 peak of an A100 (NVIDIA data sheet)
+    "a100_bf16_tflops": 312.0,  # dense bf16 peak of an A100 (NVIDIA data sheet)
 }
 
 #: assumptions (no measurement possible in this environment); change them with the options
 ASSUMED = {
-    "mfu": 0.10,                   # achieved / peak FLOP/s of BERT-base training at batch 32
-    "step_overhead_s": 0.02,       # per optimiser step (kernel launches, AdamW over 178M parameters)
-    "job_overhead_s": 90.0,        # per job: imports, model load and save, data encoding
+    "mfu": 0.10,  # achieved / peak FLOP/s of BERT-base training at batch 32
+    "step_overhead_s": 0.02,  # per optimiser step (kernel launches, AdamW over 178M parameters)
+    "job_overhead_s": 90.0,  # per job: imports, model load and save, data encoding
     "bitext_tokens_per_side": 40,  # TED2020 sentence, mBERT subwords incl. [CLS]/[SEP], after padding
-    "xnli_tokens_per_pair": 75,    # premise + hypothesis, after per-batch padding (cap: max_length)
+    "xnli_tokens_per_pair": 75,  # premise + hypothesis, after per-batch padding (cap: max_length)
     "squad_tokens_per_window": 300,  # question + context window, after padding (cap: max_length)
     "squad_windows_per_question": 1.1,
     "mlqa_translate_train": 80000,  # questions per language in mlqa-translate-train (SQuAD, machine translated)
@@ -80,7 +86,11 @@ def all_params(m: dict) -> float:
 
 
 def train_flops_per_token(m: dict, seq: float, mlm_prob: float = 0.0) -> float:
-    return 6 * encoder_params(m) + 12 * m["layers"] * seq * m["hidden"] + mlm_prob * 6 * m["hidden"] * (m["vocab"] + m["hidden"])
+    return (
+        6 * encoder_params(m)
+        + 12 * m["layers"] * seq * m["hidden"]
+        + mlm_prob * 6 * m["hidden"] * (m["vocab"] + m["hidden"])
+    )
 
 
 def infer_flops_per_token(m: dict, seq: float) -> float:
@@ -93,8 +103,20 @@ def infer_flops_per_token(m: dict, seq: float) -> float:
 def planned_jobs(configs: list[str], snakefile: Path = REPO / "Snakefile") -> list[tuple[str, dict]]:
     """``[(rule, wildcards)]`` of every job of a fresh study (``snakemake -n`` in an empty folder)."""
     with tempfile.TemporaryDirectory(prefix="alignxfer-estimate-") as tmp:
-        cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--snakefile", str(snakefile),
-               "--directory", tmp, "--configfile", *[str(Path(c).resolve()) for c in configs]]
+        cmd = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "--snakefile",
+            str(snakefile),
+            "--directory",
+            tmp,
+            "--configfile",
+            *[str(Path(c).resolve()) for c in configs],
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
     if result.returncode != 0:
         raise SystemExit(f"planning failed ({' '.join(cmd)}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -123,13 +145,17 @@ def planned_jobs(configs: list[str], snakefile: Path = REPO / "Snakefile") -> li
 class Model:
     def __init__(self, cfg: dict, assumed: dict, published: dict):
         self.cfg, self.a, self.p = cfg, assumed, published
-        self.m = published["mbert"] if cfg["base"]["source"] == "pretrained" else {
-            "layers": cfg["base"]["architecture"]["num_hidden_layers"],
-            "hidden": cfg["base"]["architecture"]["hidden_size"],
-            "intermediate": cfg["base"]["architecture"]["intermediate_size"],
-            "vocab": cfg["tokenizer"]["vocab_size"],
-            "positions": cfg["base"]["architecture"]["max_position_embeddings"],
-        }
+        self.m = (
+            published["mbert"]
+            if cfg["base"]["source"] == "pretrained"
+            else {
+                "layers": cfg["base"]["architecture"]["num_hidden_layers"],
+                "hidden": cfg["base"]["architecture"]["hidden_size"],
+                "intermediate": cfg["base"]["architecture"]["intermediate_size"],
+                "vocab": cfg["tokenizer"]["vocab_size"],
+                "positions": cfg["base"]["architecture"]["max_position_embeddings"],
+            }
+        )
         self.flops_per_s = assumed["peak_tflops"] * 1e12 * assumed["mfu"]
         self.model_gb = all_params(self.m) * 4 / 1e9
 
@@ -194,7 +220,11 @@ class Model:
         if rule == "pretrain":
             obj = wc["objective"]
             mask = cfg["pretraining"].get(obj, {}).get("mask_prob", 0.0) if obj != "word_aligned" else 0.0
-            return self.pretrain_seconds(obj, cfg["pretraining"]["budget"], mask), self.model_gb, "model (checkpoint removed at the end)"
+            return (
+                self.pretrain_seconds(obj, cfg["pretraining"]["budget"], mask),
+                self.model_gb,
+                "model (checkpoint removed at the end)",
+            )
         if rule == "pretrain_base":
             return self.pretrain_seconds("mlm", cfg["base"]["training"], 0.15), self.model_gb, "model"
         if rule == "finetune":
@@ -204,7 +234,11 @@ class Model:
             return self.zero_shot_eval_seconds(task), 0.0, ""
         if rule == "translate_train":
             seeds = len(cfg["finetuning"]["seeds"]) if cfg["finetuning"]["group_seeds"] else 1
-            return seeds * self.finetune_seconds(wc["task"], wc["lang"], True), 0.0, f"temporary model {self.model_gb:.1f} GB while it runs"
+            return (
+                seeds * self.finetune_seconds(wc["task"], wc["lang"], True),
+                0.0,
+                f"temporary model {self.model_gb:.1f} GB while it runs",
+            )
         if rule == "retrieval":
             return self.retrieval_seconds(), 0.0, ""
         if rule == "load_base":
@@ -239,7 +273,10 @@ def estimate(configs: list[str], gpus: int = 1, assumed: dict | None = None, job
             row["gpu"] = True
             row["gpu_s"] += seconds
     cache = a["hf_cache_gb"]
-    extra_disk = {"Hugging Face cache": sum(cache[t] for t in ("xnli", "mlqa") if cfg["tasks"][t]["enabled"]) + cache["model"] * (cfg["base"]["source"] == "pretrained")}
+    extra_disk = {
+        "Hugging Face cache": sum(cache[t] for t in ("xnli", "mlqa") if cfg["tasks"][t]["enabled"])
+        + cache["model"] * (cfg["base"]["source"] == "pretrained")
+    }
     gpu_hours = sum(r["gpu_s"] for r in per_rule.values()) / 3600
     longest = max((model.job(rule, wc)[0] or 0.0 for rule, wc in jobs), default=0.0) / 3600
     return {
@@ -290,16 +327,44 @@ def report(result: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m alignxfer.estimate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("configs", nargs="+", help="config files, merged over config.yaml in order like snakemake --configfile")
-    parser.add_argument("--gpus", type=int, default=1, help="GPUs working at once, for the wall time (default: %(default)s)")
-    parser.add_argument("--mfu", type=float, default=ASSUMED["mfu"], help="achieved fraction of the bf16 peak (default: %(default)s, assumed)")
-    parser.add_argument("--peak-tflops", type=float, default=PUBLISHED["a100_bf16_tflops"], help="GPU bf16 peak (default: A100, %(default)s)")
-    parser.add_argument("--step-overhead", type=float, default=ASSUMED["step_overhead_s"], help="seconds per optimiser step (default: %(default)s)")
-    parser.add_argument("--job-overhead", type=float, default=ASSUMED["job_overhead_s"], help="seconds per job (default: %(default)s)")
+    parser.add_argument(
+        "configs", nargs="+", help="config files, merged over config.yaml in order like snakemake --configfile"
+    )
+    parser.add_argument(
+        "--gpus", type=int, default=1, help="GPUs working at once, for the wall time (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--mfu",
+        type=float,
+        default=ASSUMED["mfu"],
+        help="achieved fraction of the bf16 peak (default: %(default)s, assumed)",
+    )
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=PUBLISHED["a100_bf16_tflops"],
+        help="GPU bf16 peak (default: A100, %(default)s)",
+    )
+    parser.add_argument(
+        "--step-overhead",
+        type=float,
+        default=ASSUMED["step_overhead_s"],
+        help="seconds per optimiser step (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--job-overhead", type=float, default=ASSUMED["job_overhead_s"], help="seconds per job (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
-    result = estimate(args.configs, gpus=args.gpus, assumed={
-        "mfu": args.mfu, "peak_tflops": args.peak_tflops, "step_overhead_s": args.step_overhead, "job_overhead_s": args.job_overhead,
-    })
+    result = estimate(
+        args.configs,
+        gpus=args.gpus,
+        assumed={
+            "mfu": args.mfu,
+            "peak_tflops": args.peak_tflops,
+            "step_overhead_s": args.step_overhead,
+            "job_overhead_s": args.job_overhead,
+        },
+    )
     print(report(result))
     return 0
 

@@ -53,8 +53,13 @@ MECHANISMS = {
     "word_aligned": ("aligned_word_distance_ratio", -1),
     "contrastive": ("ranking_accuracy", +1),
 }
-TOLERANCE = {"mlm_loss": 0.01, "tlm_translation_gain": 0.01, "weam_cp_loss": 0.01,
-             "aligned_word_distance_ratio": 0.01, "ranking_accuracy": 0.01}
+TOLERANCE = {
+    "mlm_loss": 0.01,
+    "tlm_translation_gain": 0.01,
+    "weam_cp_loss": 0.01,
+    "aligned_word_distance_ratio": 0.01,
+    "ranking_accuracy": 0.01,
+}
 
 
 def _batches(examples):
@@ -73,7 +78,9 @@ def _mlm(model, examples, specials, unigram: Counter | None, vocab_size: int) ->
     total, count, targets = 0.0, 0, Counter()
     for b, batch in _batches(examples):
         for k, side in enumerate(("src", "tgt")):
-            enc = masked_side([getattr(e, side) for e in batch], specials, MASK_PROB, D.stateless_generator(CHECK_SEED, b, k))
+            enc = masked_side(
+                [getattr(e, side) for e in batch], specials, MASK_PROB, D.stateless_generator(CHECK_SEED, b, k)
+            )
             hidden = encode(model, enc["input_ids"], enc["attention_mask"])
             s, n = mlm_loss_sum(model, hidden, enc["labels"])
             total += float(s)
@@ -82,13 +89,17 @@ def _mlm(model, examples, specials, unigram: Counter | None, vocab_size: int) ->
     out = {"mlm_loss": total / max(count, 1), "masked_tokens": count, "unigram_entropy": _entropy(targets)}
     if unigram is not None:
         n_all = sum(unigram.values()) + vocab_size
-        out["unigram_cross_entropy"] = -sum(c * math.log((unigram[t] + 1) / n_all) for t, c in targets.items()) / max(count, 1)
+        out["unigram_cross_entropy"] = -sum(c * math.log((unigram[t] + 1) / n_all) for t, c in targets.items()) / max(
+            count, 1
+        )
     return out
 
 
 def _pad(rows, pad):
     width = max(len(r) for r in rows)
-    return torch.tensor([r + [pad] * (width - len(r)) for r in rows]), torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+    return torch.tensor([r + [pad] * (width - len(r)) for r in rows]), torch.tensor(
+        [[1] * len(r) + [0] * (width - len(r)) for r in rows]
+    )
 
 
 def _tlm(model, examples, specials) -> dict:
@@ -97,8 +108,9 @@ def _tlm(model, examples, specials) -> dict:
     for b, batch in _batches(examples):
         for k, (a, o) in enumerate((("src", "tgt"), ("tgt", "src"))):
             side = D.encode_side([getattr(e, a) for e in batch], specials)
-            masked, labels = D.mask_tokens(side["input_ids"], side["content"], MASK_PROB,
-                                           D.stateless_generator(CHECK_SEED, b, 10 + k), specials)
+            masked, labels = D.mask_tokens(
+                side["input_ids"], side["content"], MASK_PROB, D.stateless_generator(CHECK_SEED, b, 10 + k), specials
+            )
             lengths = side["attention_mask"].sum(1).tolist()
             alone = [masked[r, : lengths[r]].tolist() for r in range(len(batch))]
             others = [list(getattr(e, o)) + [specials.sep] for e in batch]
@@ -156,8 +168,11 @@ def _word_distance(model, examples, specials) -> dict:
         links += n
     if not links:
         return {"aligned_word_distance": float("nan"), "aligned_word_distance_ratio": float("nan"), "aligned_links": 0}
-    return {"aligned_word_distance": aligned / links, "aligned_word_distance_ratio": aligned / max(shuffled, 1e-12),
-            "aligned_links": links}
+    return {
+        "aligned_word_distance": aligned / links,
+        "aligned_word_distance_ratio": aligned / max(shuffled, 1e-12),
+        "aligned_links": links,
+    }
 
 
 def _ranking(model, examples, specials) -> dict:
@@ -177,8 +192,15 @@ def _ranking(model, examples, specials) -> dict:
 
 
 @torch.no_grad()
-def check_model(model, specials, pairs: list, sym_pairs: list | None, inter_pairs: list | None,
-                unigram: Counter | None, vocab_size: int) -> dict:
+def check_model(
+    model,
+    specials,
+    pairs: list,
+    sym_pairs: list | None,
+    inter_pairs: list | None,
+    unigram: Counter | None,
+    vocab_size: int,
+) -> dict:
     """Every measure of the module docstring for one model (CPU, eval mode)."""
     was_training = model.training
     model.eval()
@@ -203,25 +225,51 @@ def judge(job: str, before: dict | None, after: dict) -> dict:
     if before is None:
         reference = after.get("unigram_cross_entropy")
         learned = value is not None and reference is not None and value < reference
-        return {"metric": metric, "after": value, "reference": "unigram_cross_entropy", "reference_value": reference,
-                "learned": bool(learned)}
+        return {
+            "metric": metric,
+            "after": value,
+            "reference": "unigram_cross_entropy",
+            "reference_value": reference,
+            "learned": bool(learned),
+        }
     prior = before.get(metric)
     if value is None or prior is None or any(map(math.isnan, (value, prior))):
         return {"metric": metric, "before": prior, "after": value, "learned": None}
     change = (value - prior) * direction
-    return {"metric": metric, "before": prior, "after": value, "improvement": change,
-            "learned": bool(change > TOLERANCE[metric])}
+    return {
+        "metric": metric,
+        "before": prior,
+        "after": value,
+        "improvement": change,
+        "learned": bool(change > TOLERANCE[metric]),
+    }
 
 
-def heldout_examples(tokenized_dirs: dict, alignments: dict | None, max_length: int, split_seed: int, split: dict,
-                     max_pairs: int, link_filter=None) -> list:
+def heldout_examples(
+    tokenized_dirs: dict,
+    alignments: dict | None,
+    max_length: int,
+    split_seed: int,
+    split: dict,
+    max_pairs: int,
+    link_filter=None,
+) -> list:
     """The held-out pairs of every language (sorted), at most ``max_pairs`` spread over the
     languages in turn; with ``alignments`` ({lang: file}) they carry links."""
     per_lang = []
     for lang in sorted(tokenized_dirs):
         align = alignments.get(lang) if alignments else None
-        per_lang.append(D.load_pairs(tokenized_dirs[lang], align, max_length=max_length, link_filter=link_filter,
-                                     part="heldout", split_seed=split_seed, split=split))
+        per_lang.append(
+            D.load_pairs(
+                tokenized_dirs[lang],
+                align,
+                max_length=max_length,
+                link_filter=link_filter,
+                part="heldout",
+                split_seed=split_seed,
+                split=split,
+            )
+        )
     out = []
     for i in range(max(map(len, per_lang), default=0)):
         for examples in per_lang:

@@ -166,8 +166,7 @@ def read_lines(path: str | os.PathLike) -> list[str]:
                 lines.append(raw.decode("utf-8").rstrip("\n").rstrip("\r"))
             except UnicodeDecodeError as err:
                 raise ValueError(
-                    f"{path}:{lineno}: invalid UTF-8 at byte {err.start} of the line; "
-                    "re-encode the file as UTF-8"
+                    f"{path}:{lineno}: invalid UTF-8 at byte {err.start} of the line; re-encode the file as UTF-8"
                 ) from err
     return lines
 

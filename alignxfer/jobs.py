@@ -59,11 +59,22 @@ def set_threads(threads: int) -> None:
 #: base.threads. Snakemake caps a job's threads at --cores, and float sums follow the thread count,
 #: so these jobs take their compute threads from the config instead: the results are then the
 #: same for every --cores (a job may use more threads than --cores allotted it).
-CONFIG_THREAD_RULES = frozenset({
-    "train_tokenizer", "tokenize_pair", "pretrain", "finetune", "evaluate_zero_shot",
-    "evaluate_zero_shot_xnli", "evaluate_zero_shot_mlqa", "translate_train", "retrieval",
-    "evaluate_zero_shot_delex", "probe", "zero_shot_matched",
-})
+CONFIG_THREAD_RULES = frozenset(
+    {
+        "train_tokenizer",
+        "tokenize_pair",
+        "pretrain",
+        "finetune",
+        "evaluate_zero_shot",
+        "evaluate_zero_shot_xnli",
+        "evaluate_zero_shot_mlqa",
+        "translate_train",
+        "retrieval",
+        "evaluate_zero_shot_delex",
+        "probe",
+        "zero_shot_matched",
+    }
+)
 #: the per-task zero-shot rules (alignxfer.registry.zero_shot_rule) are among them, plug-ins' too
 CONFIG_THREAD_PREFIXES = ("evaluate_zero_shot_",)
 
@@ -175,8 +186,10 @@ def _report_error(err: BaseException, rule: str, wildcards: dict, handle, log_pa
         where = f" (traceback in {log_path})" if logged else ""
         advice = ""
         if isinstance(err, OSError) and err.errno == errno.ENOSPC:
-            advice = ("; the disk is full: free space on it (df -h .) and rerun: the outputs of finished jobs are kept "
-                      "(Snakemake removes what this job left)")
+            advice = (
+                "; the disk is full: free space on it (df -h .) and rerun: the outputs of finished jobs are kept "
+                "(Snakemake removes what this job left)"
+            )
         print(f"ERROR in {rule} {wildcards}: {err}{advice}{where}", file=sys.__stderr__, flush=True)
         return True
     return False

@@ -117,8 +117,10 @@ def heldout_metrics(path) -> tuple[dict, dict]:
     learned = mech.get("learned")
     if learned is not None:
         metrics["mechanism_learned"] = float(bool(learned))
-    tags = {"mechanism": str(mech.get("metric", "unknown")),
-            "mechanism_learned": "unknown" if learned is None else str(bool(learned)).lower()}
+    tags = {
+        "mechanism": str(mech.get("metric", "unknown")),
+        "mechanism_learned": "unknown" if learned is None else str(bool(learned)).lower(),
+    }
     return metrics, tags
 
 
@@ -142,8 +144,13 @@ def heldout_before(path) -> dict:
     units of :func:`heldout_metrics` (empty for the base): logged at step 0, so that the arms'
     ``heldout_mlm_loss`` charts overlay as lines from one common start to each arm's value."""
     check = json.loads(Path(path).read_text(encoding="utf-8"))
-    return points({f"heldout_{k}": float(v) for k, v in (check.get("before") or {}).items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)})
+    return points(
+        {
+            f"heldout_{k}": float(v)
+            for k, v in (check.get("before") or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+        }
+    )
 
 
 def heldout_line(path) -> str:
@@ -168,8 +175,14 @@ def heldout_line(path) -> str:
     return f"{line}; {text}: {verdict} ({check.get('pairs', '?')} held-out pairs)"
 
 
-def log_language_run(tracker, lang: str, metrics: dict, tags: dict | None = None, extra: dict | None = None,
-                     wildcards: dict | None = None) -> dict:
+def log_language_run(
+    tracker,
+    lang: str,
+    metrics: dict,
+    tags: dict | None = None,
+    extra: dict | None = None,
+    wildcards: dict | None = None,
+) -> dict:
     """One child run of ``tracker`` for ``lang`` (tag ``lang``), its scores in points under their
     own names; returns the logged values. ``extra``: more numbers for that run (e.g. ``n``);
     ``wildcards``: more tags that name the child (e.g. ``{"seed": 2}`` in a job over seeds)."""
@@ -182,10 +195,7 @@ def log_language_run(tracker, lang: str, metrics: dict, tags: dict | None = None
 def log_average(tracker, per_language: dict[str, dict], tag: str = "avg") -> dict:
     """The mean over languages of every measure on ``tracker``'s own run, which is tagged ``lang=avg``."""
     measures = sorted(set().union(*per_language.values())) if per_language else []
-    averages = {
-        m: mean(v[m] for v in per_language.values() if m in v)
-        for m in measures
-    }
+    averages = {m: mean(v[m] for v in per_language.values() if m in v) for m in measures}
     tracker.set_tags({"lang": tag, "languages": ",".join(sorted(per_language))})
     tracker.log_metrics(averages)
     return averages
@@ -215,7 +225,7 @@ def standard_tags(git: dict, rule: str) -> dict:
 def _rebase(uri: str, root: Path) -> str | None:
     """``uri`` (a file path or file:// URI under some ``.../mlartifacts``) under ``root/mlartifacts``."""
     marker = f"/{ARTIFACTS_DIR}"
-    path = uri[len("file://"):] if uri.startswith("file://") else uri
+    path = uri[len("file://") :] if uri.startswith("file://") else uri
     if not path.startswith("/") or marker not in path:
         return None
     tail = path.split(marker, 1)[1]
@@ -243,7 +253,10 @@ def relocate(db_path, project_dir, lock: bool = True) -> int:
         con = sqlite3.connect(db_path)
         try:
             with con:
-                for table, key, column in (("experiments", "experiment_id", "artifact_location"), ("runs", "run_uuid", "artifact_uri")):
+                for table, key, column in (
+                    ("experiments", "experiment_id", "artifact_location"),
+                    ("runs", "run_uuid", "artifact_uri"),
+                ):
                     for row_id, uri in con.execute(f"select {key}, {column} from {table}").fetchall():
                         new = _rebase(uri or "", root)
                         if new:
@@ -293,7 +306,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description="MLflow helpers of the workflow")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("relocate", "point artifact locations at this project"), ("ui", "relocate, then run mlflow ui")):
+    for name, text in (
+        ("relocate", "point artifact locations at this project"),
+        ("ui", "relocate, then run mlflow ui"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--db", default="mlflow.db", help="the SQLite backend (default: mlflow.db)")
         p.add_argument("--project", default=".", help="the project folder (default: .)")
@@ -308,12 +324,23 @@ def main(argv: list[str] | None = None) -> int:
         url = runs_table_url(args.host, args.port, _experiment_id(args.db, args.experiment))
         print(f"runs table: {url}", flush=True)
         exp = _experiment_id(args.db, args.experiment)
-        for text, search in (("one arm, per language", "tags.arm = 'weam' and tags.lang != 'avg'"),
-                             ("pre-training runs (heldout_mlm_loss)", "tags.rule LIKE 'pretrain%'")):
+        for text, search in (
+            ("one arm, per language", "tags.arm = 'weam' and tags.lang != 'avg'"),
+            ("pre-training runs (heldout_mlm_loss)", "tags.rule LIKE 'pretrain%'"),
+        ):
             print(f"  {text}: {runs_table_url(args.host, args.port, exp, search)}", flush=True)
-        cmd = ["mlflow", "ui", "--backend-store-uri", f"sqlite:///{Path(args.db).resolve()}",
-               "--default-artifact-root", str(Path(args.project).resolve() / ARTIFACTS_DIR),
-               "--host", args.host, "--port", str(args.port)]
+        cmd = [
+            "mlflow",
+            "ui",
+            "--backend-store-uri",
+            f"sqlite:///{Path(args.db).resolve()}",
+            "--default-artifact-root",
+            str(Path(args.project).resolve() / ARTIFACTS_DIR),
+            "--host",
+            args.host,
+            "--port",
+            str(args.port),
+        ]
         return subprocess.call(cmd, env=os.environ.copy())
     return 0
 

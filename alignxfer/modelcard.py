@@ -157,7 +157,9 @@ def pretraining_card(settings: dict, training: dict, summary: dict, seed: int, b
     objective = settings.get("objective", stage)
     languages = settings.get("languages")
     if stage == "base":
-        base_text = f"Trained from scratch (architecture: `{json.dumps(settings.get('architecture'), sort_keys=True)}`)."
+        base_text = (
+            f"Trained from scratch (architecture: `{json.dumps(settings.get('architecture'), sort_keys=True)}`)."
+        )
         title = "alignxfer base model (the study's multilingual BERT)"
     else:
         base_text = f"Continued from the base model in `{base_dir}` (see its README.md)."

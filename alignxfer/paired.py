@@ -85,8 +85,15 @@ def retrieval_comparisons(
             arm = root / objective / f"{lang}.predictions.jsonl"
             ref = root / reference / f"{lang}.predictions.jsonl"
             for key in keys:
-                rows.append({"objective": objective, "reference": reference, "lang": lang, "key": key,
-                             **compare_predictions(arm, ref, key)})
+                rows.append(
+                    {
+                        "objective": objective,
+                        "reference": reference,
+                        "lang": lang,
+                        "key": key,
+                        **compare_predictions(arm, ref, key),
+                    }
+                )
     return rows
 
 
@@ -101,24 +108,36 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-KEY_LABELS = {"correct": "xx→en", "correct_en_xx": "en→xx", "correct_centred": "xx→en centred",
-              "correct_en_xx_centred": "en→xx centred"}
+KEY_LABELS = {
+    "correct": "xx→en",
+    "correct_en_xx": "en→xx",
+    "correct_centred": "xx→en centred",
+    "correct_en_xx_centred": "en→xx centred",
+}
 
 
 def render_retrieval_comparisons(rows: list[dict]) -> str:
     """Markdown: per reference and direction, arms x languages, difference in points with the
     McNemar p-value Holm-adjusted across the arms x languages of that table."""
-    out = ["## Retrieval: paired differences (precision@1, points)", "",
-           "Exact McNemar test on the same query pairs (discordant pairs only); p-values Holm-adjusted "
-           "across the arms × languages of each table. `*` p_Holm < 0.05.", ""]
+    out = [
+        "## Retrieval: paired differences (precision@1, points)",
+        "",
+        "Exact McNemar test on the same query pairs (discordant pairs only); p-values Holm-adjusted "
+        "across the arms × languages of each table. `*` p_Holm < 0.05.",
+        "",
+    ]
     for reference in dict.fromkeys(r["reference"] for r in rows):
         for key in dict.fromkeys(r["key"] for r in rows):
             sub = [r for r in rows if r["reference"] == reference and r["key"] == key]
             adjusted = holm([r["p_value"] for r in sub])
             langs = list(dict.fromkeys(r["lang"] for r in sub))
             cells = {(r["objective"], r["lang"]): (r, p) for r, p in zip(sub, adjusted)}
-            out += [f"### {KEY_LABELS.get(key, key)}: arm − {reference}", "",
-                    "| arm | " + " | ".join(langs) + " |", "|---|" + "---:|" * len(langs)]
+            out += [
+                f"### {KEY_LABELS.get(key, key)}: arm − {reference}",
+                "",
+                "| arm | " + " | ".join(langs) + " |",
+                "|---|" + "---:|" * len(langs),
+            ]
             for objective in dict.fromkeys(r["objective"] for r in sub):
                 row = []
                 for lang in langs:

@@ -90,8 +90,17 @@ def _run_rank(setup_ref: str, args: tuple, kwargs: dict, rank: int, devices: lis
     return summary, prepared
 
 
-def run(setup, args: tuple = (), kwargs: dict | None = None, *, devices: list, callback=None, threads=None,
-        backend: str | None = None, timeout: datetime.timedelta = TIMEOUT):
+def run(
+    setup,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    *,
+    devices: list,
+    callback=None,
+    threads=None,
+    backend: str | None = None,
+    timeout: datetime.timedelta = TIMEOUT,
+):
     """Train on ``len(devices)`` processes; this process is rank 0. Returns ``(summary, prepared)``.
 
     ``setup(*args, **kwargs)`` -- a module-level function, called once in every process -- returns
@@ -133,8 +142,15 @@ def run(setup, args: tuple = (), kwargs: dict | None = None, *, devices: list, c
     try:
         for rank in range(1, world):
             spec = {
-                "setup": setup_ref, "args": args, "kwargs": kwargs, "rank": rank, "devices": devices,
-                "backend": backend, "port": store.port, "threads": threads, "timeout_s": timeout.total_seconds(),
+                "setup": setup_ref,
+                "args": args,
+                "kwargs": kwargs,
+                "rank": rank,
+                "devices": devices,
+                "backend": backend,
+                "port": store.port,
+                "threads": threads,
+                "timeout_s": timeout.total_seconds(),
                 "parent": os.getpid(),
                 "plugins": sorted(registry.PLUGIN_RECORDS),  # the rank resolves the same names
             }
@@ -171,7 +187,9 @@ def run(setup, args: tuple = (), kwargs: dict | None = None, *, devices: list, c
         _stop(procs)
         if failed and not isinstance(err, KeyboardInterrupt):
             rank, code = failed[0]
-            raise RuntimeError(f"data-parallel training failed: rank {rank} ended with exit code {code} (its output is above)") from err
+            raise RuntimeError(
+                f"data-parallel training failed: rank {rank} ended with exit code {code} (its output is above)"
+            ) from err
         raise
     finally:
         if watchdog is not None:

@@ -74,8 +74,11 @@ def main(argv=None) -> int:
     try:
         overlay = revision_overlay(cfg, log=lambda msg: print(msg, file=sys.stderr))
     except Exception as err:  # no network, unknown repository or revision
-        print(f"python -m alignxfer.pin: asking the hub failed: {type(err).__name__}: {err}. It needs the hub "
-              "(https://huggingface.co); run it where that is reachable", file=sys.stderr)
+        print(
+            f"python -m alignxfer.pin: asking the hub failed: {type(err).__name__}: {err}. It needs the hub "
+            "(https://huggingface.co); run it where that is reachable",
+            file=sys.stderr,
+        )
         return 1
     text = "# hub commits of every source, from python -m alignxfer.pin\n" + yaml.safe_dump(overlay, sort_keys=True)
     return emit_overlay(text, args.output, args.configs)

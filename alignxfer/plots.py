@@ -89,7 +89,7 @@ def plot_loss_curves(histories: dict[str, pd.DataFrame], path) -> None:
         ax.set_ylabel("loss")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     fig.suptitle("pre-training loss (rolling mean over 1/25 of the logged points)", fontsize=10)
     fig.tight_layout()
@@ -129,8 +129,13 @@ def plot_forest(long: pd.DataFrame, refs: tuple, path, title: str) -> bool:
     objectives = _ordered(long["objective"])
     colors = {o: f"C{i}" for i, o in enumerate(objectives)}
     n_seeds = sorted({int(n) for n in long["n_seeds"] if n and not pd.isna(n)})
-    fig, axes = plt.subplots(1, len(refs), figsize=(5.5 * len(refs), 0.9 + 0.32 * len(columns) * max(1, len(objectives) - 1)),
-                             squeeze=False, sharey=False)
+    fig, axes = plt.subplots(
+        1,
+        len(refs),
+        figsize=(5.5 * len(refs), 0.9 + 0.32 * len(columns) * max(1, len(objectives) - 1)),
+        squeeze=False,
+        sharey=False,
+    )
     for ax, ref in zip(axes.flat, refs):
         arms = [o for o in objectives if o != ref]
         y, labels, ticks = 0.0, [], []
@@ -143,8 +148,15 @@ def plot_forest(long: pd.DataFrame, refs: tuple, path, title: str) -> bool:
                 diff, lo, hi = r[f"diff_vs_{ref}"], r[f"ci_low_vs_{ref}"], r[f"ci_high_vs_{ref}"]
                 if not pd.isna(diff):
                     err = None if pd.isna(lo) else [[diff - lo], [hi - diff]]
-                    ax.errorbar([diff], [y], xerr=err, fmt="o" if column.startswith("avg") else ".", color=colors[arm],
-                                capsize=2, markersize=6 if column.startswith("avg") else 4)
+                    ax.errorbar(
+                        [diff],
+                        [y],
+                        xerr=err,
+                        fmt="o" if column.startswith("avg") else ".",
+                        color=colors[arm],
+                        capsize=2,
+                        markersize=6 if column.startswith("avg") else 4,
+                    )
                 ticks.append(y)
                 labels.append(f"{column} · {arm}{r.get(f'sig_vs_{ref}', '') or ''}")
                 y -= 1
@@ -155,16 +167,23 @@ def plot_forest(long: pd.DataFrame, refs: tuple, path, title: str) -> bool:
         ax.set_xlabel(f"difference to {ref} ({long['metric'].iloc[0]}, points)")
         ax.set_title(f"vs {ref}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(f"{title}: arm − reference, 95% paired bootstrap CI, {'/'.join(map(str, n_seeds)) or '?'} seeds per arm",
-                 fontsize=10)
+    fig.suptitle(
+        f"{title}: arm − reference, 95% paired bootstrap CI, {'/'.join(map(str, n_seeds)) or '?'} seeds per arm",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=120)
     plt.close(fig)
     return True
 
 
-def write_plots(plots_dir, tables: dict, histories: dict[str, pd.DataFrame], forests: dict | None = None,
-                refs: tuple = ("base", "mlm")) -> list[str]:
+def write_plots(
+    plots_dir,
+    tables: dict,
+    histories: dict[str, pd.DataFrame],
+    forests: dict | None = None,
+    refs: tuple = ("base", "mlm"),
+) -> list[str]:
     """Write every plot into ``plots_dir`` (replaced as a whole, atomically); returns the paths."""
     names = []
     with atomic_dir(plots_dir) as tmp:

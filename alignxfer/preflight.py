@@ -117,7 +117,9 @@ def check_folders(config: dict, project_dir: str | Path = ".") -> None:
                 fix = f"delete {folder} and rerun: the workflow rebuilds it"
             messages.append(f"{problem}; {fix}")
     if messages:
-        raise PreflightError("a folder the jobs read is incomplete (nothing was deleted):\n  - " + "\n  - ".join(messages))
+        raise PreflightError(
+            "a folder the jobs read is incomplete (nothing was deleted):\n  - " + "\n  - ".join(messages)
+        )
 
 
 # -- tracking -----------------------------------------------------------------------------------------
@@ -190,8 +192,13 @@ def create_experiment(config: dict, project_dir: str | Path = ".") -> str | None
     if not tracking.get("enabled", True) or os.environ.get(UNREACHABLE_ENV):
         return None
     tracker = JobTracker(
-        rule="workflow", wildcards={}, params={}, config=config, project_dir=project_dir,
-        uri=tracking.get("uri"), experiment=tracking.get("experiment"),
+        rule="workflow",
+        wildcards={},
+        params={},
+        config=config,
+        project_dir=project_dir,
+        uri=tracking.get("uri"),
+        experiment=tracking.get("experiment"),
     )
 
     def _create():

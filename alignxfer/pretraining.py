@@ -74,8 +74,16 @@ def arm_data_seed(seed: int) -> int:
     return int.from_bytes(hashlib.sha256(f"arms\x1f{int(seed)}".encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
-def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dict, seed: int, train_kwargs: dict,
-                split_seed: int = 0, split: dict | None = None) -> dict:
+def _setup_base(
+    tokenized_dirs,
+    tokenizer_dir,
+    architecture: dict,
+    training: dict,
+    seed: int,
+    train_kwargs: dict,
+    split_seed: int = 0,
+    split: dict | None = None,
+) -> dict:
     """Tokenizer, model, objective and sentences of :func:`pretrain_base` (every rank calls it)."""
     from transformers import AutoTokenizer
 
@@ -101,8 +109,15 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
         optimisation["batch_size"] //= 2
         options = {**dict(training.get("contrastive") or {}), "mask_prob": mask_prob}
         objective = registry.objective("contrastive").load()(options, specials, max_length)
-        examples = load_pair_examples(objective, {f"{i:04d}": d for i, d in enumerate(dirs)}, None, max_length,
-                                      part=part, split_seed=split_seed, split=split)
+        examples = load_pair_examples(
+            objective,
+            {f"{i:04d}": d for i, d in enumerate(dirs)},
+            None,
+            max_length,
+            part=part,
+            split_seed=split_seed,
+            split=split,
+        )
     else:
         raise ValueError(f"base.training.objective must be 'mlm' or 'contrastive', got {kind!r}")
     torch.manual_seed(seed)
@@ -115,20 +130,33 @@ def _setup_base(tokenized_dirs, tokenizer_dir, architecture: dict, training: dic
         "train": {
             **optimisation,
             "seed": seed,
-            "settings": {"stage": "base", "architecture": architecture, "max_length": max_length,
-                         "objective": kind, "split": split},
+            "settings": {
+                "stage": "base",
+                "architecture": architecture,
+                "max_length": max_length,
+                "objective": kind,
+                "split": split,
+            },
             "label": "base",
             **train_kwargs,
         },
     }
 
 
-_CARD_KEYS = ("steps", "batch_size", "gradient_accumulation", "learning_rate", "warmup_ratio", "weight_decay",
-              "max_grad_norm")
+_CARD_KEYS = (
+    "steps",
+    "batch_size",
+    "gradient_accumulation",
+    "learning_rate",
+    "warmup_ratio",
+    "weight_decay",
+    "max_grad_norm",
+)
 
 
-def _train_and_save(setup, args: tuple, out_dir, *, device, devices, threads, callback, checkpoint_dir,
-                    keep_checkpoints: bool) -> dict:
+def _train_and_save(
+    setup, args: tuple, out_dir, *, device, devices, threads, callback, checkpoint_dir, keep_checkpoints: bool
+) -> dict:
     """Run ``setup(*args)``, train on one device or on ``devices`` (two or more) data-parallel,
     save the model and tokenizer to ``out_dir`` and tidy the checkpoints; returns the summary."""
     if devices is not None and len(devices) >= 2:
@@ -142,14 +170,23 @@ def _train_and_save(setup, args: tuple, out_dir, *, device, devices, threads, ca
         set_threads(threads)
         prepared = setup(*args)
         summary = train(
-            prepared["model"], prepared["objective"], prepared["examples"], **prepared["train"], device=device,
+            prepared["model"],
+            prepared["objective"],
+            prepared["examples"],
+            **prepared["train"],
+            device=device,
             callback=callback,
         )
     from .modelcard import pretraining_card
 
     train_settings = prepared["train"]
-    card = pretraining_card(train_settings["settings"], {k: train_settings.get(k) for k in _CARD_KEYS}, summary,
-                            train_settings["seed"], base_dir=prepared.get("base_dir"))
+    card = pretraining_card(
+        train_settings["settings"],
+        {k: train_settings.get(k) for k in _CARD_KEYS},
+        summary,
+        train_settings["seed"],
+        base_dir=prepared.get("base_dir"),
+    )
     _save_model(prepared["model"].cpu(), prepared["tokenizer"], out_dir, card=card)
     remove_checkpoints(checkpoint_dir, keep_checkpoints)
     return summary
@@ -157,8 +194,13 @@ def _train_and_save(setup, args: tuple, out_dir, *, device, devices, threads, ca
 
 def _loop_kwargs(bf16, checkpoint_dir, checkpoint_every, history_path, log_every) -> dict:
     """The keyword arguments of :func:`train` that both entry points pass through unchanged."""
-    return {"bf16": bf16, "checkpoint_dir": checkpoint_dir, "checkpoint_every": checkpoint_every,
-            "history_path": history_path, "log_every": log_every}
+    return {
+        "bf16": bf16,
+        "checkpoint_dir": checkpoint_dir,
+        "checkpoint_every": checkpoint_every,
+        "history_path": history_path,
+        "log_every": log_every,
+    }
 
 
 def pretrain_base(
@@ -207,22 +249,50 @@ def pretrain_base(
     split = _split(heldout)
     split_seed = seed if split_seed is None else split_seed
     summary = _train_and_save(
-        _setup_base, (tokenized_dirs, tokenizer_dir, architecture, training, seed, loop, split_seed, split), out_dir,
-        device=device, devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
+        _setup_base,
+        (tokenized_dirs, tokenizer_dir, architecture, training, seed, loop, split_seed, split),
+        out_dir,
+        device=device,
+        devices=devices,
+        threads=threads,
+        callback=callback,
+        checkpoint_dir=checkpoint_dir,
         keep_checkpoints=keep_checkpoints,
     )
     summary["pairs" if _base_objective(training) == "contrastive" else "sentences"] = summary.pop("examples")
     summary["objective"] = "base"
     if heldout_path is not None and split:
         dirs = {f"{i:04d}": d for i, d in enumerate(sorted(map(str, tokenized_dirs)))}
-        check = write_heldout_check("base", None, out_dir, dirs, None, int(training["max_length"]), split_seed,
-                                    heldout, heldout_path, seed, threads)
+        check = write_heldout_check(
+            "base",
+            None,
+            out_dir,
+            dirs,
+            None,
+            int(training["max_length"]),
+            split_seed,
+            heldout,
+            heldout_path,
+            seed,
+            threads,
+        )
         summary.update({f"heldout_{k}": v for k, v in check["after"].items() if isinstance(v, float)})
     return summary
 
 
-def write_heldout_check(job: str, base_dir, model_dir, tokenized_dirs: dict, check_alignments: dict | None,
-                        max_length: int, split_seed: int, heldout: dict, path, pretrain_seed: int, threads=None) -> dict:
+def write_heldout_check(
+    job: str,
+    base_dir,
+    model_dir,
+    tokenized_dirs: dict,
+    check_alignments: dict | None,
+    max_length: int,
+    split_seed: int,
+    heldout: dict,
+    path,
+    pretrain_seed: int,
+    threads=None,
+) -> dict:
     """Score the saved model in ``model_dir`` (and, for an arm, the base in ``base_dir``) on the
     held-out pairs and write ``path`` (see :mod:`alignxfer.heldout`); returns what was written."""
     from transformers import AutoTokenizer
@@ -239,14 +309,28 @@ def write_heldout_check(job: str, base_dir, model_dir, tokenized_dirs: dict, che
     check_alignments = check_alignments or {}
     sym = inter = None
     if check_alignments.get("symmetrized"):
-        sym = H.heldout_examples(tokenized_dirs, check_alignments["symmetrized"], max_length, split_seed, split, max_pairs)
+        sym = H.heldout_examples(
+            tokenized_dirs, check_alignments["symmetrized"], max_length, split_seed, split, max_pairs
+        )
     if check_alignments.get("intersection"):
-        inter = H.heldout_examples(tokenized_dirs, check_alignments["intersection"], max_length, split_seed, split,
-                                   max_pairs, link_filter=D.one_to_one)
+        inter = H.heldout_examples(
+            tokenized_dirs,
+            check_alignments["intersection"],
+            max_length,
+            split_seed,
+            split,
+            max_pairs,
+            link_filter=D.one_to_one,
+        )
     unigram = H.base_unigram(tokenized_dirs.values(), split_seed, split)
     vocab = len(tokenizer)
-    result = {"objective": job, "pretrain_seed": int(pretrain_seed), "split_seed": int(split_seed),
-              "heldout": {**split, "max_pairs": max_pairs}, "pairs": len(pairs)}
+    result = {
+        "objective": job,
+        "pretrain_seed": int(pretrain_seed),
+        "split_seed": int(split_seed),
+        "heldout": {**split, "max_pairs": max_pairs},
+        "pairs": len(pairs),
+    }
     if not pairs:
         raise ValueError(
             f"no held-out pre-training pairs (pretraining.heldout.fraction {split['fraction']}); raise the "
@@ -272,12 +356,18 @@ def load_base(name_or_path, out_dir, revision=None) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), **extra)
     D.Specials.from_tokenizer(tokenizer)
     model = load_mlm(name_or_path, **extra)
-    card = {"kind": "masked_lm", "title": f"alignxfer base model: {name_or_path}", "stage": "base",
-            "objective": "pretrained", "base_model": str(name_or_path),
-            "base_text": f"The pretrained model `{name_or_path}`" + (f" at revision `{revision}`" if revision else "")
-            + ", copied unchanged.",
-            "objective_text": "None in this workflow (the model's own pre-training).",
-            "data_text": "Not trained by this workflow."}
+    card = {
+        "kind": "masked_lm",
+        "title": f"alignxfer base model: {name_or_path}",
+        "stage": "base",
+        "objective": "pretrained",
+        "base_model": str(name_or_path),
+        "base_text": f"The pretrained model `{name_or_path}`"
+        + (f" at revision `{revision}`" if revision else "")
+        + ", copied unchanged.",
+        "objective_text": "None in this workflow (the model's own pre-training).",
+        "data_text": "Not trained by this workflow.",
+    }
     _save_model(model, tokenizer, out_dir, card=card)
     return {
         "parameters": count_parameters(model),
@@ -288,8 +378,15 @@ def load_base(name_or_path, out_dir, revision=None) -> dict:
     }
 
 
-def load_pair_examples(objective, tokenized_dirs: dict, alignment_paths: dict | None, max_length: int, part=None,
-                       split_seed: int = 0, split: dict | None = None) -> list:
+def load_pair_examples(
+    objective,
+    tokenized_dirs: dict,
+    alignment_paths: dict | None,
+    max_length: int,
+    part=None,
+    split_seed: int = 0,
+    split: dict | None = None,
+) -> list:
     """Every pair of every language (languages in sorted order), as the objective needs them
     (``part``: only that :func:`alignxfer.data.pretrain_part`)."""
     examples = []
@@ -297,9 +394,7 @@ def load_pair_examples(objective, tokenized_dirs: dict, alignment_paths: dict | 
         align = None
         if objective.needs_alignment:
             if not alignment_paths or lang not in alignment_paths:
-                raise ValueError(
-                    f"objective {objective.name!r} needs word alignments but none was given for {lang!r}"
-                )
+                raise ValueError(f"objective {objective.name!r} needs word alignments but none was given for {lang!r}")
             align = alignment_paths[lang]
         examples.extend(
             D.load_pairs(
@@ -315,8 +410,18 @@ def load_pair_examples(objective, tokenized_dirs: dict, alignment_paths: dict | 
     return examples
 
 
-def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, budget: dict, options: dict,
-               seed: int, train_kwargs: dict, split_seed: int = 0, split: dict | None = None) -> dict:
+def _setup_arm(
+    objective: str,
+    base_dir,
+    tokenized_dirs: dict,
+    alignment_paths,
+    budget: dict,
+    options: dict,
+    seed: int,
+    train_kwargs: dict,
+    split_seed: int = 0,
+    split: dict | None = None,
+) -> dict:
     """Tokenizer, model, objective and pairs of :func:`continue_pretraining` (every rank calls it)."""
     from transformers import AutoTokenizer
 
@@ -326,8 +431,9 @@ def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, 
     arm = registry.objective(objective).load()(options, specials, max_length)
     # with a split: the arms' own pool (never seen by the base) in their own order and masks
     part = "arm" if split else None
-    examples = load_pair_examples(arm, tokenized_dirs, alignment_paths, max_length, part=part,
-                                  split_seed=split_seed, split=split)
+    examples = load_pair_examples(
+        arm, tokenized_dirs, alignment_paths, max_length, part=part, split_seed=split_seed, split=split
+    )
     torch.manual_seed(seed)
     model = load_mlm(base_dir)
     return {
@@ -339,8 +445,13 @@ def _setup_arm(objective: str, base_dir, tokenized_dirs: dict, alignment_paths, 
         "train": {
             **optimisation_settings(budget),
             "seed": arm_data_seed(seed) if split else seed,
-            "settings": {"stage": objective, "languages": sorted(tokenized_dirs), "max_length": max_length,
-                         "split": split, "pretrain_seed": seed},
+            "settings": {
+                "stage": objective,
+                "languages": sorted(tokenized_dirs),
+                "max_length": max_length,
+                "split": split,
+                "pretrain_seed": seed,
+            },
             "label": objective,
             **train_kwargs,
         },
@@ -392,15 +503,32 @@ def continue_pretraining(
     split = _split(heldout)
     split_seed = seed if split_seed is None else split_seed
     summary = _train_and_save(
-        _setup_arm, (objective, base_dir, tokenized_dirs, alignment_paths, budget, options, seed, loop, split_seed, split),
-        out_dir, device=device, devices=devices, threads=threads, callback=callback, checkpoint_dir=checkpoint_dir,
+        _setup_arm,
+        (objective, base_dir, tokenized_dirs, alignment_paths, budget, options, seed, loop, split_seed, split),
+        out_dir,
+        device=device,
+        devices=devices,
+        threads=threads,
+        callback=callback,
+        checkpoint_dir=checkpoint_dir,
         keep_checkpoints=keep_checkpoints,
     )
     summary["pairs"] = summary.pop("examples")
     summary["pretrain_seed"] = int(seed)
     if heldout_path is not None and split:
-        check = write_heldout_check(objective, base_dir, out_dir, tokenized_dirs, check_alignments,
-                                    int(budget["max_length"]), split_seed, heldout, heldout_path, seed, threads)
+        check = write_heldout_check(
+            objective,
+            base_dir,
+            out_dir,
+            tokenized_dirs,
+            check_alignments,
+            int(budget["max_length"]),
+            split_seed,
+            heldout,
+            heldout_path,
+            seed,
+            threads,
+        )
         summary.update({f"heldout_{k}": v for k, v in check["after"].items() if isinstance(v, float)})
         summary["heldout_learned"] = float(bool(check["mechanism"]["learned"]))
     return summary

@@ -154,8 +154,14 @@ def _add(table: dict, kind: str, spec) -> None:
     table[spec.name] = spec
 
 
-def register_objective(name: str, *, options: type = NoOptions, alignments: str | None = None,
-                       impl: str | None = None, builtin: bool = False) -> Callable[[type], type] | type:
+def register_objective(
+    name: str,
+    *,
+    options: type = NoOptions,
+    alignments: str | None = None,
+    impl: str | None = None,
+    builtin: bool = False,
+) -> Callable[[type], type] | type:
     """Register an objective: as a decorator on its class, or with ``impl="module:Class"`` (returns the spec)."""
     if alignments is not None and alignments not in ALIGNMENT_LINKS:
         raise ValueError(f"objective {name!r}: alignments {alignments!r} is not one of {ALIGNMENT_LINKS}")
@@ -173,9 +179,18 @@ def register_objective(name: str, *, options: type = NoOptions, alignments: str 
     return OBJECTIVES[name]
 
 
-def register_task(name: str, *, primary_metric: str, metric_names: tuple[str, ...], hparams: type = NoOptions,
-                  data: str = "dataset", data_of: str | None = None, classifies: bool = True,
-                  impl: str | None = None, builtin: bool = False):
+def register_task(
+    name: str,
+    *,
+    primary_metric: str,
+    metric_names: tuple[str, ...],
+    hparams: type = NoOptions,
+    data: str = "dataset",
+    data_of: str | None = None,
+    classifies: bool = True,
+    impl: str | None = None,
+    builtin: bool = False,
+):
     """Register a task: as a decorator on its class, or with ``impl="module:Class"`` (returns the spec)."""
     if data not in TASK_DATA:
         raise ValueError(f"task {name!r}: data {data!r} is not one of {TASK_DATA}")
@@ -231,8 +246,10 @@ def objective(name: str) -> ObjectiveSpec:
     try:
         return OBJECTIVES[name]
     except KeyError:
-        raise KeyError(f"unknown objective {name!r}; known: {sorted(OBJECTIVES)} (a plug-in must be listed "
-                       "under the config key plugins)") from None
+        raise KeyError(
+            f"unknown objective {name!r}; known: {sorted(OBJECTIVES)} (a plug-in must be listed "
+            "under the config key plugins)"
+        ) from None
 
 
 def task(name: str) -> TaskSpec:
@@ -240,8 +257,10 @@ def task(name: str) -> TaskSpec:
     try:
         return TASKS[name]
     except KeyError:
-        raise KeyError(f"unknown task {name!r}; known tasks: {sorted(TASKS)} (a plug-in must be listed "
-                       "under the config key plugins)") from None
+        raise KeyError(
+            f"unknown task {name!r}; known tasks: {sorted(TASKS)} (a plug-in must be listed "
+            "under the config key plugins)"
+        ) from None
 
 
 def zero_shot_rule(task_name: str) -> str:

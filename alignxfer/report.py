@@ -74,7 +74,11 @@ def overview_rst(claims: list[dict], headline: list[dict], note: str = "") -> st
         rows = []
         for h in headline:
             diff = "" if h.get("diff") is None or math.isnan(h["diff"]) else f"{h['diff']:+.1f}"
-            ci = "" if h.get("ci_low") is None or math.isnan(h["ci_low"]) else f"[{h['ci_low']:+.1f}, {h['ci_high']:+.1f}]"
+            ci = (
+                ""
+                if h.get("ci_low") is None or math.isnan(h["ci_low"])
+                else f"[{h['ci_low']:+.1f}, {h['ci_high']:+.1f}]"
+            )
             p = h.get("p_holm")
             p = "" if p is None or math.isnan(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
             rows.append([h["table"], h["arm"], f"{h['score']:.1f}", diff, ci, p])
@@ -86,5 +90,9 @@ def overview_rst(claims: list[dict], headline: list[dict], note: str = "") -> st
         out += [note, ""]
     out += ["Claims", "~~~~~~", ""]
     rows = [[str(c["id"]), c["verdict"], c.get("control_verdict") or "–", c["claim"]] for c in claims]
-    out += _list_table(["#", "verdict", "vs mlm control", "claim"], rows, [3, 12, 12, 73]) if rows else ["No claims judged.", ""]
+    out += (
+        _list_table(["#", "verdict", "vs mlm control", "claim"], rows, [3, 12, 12, 73])
+        if rows
+        else ["No claims judged.", ""]
+    )
     return "\n".join(out) + "\n"

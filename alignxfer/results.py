@@ -40,8 +40,21 @@ NO_FINETUNING = "no_finetuning"  # the setting column of retrieval rows
 TARGET_DIFFERENCE = 2.0
 
 COLUMNS = [
-    "task", "setting", "objective", "lang", "train_lang", "seed", "metric", "value", "primary",
-    "n", "layer", "majority_baseline", "file", "pretrain_seed", "train_docs",
+    "task",
+    "setting",
+    "objective",
+    "lang",
+    "train_lang",
+    "seed",
+    "metric",
+    "value",
+    "primary",
+    "n",
+    "layer",
+    "majority_baseline",
+    "file",
+    "pretrain_seed",
+    "train_docs",
 ]
 BASELINE_COLUMNS = ["task", "setting", "baseline", "lang", "metric", "value", "n", "file"]
 NO_PRETRAIN_SEED = -1  # the pretrain_seed of metric files without one (a single pre-training run)
@@ -127,9 +140,18 @@ def load_baselines(metric_files: Iterable) -> pd.DataFrame:
         if missing:
             raise ValueError(f"{path}: baseline file lacks {missing}")
         for metric, value in rec["metrics"].items():
-            rows.append({"task": rec["task"], "setting": rec.get("setting") or ("no_finetuning" if rec["task"] == RETRIEVAL else "zero_shot"),
-                         "baseline": rec["baseline"], "lang": rec["lang"], "metric": metric,
-                         "value": math.nan if value is None else float(value), "n": rec.get("n"), "file": str(path)})
+            rows.append(
+                {
+                    "task": rec["task"],
+                    "setting": rec.get("setting") or ("no_finetuning" if rec["task"] == RETRIEVAL else "zero_shot"),
+                    "baseline": rec["baseline"],
+                    "lang": rec["lang"],
+                    "metric": metric,
+                    "value": math.nan if value is None else float(value),
+                    "n": rec.get("n"),
+                    "file": str(path),
+                }
+            )
     return pd.DataFrame(rows, columns=BASELINE_COLUMNS)
 
 
@@ -173,7 +195,9 @@ def seed_matrix(df: pd.DataFrame, task: str, setting: str, metric: str) -> pd.Da
         return pd.DataFrame()
     langs = language_order(sub["lang"])
     index = ["objective", "seed"]
-    if "pretrain_seed" in sub.columns and sub["pretrain_seed"].notna().any():  # several pre-training runs: one row per (pretrain_seed, seed)
+    if (
+        "pretrain_seed" in sub.columns and sub["pretrain_seed"].notna().any()
+    ):  # several pre-training runs: one row per (pretrain_seed, seed)
         sub = sub.assign(pretrain_seed=sub["pretrain_seed"].fillna(NO_PRETRAIN_SEED))
         index = ["objective", "pretrain_seed", "seed"]
     mat = sub.pivot_table(index=index, columns="lang", values="value", aggfunc="first") * SCALE
@@ -195,7 +219,9 @@ def arm_scores(mat: pd.DataFrame, objective: str, column: str) -> list[float]:
     return [float(v) for v in mat.loc[objective][column].tolist() if not pd.isna(v)]
 
 
-def cross_task_average(df: pd.DataFrame, setting: str, tasks: list[str] | None = None, column: str = "avg") -> pd.DataFrame:
+def cross_task_average(
+    df: pd.DataFrame, setting: str, tasks: list[str] | None = None, column: str = "avg"
+) -> pd.DataFrame:
     """Per (objective, seed): the mean over ``tasks`` of each task's language average (points).
 
     A seed needs every task (NaN otherwise); rows are objectives, columns the tasks plus ``mean``.
@@ -255,14 +281,28 @@ class Comparator:
         self.notes: list[str] = []
         self._runs: dict = {}
         if len(df):
-            pseeds = df["pretrain_seed"].astype(object).where(df["pretrain_seed"].notna(), NO_PRETRAIN_SEED) \
-                if "pretrain_seed" in df.columns else [NO_PRETRAIN_SEED] * len(df)
+            pseeds = (
+                df["pretrain_seed"].astype(object).where(df["pretrain_seed"].notna(), NO_PRETRAIN_SEED)
+                if "pretrain_seed" in df.columns
+                else [NO_PRETRAIN_SEED] * len(df)
+            )
             for task, setting, obj, metric, lang, pseed, seed, value, file in zip(
-                    df["task"], df["setting"], df["objective"], df["metric"], df["lang"], pseeds, df["seed"],
-                    df["value"], df["file"]):
+                df["task"],
+                df["setting"],
+                df["objective"],
+                df["metric"],
+                df["lang"],
+                pseeds,
+                df["seed"],
+                df["value"],
+                df["file"],
+            ):
                 if pd.isna(value) or pd.isna(seed):
                     continue
-                self._runs.setdefault((task, setting, obj, metric, lang), {})[(int(pseed), int(seed))] = (float(value) * SCALE, file)
+                self._runs.setdefault((task, setting, obj, metric, lang), {})[(int(pseed), int(seed))] = (
+                    float(value) * SCALE,
+                    file,
+                )
 
     # ---- data
 
@@ -296,14 +336,18 @@ class Comparator:
                     if len(set(ids)) != len(ids):
                         self.notes.append(f"{path}: repeated example ids; documents not resampled for it")
                     elif abs(float(vals_arr.mean()) - value) > 1e-3:
-                        self.notes.append(f"{path}: mean {field} {vals_arr.mean():.3f} differs from the metric "
-                                          f"file's {metric} {value:.3f} (stale?); documents not resampled for it")
+                        self.notes.append(
+                            f"{path}: mean {field} {vals_arr.mean():.3f} differs from the metric "
+                            f"file's {metric} {value:.3f} (stale?); documents not resampled for it"
+                        )
                     else:
                         order = np.argsort(ids_arr, kind="stable")
                         ids_sorted = ids_arr[order]
                         # one array object per distinct id set: runs on the same test set share it,
                         # so the common documents of a comparison are found without set operations
-                        ids_sorted = self._ids.setdefault(ids_sorted.tobytes() + str(ids_sorted.dtype).encode(), ids_sorted)
+                        ids_sorted = self._ids.setdefault(
+                            ids_sorted.tobytes() + str(ids_sorted.dtype).encode(), ids_sorted
+                        )
                         self._examples[key] = (ids_sorted, vals_arr[order])
         return self._examples[key]
 
@@ -400,7 +444,9 @@ class Comparator:
                 # a crossed grid of shared keys; a single shared run only when nothing pairs better
                 layouts, paired, design = [grid] * len(series), True, "crossed"
         nested = self._nested_layouts(runs)
-        if nested is not None and (layouts is None or len(nested[0]) * len(nested[0][0]) > len(layouts[0]) * len(layouts[0][0])):
+        if nested is not None and (
+            layouts is None or len(nested[0]) * len(nested[0][0]) > len(layouts[0]) * len(layouts[0][0])
+        ):
             layouts, paired, design = nested, True, "nested"
         if layouts is None:
             layouts = []
@@ -418,14 +464,28 @@ class Comparator:
             docs[lang] = n_docs
             for si, cube in enumerate(cubes):
                 point[si, li] = float(cube.mean())
-                key = (task, metric, series[si], lang, tuple(map(tuple, layouts[si])), cube.shape[2],
-                       hash(cube.tobytes()))
+                key = (
+                    task,
+                    metric,
+                    series[si],
+                    lang,
+                    tuple(map(tuple, layouts[si])),
+                    cube.shape[2],
+                    hash(cube.tobytes()),
+                )
                 if key not in self._reps:
                     self._reps[key] = self.boot.replicates(cube, lang)
                 reps[si, :, li] = self._reps[key]
-        return {"point": point, "reps": reps, "n_runs": [len(lay) * len(lay[0]) for lay in layouts],
-                "n_pretrain": [len({p for row in lay for p, _ in row if p != NO_PRETRAIN_SEED}) for lay in layouts],
-                "docs": docs, "paired_seeds": paired, "design": design, "langs": list(langs)}
+        return {
+            "point": point,
+            "reps": reps,
+            "n_runs": [len(lay) * len(lay[0]) for lay in layouts],
+            "n_pretrain": [len({p for row in lay for p, _ in row if p != NO_PRETRAIN_SEED}) for lay in layouts],
+            "docs": docs,
+            "paired_seeds": paired,
+            "design": design,
+            "langs": list(langs),
+        }
 
     def compare(self, task, metric, a: tuple, r: tuple, langs: list[str], groups: dict | None = None) -> dict:
         """A − R per language and per group of languages (``groups``: name -> languages, default
@@ -438,14 +498,21 @@ class Comparator:
         diff_point = out["point"][0] - out["point"][1]
         diff_reps = out["reps"][0] - out["reps"][1]
         result = {}
-        meta = {"n_runs": min(out["n_runs"]), "n_pretrain": min(out["n_pretrain"]),
-                "paired_seeds": out["paired_seeds"], "docs": out["docs"]}
+        meta = {
+            "n_runs": min(out["n_runs"]),
+            "n_pretrain": min(out["n_pretrain"]),
+            "paired_seeds": out["paired_seeds"],
+            "docs": out["docs"],
+        }
         for li, lang in enumerate(langs):
             result[lang] = {**stats.summarize_difference(diff_point[li], diff_reps[:, li]), **meta}
         for name, members in groups.items():
             idx = [langs.index(m) for m in members if m in langs]
             if idx:
-                result[name] = {**stats.summarize_difference(diff_point[idx].mean(), diff_reps[:, idx].mean(axis=1)), **meta}
+                result[name] = {
+                    **stats.summarize_difference(diff_point[idx].mean(), diff_reps[:, idx].mean(axis=1)),
+                    **meta,
+                }
         return result
 
 
@@ -464,8 +531,15 @@ def table_groups(columns: list[str], langs: list[str]) -> dict[str, list[str]]:
     return groups
 
 
-def build_table(df: pd.DataFrame, task: str, setting: str, metric: str, baseline: str = "base", control: str = "mlm",
-                comparator: Comparator | None = None) -> pd.DataFrame:
+def build_table(
+    df: pd.DataFrame,
+    task: str,
+    setting: str,
+    metric: str,
+    baseline: str = "base",
+    control: str = "mlm",
+    comparator: Comparator | None = None,
+) -> pd.DataFrame:
     """Long table: one row per (objective, column) with mean, std, n_seeds and, for each reference
     arm R (baseline, control), the bootstrap ``diff_vs_R``, ``ci_low_vs_R``, ``ci_high_vs_R``,
     ``p_vs_R``, ``p_holm_vs_R`` (Holm across the arms of the column), ``sig_vs_R`` (from the Holm
@@ -479,15 +553,26 @@ def build_table(df: pd.DataFrame, task: str, setting: str, metric: str, baseline
     sub = df[(df["task"] == task) & (df["setting"] == setting) & (df["metric"] == metric)]
     langs = [c for c in mat.columns if c not in ("avg", "avg_xx")]
     groups = table_groups(list(mat.columns), langs)
-    cmps = {(o, ref): (comparator.compare(task, metric, (setting, o), (setting, ref), langs, groups) if o != ref else {})
-            for o in objectives for ref in refs}
+    cmps = {
+        (o, ref): (comparator.compare(task, metric, (setting, o), (setting, ref), langs, groups) if o != ref else {})
+        for o in objectives
+        for ref in refs
+    }
     rows = []
     for objective in objectives:
         for column in mat.columns:
             values = arm_scores(mat, objective, column)
             summary = stats.summarize(values)
-            row = {"task": task, "setting": setting, "metric": metric, "objective": objective, "lang": column,
-                   "mean": summary["mean"], "std": summary["std"], "n_seeds": summary["n"]}
+            row = {
+                "task": task,
+                "setting": setting,
+                "metric": metric,
+                "objective": objective,
+                "lang": column,
+                "mean": summary["mean"],
+                "std": summary["std"],
+                "n_seeds": summary["n"],
+            }
             for ref in refs:
                 cmp = cmps[(objective, ref)].get(column, {})
                 for name in ("diff", "ci_low", "ci_high", "p", "mde"):
@@ -535,10 +620,17 @@ def power_note(long: pd.DataFrame, column: str = "avg", target: float = TARGET_D
         n = int(long["n_seeds"].median()) if len(long) and "n_seeds" in long.columns else 0
         return f"With {n} seed(s) per arm and no comparison that could be resampled, no minimal detectable effect can be given."
     low, high = float(mde.min()), float(mde.max())
-    verdict = ("**can** be reliably detected" if high <= target else
-               "**cannot** be reliably detected" if low > target else "can be reliably detected **only for some pairs**")
-    return (f"Power: the minimal detectable effect (two-sided α = {stats.ALPHA}, power {stats.POWER}, bootstrap SE) of the "
-            f"`{column}` differences is {low:.2f}–{high:.2f} points: a {target:g}-point difference between arms {verdict}.")
+    verdict = (
+        "**can** be reliably detected"
+        if high <= target
+        else "**cannot** be reliably detected"
+        if low > target
+        else "can be reliably detected **only for some pairs**"
+    )
+    return (
+        f"Power: the minimal detectable effect (two-sided α = {stats.ALPHA}, power {stats.POWER}, bootstrap SE) of the "
+        f"`{column}` differences is {low:.2f}–{high:.2f} points: a {target:g}-point difference between arms {verdict}."
+    )
 
 
 def test_note(long: pd.DataFrame, n_boot: int, boot_seed: int) -> str:
@@ -547,18 +639,24 @@ def test_note(long: pd.DataFrame, n_boot: int, boot_seed: int) -> str:
     per_lang = long[~long["lang"].isin(["avg", "avg_xx"])] if "lang" in long.columns else long
     with_docs = ordered_unique(per_lang[per_lang["docs_resampled"].astype(bool)]["lang"]) if len(per_lang) else []
     without = [c for c in ordered_unique(per_lang["lang"]) if c not in with_docs] if len(per_lang) else []
-    docs = ("test documents resampled in every language (per-example predictions)" if not without else
-            f"test documents resampled in: {', '.join(with_docs) or 'none'}; not in {', '.join(without)} "
-            "(no usable per-example predictions, or a metric that is not a mean over examples: test-set noise not included there)")
-    return (f"*Test*: {stats.BOOT_TEST_NAME}; B = {n_boot} replicates, RNG seed {boot_seed}; {docs}. "
-            f"*Correction*: {stats.HOLM_NAME}; marks use the Holm p: `*` p < {stats.ALPHA}, `**` p < {stats.ALPHA / 5:g}. "
-            f"Seeds per arm: {', '.join(map(str, n_seeds)) or 'none'}. `avg` averages the languages per replicate "
-            "(a seed missing a language has no average). MDE = minimal detectable effect (power "
-            f"{stats.POWER}). A non-significant difference is absence of evidence, not evidence of equality.")
+    docs = (
+        "test documents resampled in every language (per-example predictions)"
+        if not without
+        else f"test documents resampled in: {', '.join(with_docs) or 'none'}; not in {', '.join(without)} "
+        "(no usable per-example predictions, or a metric that is not a mean over examples: test-set noise not included there)"
+    )
+    return (
+        f"*Test*: {stats.BOOT_TEST_NAME}; B = {n_boot} replicates, RNG seed {boot_seed}; {docs}. "
+        f"*Correction*: {stats.HOLM_NAME}; marks use the Holm p: `*` p < {stats.ALPHA}, `**` p < {stats.ALPHA / 5:g}. "
+        f"Seeds per arm: {', '.join(map(str, n_seeds)) or 'none'}. `avg` averages the languages per replicate "
+        "(a seed missing a language has no average). MDE = minimal detectable effect (power "
+        f"{stats.POWER}). A non-significant difference is absence of evidence, not evidence of equality."
+    )
 
 
-def _baseline_rows(baselines: pd.DataFrame | None, task: str, setting: str, metric: str, columns: list[str],
-                   langs: list[str]) -> list[list[str]]:
+def _baseline_rows(
+    baselines: pd.DataFrame | None, task: str, setting: str, metric: str, columns: list[str], langs: list[str]
+) -> list[list[str]]:
     """Table rows of the model-free baselines of ``task``/``setting`` (points; averages over the
     languages the baseline has)."""
     if baselines is None or baselines.empty:
@@ -579,8 +677,15 @@ def _baseline_rows(baselines: pd.DataFrame | None, task: str, setting: str, metr
     return rows
 
 
-def render_table(long: pd.DataFrame, baseline: str, control: str, title: str, baselines: pd.DataFrame | None = None,
-                 n_boot: int = stats.BOOT_SAMPLES, boot_seed: int = stats.BOOT_SEED) -> str:
+def render_table(
+    long: pd.DataFrame,
+    baseline: str,
+    control: str,
+    title: str,
+    baselines: pd.DataFrame | None = None,
+    n_boot: int = stats.BOOT_SAMPLES,
+    boot_seed: int = stats.BOOT_SEED,
+) -> str:
     objectives = ordered_unique(long["objective"])
     columns = ordered_unique(long["lang"])
     langs = [c for c in columns if c not in ("avg", "avg_xx")]
@@ -606,7 +711,12 @@ def render_table(long: pd.DataFrame, baseline: str, control: str, title: str, ba
         # the metric files' own majority class, unless rule baselines scored it on the same split
         rows.append(["*majority class*"] + [_fmt(majority.get(c)) for c in columns])
     rows += model_free
-    out += [f"Mean ± std over fine-tuning seeds ({long['metric'].iloc[0]}, points).", "", md_table(["arm"] + columns, rows), ""]
+    out += [
+        f"Mean ± std over fine-tuning seeds ({long['metric'].iloc[0]}, points).",
+        "",
+        md_table(["arm"] + columns, rows),
+        "",
+    ]
     for ref in refs:
         rows = []
         for objective in objectives:
@@ -630,8 +740,12 @@ def render_table(long: pd.DataFrame, baseline: str, control: str, title: str, ba
             rows.append(row)
         if rows:
             label = "baseline" if ref == baseline else "control"
-            out += [f"Difference to `{ref}` ({label}), points (marks: Holm-corrected):", "",
-                    md_table(["arm"] + columns + ["95% CI (avg)", "p (avg)", "p Holm (avg)", "MDE (avg)"], rows), ""]
+            out += [
+                f"Difference to `{ref}` ({label}), points (marks: Holm-corrected):",
+                "",
+                md_table(["arm"] + columns + ["95% CI (avg)", "p (avg)", "p Holm (avg)", "MDE (avg)"], rows),
+                "",
+            ]
     out += [test_note(long, n_boot, boot_seed), "", power_note(long), ""]
     return "\n".join(out)
 
@@ -665,8 +779,15 @@ def retrieval_table(df: pd.DataFrame, baseline: str = "base", control: str = "ml
                     value, n = values.get(lang, (math.nan, None))
                     p = value / SCALE
                     se = math.sqrt(p * (1 - p) / n) * SCALE if n and not math.isnan(p) else math.nan
-                row = {"task": RETRIEVAL, "metric": metric, "objective": objective, "lang": lang,
-                       "value": value, "binomial_se": se, "n_pairs": n}
+                row = {
+                    "task": RETRIEVAL,
+                    "metric": metric,
+                    "objective": objective,
+                    "lang": lang,
+                    "value": value,
+                    "binomial_se": se,
+                    "n_pairs": n,
+                }
                 rows.append(row)
     long = pd.DataFrame(rows)
     for ref in refs:
@@ -688,7 +809,9 @@ def render_retrieval(long: pd.DataFrame, baseline: str, control: str, baselines:
         cell = {(r.objective, r.lang): r for r in m.itertuples(index=False)}
         rows = []
         for objective in ordered_unique(m["objective"]):
-            row = [objective] + [_fmt(cell[(objective, lang)].value) if (objective, lang) in cell else "–" for lang in columns]
+            row = [objective] + [
+                _fmt(cell[(objective, lang)].value) if (objective, lang) in cell else "–" for lang in columns
+            ]
             avg = cell.get((objective, "avg"))
             for ref in refs:
                 row.append("" if avg is None or objective == ref else _fmt(getattr(avg, f"diff_vs_{ref}"), sign=True))
@@ -713,8 +836,15 @@ def _diff_cell(r, ref: str) -> str:
     return _fmt(r[f"diff_vs_{ref}"], sign=True) + (r[f"sig_vs_{ref}"] or "") + ci
 
 
-def summary_markdown(df: pd.DataFrame, tables: dict, baseline: str, control: str, files: list[str],
-                     n_boot: int = stats.BOOT_SAMPLES, boot_seed: int = stats.BOOT_SEED) -> str:
+def summary_markdown(
+    df: pd.DataFrame,
+    tables: dict,
+    baseline: str,
+    control: str,
+    files: list[str],
+    n_boot: int = stats.BOOT_SAMPLES,
+    boot_seed: int = stats.BOOT_SEED,
+) -> str:
     prim = primary_metrics(df)
     out = ["# Results summary", ""]
     for task in classification_tasks(df):
@@ -735,7 +865,14 @@ def summary_markdown(df: pd.DataFrame, tables: dict, baseline: str, control: str
                     row.append("" if objective == ref else _diff_cell(r, ref))
                 rows.append(row)
             headers = ["arm"] + [f"{c} (mean ± std)" for c in columns] + [f"Δavg vs {r} [95% CI]" for r in refs]
-            out += [f"## {task} — {setting} ({prim[task]}, points)", "", md_table(headers, rows), "", power_note(long), ""]
+            out += [
+                f"## {task} — {setting} ({prim[task]}, points)",
+                "",
+                md_table(headers, rows),
+                "",
+                power_note(long),
+                "",
+            ]
     ret = tables.get(RETRIEVAL)
     if ret is not None and not ret.empty:
         rows = []
@@ -790,12 +927,16 @@ def markdown_html(text: str, title: str) -> str:
     from markdown_it import MarkdownIt
 
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
-    style = ("body{font-family:sans-serif;font-size:14px;margin:1em;max-width:80em}"
-             "table{border-collapse:collapse;margin:0.5em 0}th,td{border:1px solid #ccc;padding:2px 6px}"
-             "td{text-align:right}td:first-child{text-align:left}th{background:#f0f0f0}"
-             "code{background:#f4f4f4}blockquote{color:#555;border-left:3px solid #ccc;margin:0;padding-left:1em}")
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title><style>{style}</style>"
-            f"</head><body>\n{body}</body></html>\n")
+    style = (
+        "body{font-family:sans-serif;font-size:14px;margin:1em;max-width:80em}"
+        "table{border-collapse:collapse;margin:0.5em 0}th,td{border:1px solid #ccc;padding:2px 6px}"
+        "td{text-align:right}td:first-child{text-align:left}th{background:#f0f0f0}"
+        "code{background:#f4f4f4}blockquote{color:#555;border-left:3px solid #ccc;margin:0;padding-left:1em}"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title><style>{style}</style>'
+        f"</head><body>\n{body}</body></html>\n"
+    )
 
 
 def headline_rows(tables: dict, baseline: str = "base") -> list[dict]:
@@ -806,10 +947,21 @@ def headline_rows(tables: dict, baseline: str = "base") -> list[dict]:
         if key == RETRIEVAL or key.count("/") != 1 or long.empty:
             continue
         for r in long[long["lang"] == "avg"].to_dict("records"):
-            values = {name: float(r[f"{name}_vs_{baseline}"]) if not pd.isna(r.get(f"{name}_vs_{baseline}", math.nan)) else math.nan
-                      for name in ("diff", "ci_low", "ci_high", "p_holm")}
-            rows.append({"table": key.replace("/", " — "), "arm": r["objective"], "score": float(r["mean"]), **values,
-                         "ref": baseline})
+            values = {
+                name: float(r[f"{name}_vs_{baseline}"])
+                if not pd.isna(r.get(f"{name}_vs_{baseline}", math.nan))
+                else math.nan
+                for name in ("diff", "ci_low", "ci_high", "p_holm")
+            }
+            rows.append(
+                {
+                    "table": key.replace("/", " — "),
+                    "arm": r["objective"],
+                    "score": float(r["mean"]),
+                    **values,
+                    "ref": baseline,
+                }
+            )
     return rows
 
 
@@ -863,7 +1015,9 @@ def gather(
                 else:
                     tables[f"{task}/{setting}/{metric}"] = long
                 _write_csv(out_dir / f"{stem}.csv", long)
-                markdown[stem] = render_table(long, baseline, control, f"{task} — {setting} — {metric}", baselines, n_boot, boot_seed)
+                markdown[stem] = render_table(
+                    long, baseline, control, f"{task} — {setting} — {metric}", baselines, n_boot, boot_seed
+                )
                 _write_text(out_dir / f"{stem}.md", markdown[stem])
                 files += [str(out_dir / f"{stem}.csv"), str(out_dir / f"{stem}.md")]
     ret = retrieval_table(df, baseline, control)
@@ -877,7 +1031,9 @@ def gather(
         if stem not in markdown:  # declared by the workflow, no data (e.g. a metric no file reported)
             markdown[stem] = f"## {stem}\n\nNo metric files for this table in this run.\n"
             _write_text(out_dir / f"{stem}.md", markdown[stem])
-            _write_csv(out_dir / f"{stem}.csv", pd.DataFrame(columns=["task", "setting", "metric", "objective", "lang"]))
+            _write_csv(
+                out_dir / f"{stem}.csv", pd.DataFrame(columns=["task", "setting", "metric", "objective", "lang"])
+            )
     summary_path = out_dir / "summary.md"
     markdown["summary"] = summary_markdown(df, tables, baseline, control, files, n_boot, boot_seed)
     _write_text(summary_path, markdown["summary"])
@@ -895,8 +1051,9 @@ def gather(
         from alignxfer import plots as P
 
         forests = {key: long for key, long in tables.items() if key.count("/") == 1 and key != RETRIEVAL}
-        plots = P.write_plots(plots_dir, tables, read_histories(history_files), forests=forests,
-                              refs=forest_refs or (baseline, control))
+        plots = P.write_plots(
+            plots_dir, tables, read_histories(history_files), forests=forests, refs=forest_refs or (baseline, control)
+        )
     return {
         "metrics": df,
         "tables": tables,

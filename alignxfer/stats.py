@@ -84,8 +84,17 @@ def welch(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> dict:
     exact: ``p`` is 0 if the means differ and 1 if they are equal.
     """
     a, b = _clean(a), _clean(b)
-    out = {"diff": math.nan, "t": math.nan, "df": math.nan, "p": math.nan, "se": math.nan,
-           "ci_low": math.nan, "ci_high": math.nan, "n_a": len(a), "n_b": len(b)}
+    out = {
+        "diff": math.nan,
+        "t": math.nan,
+        "df": math.nan,
+        "p": math.nan,
+        "se": math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "n_a": len(a),
+        "n_b": len(b),
+    }
     if len(a) == 0 or len(b) == 0:
         return out
     diff = float(a.mean() - b.mean())
@@ -96,13 +105,24 @@ def welch(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> dict:
     se = float(math.sqrt(va + vb))
     out["se"] = se
     if se == 0:
-        out.update(p=0.0 if diff != 0 else 1.0, t=math.copysign(math.inf, diff) if diff else 0.0,
-                   df=float(len(a) + len(b) - 2), ci_low=diff, ci_high=diff)
+        out.update(
+            p=0.0 if diff != 0 else 1.0,
+            t=math.copysign(math.inf, diff) if diff else 0.0,
+            df=float(len(a) + len(b) - 2),
+            ci_low=diff,
+            ci_high=diff,
+        )
         return out
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     t = diff / se
     half = _st.t.ppf(1 - alpha / 2, df) * se
-    out.update(t=float(t), df=float(df), p=float(2 * _st.t.sf(abs(t), df)), ci_low=float(diff - half), ci_high=float(diff + half))
+    out.update(
+        t=float(t),
+        df=float(df),
+        p=float(2 * _st.t.sf(abs(t), df)),
+        ci_low=float(diff - half),
+        ci_high=float(diff + half),
+    )
     return out
 
 
@@ -171,8 +191,10 @@ def significance_mark(p: float, alpha: float = ALPHA) -> str:
 
 BOOT_SAMPLES = 2000
 BOOT_SEED = 20211
-BOOT_TEST_NAME = ("paired hierarchical bootstrap (pre-training seeds, fine-tuning seeds within them, test documents "
-                  "within language; paired by seed and document id across arms), percentile 95% CI and two-sided p")
+BOOT_TEST_NAME = (
+    "paired hierarchical bootstrap (pre-training seeds, fine-tuning seeds within them, test documents "
+    "within language; paired by seed and document id across arms), percentile 95% CI and two-sided p"
+)
 HOLM_NAME = "Holm's step-down correction across the arms of the table (per column and reference)"
 
 
@@ -269,9 +291,18 @@ def summarize_difference(point: float, reps: np.ndarray, alpha: float = ALPHA, p
     above = int(np.count_nonzero(reps >= 0))
     p = min(1.0, 2.0 * (min(below, above) + 1) / (B + 1))
     se = float(reps.std(ddof=1))
-    mde = (float(_st.norm.ppf(1 - alpha / 2) + _st.norm.ppf(power)) * se)
-    return {"diff": float(point), "ci_low": low, "ci_high": high, "ci90_low": low90, "ci90_high": high90,
-            "p": p, "se": se, "mde": mde, "significant": bool(p < alpha)}
+    mde = float(_st.norm.ppf(1 - alpha / 2) + _st.norm.ppf(power)) * se
+    return {
+        "diff": float(point),
+        "ci_low": low,
+        "ci_high": high,
+        "ci90_low": low90,
+        "ci90_high": high90,
+        "p": p,
+        "se": se,
+        "mde": mde,
+        "significant": bool(p < alpha),
+    }
 
 
 def equivalent(cmp: dict, margin: float) -> bool:

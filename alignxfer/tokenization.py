@@ -118,7 +118,12 @@ def build_wordpiece(vocab: dict | None = None, lowercase: bool = False, standalo
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
     tok = Tokenizer(models.WordPiece(vocab or {}, unk_token="[UNK]", max_input_chars_per_word=100))
-    steps = [normalizers.NFC(), normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=lowercase)]
+    steps = [
+        normalizers.NFC(),
+        normalizers.BertNormalizer(
+            clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=lowercase
+        ),
+    ]
     tok.normalizer = normalizers.Sequence(([segmentation_normalizer()] if standalone else []) + steps)
     tok.pre_tokenizer = segmentation_pre_tokenizer() if standalone else pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
@@ -217,7 +222,9 @@ def _continuation_tokens(tok, lines: Sequence[str]) -> list[str]:
     return ["##" + c for c in sorted(chars)]
 
 
-def train_tokenizer(corpora: Sequence, out_dir, vocab_size: int, lowercase: bool = False, seed: int = 0, threads: int | None = 1) -> dict:
+def train_tokenizer(
+    corpora: Sequence, out_dir, vocab_size: int, lowercase: bool = False, seed: int = 0, threads: int | None = 1
+) -> dict:
     """Train WordPiece on the aligner inputs ``corpora`` and save it to ``out_dir`` atomically.
 
     The trainer of ``tokenizers`` is not deterministic on its own (huggingface/tokenizers#1794):
@@ -287,7 +294,11 @@ def encode_words(tokenizer, sentences: Sequence[Sequence[str]], batch_size: int 
     for start in range(0, len(sentences), batch_size):
         chunk = [list(s) for s in sentences[start : start + batch_size]]
         nonempty = [n for n, s in enumerate(chunk) if s]
-        enc = tokenizer([chunk[n] for n in nonempty], is_split_into_words=True, add_special_tokens=False) if nonempty else None
+        enc = (
+            tokenizer([chunk[n] for n in nonempty], is_split_into_words=True, add_special_tokens=False)
+            if nonempty
+            else None
+        )
         results = {}
         for k, n in enumerate(nonempty):
             ids = enc["input_ids"][k]

@@ -91,8 +91,10 @@ def server_unreachable(uri: str, timeout: float = PROBE_TIMEOUT) -> str | None:
 
 def _already_exists(err: Exception) -> bool:
     code = getattr(err, "error_code", "") or ""
-    return "RESOURCE_ALREADY_EXISTS" in str(code) or "RESOURCE_ALREADY_EXISTS" in str(err) or (
-        "UNIQUE constraint failed" in str(err) and "experiments.name" in str(err)
+    return (
+        "RESOURCE_ALREADY_EXISTS" in str(code)
+        or "RESOURCE_ALREADY_EXISTS" in str(err)
+        or ("UNIQUE constraint failed" in str(err) and "experiments.name" in str(err))
     )
 
 
@@ -134,6 +136,7 @@ CODE_DIR = Path(__file__).resolve().parent.parent
 
 def git_state(project_dir: str | Path) -> dict:
     """The commit of ``project_dir`` and whether tracked files differ from it."""
+
     def run(*args):
         return subprocess.run(["git", *args], cwd=project_dir, capture_output=True, text=True, timeout=10)
 
@@ -153,7 +156,7 @@ def default_uri(project_dir: str | Path) -> str:
 
 def _sqlite_path(uri: str) -> Path | None:
     if uri.startswith("sqlite:///"):
-        return Path(uri[len("sqlite:///"):])
+        return Path(uri[len("sqlite:///") :])
     return None
 
 
@@ -251,12 +254,20 @@ class JobTracker:
 
             artifacts = (self.project_dir / ARTIFACTS_DIR).as_uri()
             exp = client.get_experiment_by_name(self.experiment)
-            if exp is not None and db.resolve().parent == self.project_dir and moved(exp.artifact_location, self.project_dir):
+            if (
+                exp is not None
+                and db.resolve().parent == self.project_dir
+                and moved(exp.artifact_location, self.project_dir)
+            ):
                 # the project (with its mlflow.db) was moved or copied: MLflow stores absolute artifact
                 # locations, so point them here before this job writes (we hold the database's lock)
                 changed = relocate(db, self.project_dir, lock=False)
-                print(f"[tracking] {db}: this project moved; {changed} MLflow artifact locations now under "
-                      f"{self.project_dir / ARTIFACTS_DIR}", file=self.stream, flush=True)
+                print(
+                    f"[tracking] {db}: this project moved; {changed} MLflow artifact locations now under "
+                    f"{self.project_dir / ARTIFACTS_DIR}",
+                    file=self.stream,
+                    flush=True,
+                )
         return experiment_id(client, self.experiment, artifacts)
 
     def _close_stale_runs(self, exp_id: str) -> None:
@@ -271,10 +282,13 @@ class JobTracker:
         )
         for run in stale:
             children = self._client.search_runs(
-                [exp_id], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' and attributes.status = 'RUNNING'"
+                [exp_id],
+                filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}' and attributes.status = 'RUNNING'",
             )
             for dead in [*children, run]:
-                self._client.set_tag(dead.info.run_id, "error", "the job was killed before it finished (seen when it was started again)")
+                self._client.set_tag(
+                    dead.info.run_id, "error", "the job was killed before it finished (seen when it was started again)"
+                )
                 self._client.set_terminated(dead.info.run_id, "KILLED")
 
     # -- public API -------------------------------------------------------------------------

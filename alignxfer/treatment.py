@@ -44,8 +44,15 @@ def not_learned(paths_or_checks: Iterable) -> list[dict]:
     for c in checks:
         m = c["mechanism"]
         if m.get("learned") is False:
-            out.append({"objective": c["objective"], "pretrain_seed": c.get("pretrain_seed"), "metric": m["metric"],
-                        "before": m.get("before", m.get("reference_value")), "after": m.get("after")})
+            out.append(
+                {
+                    "objective": c["objective"],
+                    "pretrain_seed": c.get("pretrain_seed"),
+                    "metric": m["metric"],
+                    "before": m.get("before", m.get("reference_value")),
+                    "after": m.get("after"),
+                }
+            )
     return out
 
 
@@ -78,11 +85,21 @@ def treatment_table(checks: list[dict]) -> str:
             f"| {_fmt(a.get('unigram_entropy'))} | {_fmt(a.get('unigram_cross_entropy'))} | {metric} "
             f"| {_fmt(before)} | {_fmt(m.get('after'))} | {learned} |"
         )
-    lines += ["", "Every measure of every job (after; before in parentheses):", "",
-              "| job | seed | tlm visible | tlm hidden | tlm gain | weam cp | aligned dist. ratio | ranking acc. |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    keys = ("tlm_loss_visible", "tlm_loss_hidden", "tlm_translation_gain", "weam_cp_loss",
-            "aligned_word_distance_ratio", "ranking_accuracy")
+    lines += [
+        "",
+        "Every measure of every job (after; before in parentheses):",
+        "",
+        "| job | seed | tlm visible | tlm hidden | tlm gain | weam cp | aligned dist. ratio | ranking acc. |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    keys = (
+        "tlm_loss_visible",
+        "tlm_loss_hidden",
+        "tlm_translation_gain",
+        "weam_cp_loss",
+        "aligned_word_distance_ratio",
+        "ranking_accuracy",
+    )
     for c in checks:
         a, b = c["after"], c.get("before") or {}
         cells = [_fmt(a.get(k)) + (f" ({_fmt(b.get(k))})" if b else "") for k in keys]

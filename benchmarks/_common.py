@@ -47,6 +47,7 @@ def find_accelerate() -> bool:
     global DEPS_USED
     try:
         import accelerate  # noqa: F401
+
         return True
     except ImportError:
         pass
@@ -91,7 +92,9 @@ def cpu_model() -> str:
 def header(title: str) -> None:
     print(f"$ {command_line()}")
     print(f"# {title}")
-    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')}  host: {cpu_model()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M:%S')}  host: {cpu_model()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
+    )
     print(f"# load average at start: {load_average()}")
     sys.stdout.flush()
 
@@ -153,12 +156,60 @@ def peak_rss_kib() -> int:
 # synthetic corpus
 
 _EN = (
-    ["", "b", "c", "d", "f", "g", "h", "l", "m", "n", "p", "r", "s", "t", "v", "w", "st", "tr", "pl", "pr", "ch", "th", "gr", "sp"],
+    [
+        "",
+        "b",
+        "c",
+        "d",
+        "f",
+        "g",
+        "h",
+        "l",
+        "m",
+        "n",
+        "p",
+        "r",
+        "s",
+        "t",
+        "v",
+        "w",
+        "st",
+        "tr",
+        "pl",
+        "pr",
+        "ch",
+        "th",
+        "gr",
+        "sp",
+    ],
     ["a", "e", "i", "o", "u", "ea", "ou", "io", "ai", "y"],
     ["", "", "", "", "n", "r", "s", "t", "l", "nd", "st", "ng"],
 )
 _XX = (
-    ["", "b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "w", "z", "sch", "st", "pf", "kr", "spr", "gl"],
+    [
+        "",
+        "b",
+        "d",
+        "f",
+        "g",
+        "h",
+        "k",
+        "l",
+        "m",
+        "n",
+        "p",
+        "r",
+        "s",
+        "t",
+        "w",
+        "z",
+        "sch",
+        "st",
+        "pf",
+        "kr",
+        "spr",
+        "gl",
+    ],
     ["a", "e", "i", "o", "u", "ä", "ö", "ü", "ei", "au", "ie", "eu"],
     ["", "", "", "", "n", "r", "s", "t", "ch", "ng", "en", "er", "lich"],
 )
@@ -188,7 +239,10 @@ def _pseudo_words(rng, parts, n: int, reserved: set, rank_offset: int) -> list[s
     while len(out) < n:
         rank = rank_offset + len(out)
         syllables = 1 + min(2, int(rng.random() < 0.4) + int(np.log10(rank + 10) / 2.2))  # rarer -> longer
-        word = "".join(onsets[rng.integers(len(onsets))] + vowels[rng.integers(len(vowels))] + codas[rng.integers(len(codas))] for _ in range(syllables))
+        word = "".join(
+            onsets[rng.integers(len(onsets))] + vowels[rng.integers(len(vowels))] + codas[rng.integers(len(codas))]
+            for _ in range(syllables)
+        )
         if rng.random() < 0.03 * min(rank, 3000) / 3000:  # a few capitalised names
             word = word.capitalize()
         if word and word not in seen:

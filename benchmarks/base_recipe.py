@@ -70,16 +70,27 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         pretrain_base(
-            tokenized, ROOT / "results/tokenizer", out / "model", out / "history.jsonl",
-            architecture=architecture, training=training, seed=config["seed"], bf16=config["pretraining"]["bf16"],
-            threads=args.threads, heldout=config["pretraining"]["heldout"], heldout_path=out / "heldout.json",
+            tokenized,
+            ROOT / "results/tokenizer",
+            out / "model",
+            out / "history.jsonl",
+            architecture=architecture,
+            training=training,
+            seed=config["seed"],
+            bf16=config["pretraining"]["bf16"],
+            threads=args.threads,
+            heldout=config["pretraining"]["heldout"],
+            heldout_path=out / "heldout.json",
             split_seed=config["seed"],
         )
         wall = time.perf_counter() - start
         after = json.loads((out / "heldout.json").read_text())["after"]
         gap = after["unigram_cross_entropy"] - after["mlm_loss"]
-        print(f"| {name} | {training['steps']} | {wall:.0f} | {after['mlm_loss']:.3f} | "
-              f"{after['unigram_cross_entropy']:.3f} | {gap:.3f} | {after['ranking_accuracy']:.3f} |", flush=True)
+        print(
+            f"| {name} | {training['steps']} | {wall:.0f} | {after['mlm_loss']:.3f} | "
+            f"{after['unigram_cross_entropy']:.3f} | {gap:.3f} | {after['ranking_accuracy']:.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -85,15 +85,22 @@ def main(argv=None) -> int:
     dev = load_examples(data / "dev.en.jsonl", labels)
     arch = config["base"]["architecture"]
     hp = {k: v for k, v in config["finetuning"].items() if k not in ("seeds", "group_seeds")}
-    print(f"\ntiming: {len(train)} train / {len(dev)} dev documents, batch {hp['batch_size']}, "
-          f"threads {torch.get_num_threads()}, architecture {arch}")
+    print(
+        f"\ntiming: {len(train)} train / {len(dev)} dev documents, batch {hp['batch_size']}, "
+        f"threads {torch.get_num_threads()}, architecture {arch}"
+    )
     for max_length in args.lengths:
         from transformers import BertConfig
 
         torch.manual_seed(0)
-        model = BertForSequenceClassification(BertConfig(
-            vocab_size=len(tokenizer), num_labels=len(labels), type_vocab_size=2,
-            **{**arch, "max_position_embeddings": max(arch["max_position_embeddings"], max_length)}))
+        model = BertForSequenceClassification(
+            BertConfig(
+                vocab_size=len(tokenizer),
+                num_labels=len(labels),
+                type_vocab_size=2,
+                **{**arch, "max_position_embeddings": max(arch["max_position_embeddings"], max_length)},
+            )
+        )
         tr, dv = encode(tokenizer, train, max_length), encode(tokenizer, dev, max_length)
         eval_seconds = []
 
@@ -104,14 +111,28 @@ def main(argv=None) -> int:
             return {"accuracy": sum(p == f["labels"] for p, f in zip(preds, dv)) / len(dv), "loss": loss}
 
         with tempfile.TemporaryDirectory() as tmp:
-            train_with_dev_selection(model, tokenizer, tr, evaluate_dev, {**hp, "epochs": args.epochs, "max_length": max_length},
-                                     1, Path(tmp) / "m", Path(tmp) / "h.jsonl", Path(tmp) / "d.json", "accuracy",
-                                     device=torch.device("cpu"))
+            train_with_dev_selection(
+                model,
+                tokenizer,
+                tr,
+                evaluate_dev,
+                {**hp, "epochs": args.epochs, "max_length": max_length},
+                1,
+                Path(tmp) / "m",
+                Path(tmp) / "h.jsonl",
+                Path(tmp) / "d.json",
+                "accuracy",
+                device=torch.device("cpu"),
+            )
             import json
+
             epochs = [json.loads(line) for line in (Path(tmp) / "h.jsonl").read_text().splitlines()]
         per_epoch = statistics.mean(e["epoch_seconds"] for e in epochs)
-        print(f"max_length {max_length}: {per_epoch:.1f} s per training epoch, {statistics.mean(eval_seconds):.1f} s per dev "
-              f"evaluation (mean of {len(epochs)})", flush=True)
+        print(
+            f"max_length {max_length}: {per_epoch:.1f} s per training epoch, {statistics.mean(eval_seconds):.1f} s per dev "
+            f"evaluation (mean of {len(epochs)})",
+            flush=True,
+        )
     return 0
 
 

@@ -34,8 +34,12 @@ def inputs(project: Path) -> dict:
         if direct.exists() or seeded:
             histories[obj_dir.name] = str(direct if direct.exists() else seeded[0])
     heldout = sorted(map(str, models.glob("*/heldout.json"))) + sorted(map(str, models.glob("*/p*/heldout.json")))
-    return {"metrics": [str(p) for p in topic + retrieval], "baselines": [str(p) for p in baselines],
-            "histories": histories, "heldout": heldout}
+    return {
+        "metrics": [str(p) for p in topic + retrieval],
+        "baselines": [str(p) for p in baselines],
+        "histories": histories,
+        "heldout": heldout,
+    }
 
 
 def run_gather(files: dict, config: dict, n_boot: int, out: Path) -> float:
@@ -46,15 +50,28 @@ def run_gather(files: dict, config: dict, n_boot: int, out: Path) -> float:
 
     stats = {**config["stats"], "bootstrap_samples": n_boot}
     claims_config = {
-        "learning_rate": config["finetuning"]["learning_rate"], "batch_size": config["finetuning"]["batch_size"],
-        "max_length": config["finetuning"]["max_length"], "weam_mask_prob": config["pretraining"]["weam"]["mask_prob"],
-        "weam_lambda": config["pretraining"]["weam"]["lambda"], "seeds": config["finetuning"]["seeds"],
-        "base": describe_base(config), "stats": stats,
+        "learning_rate": config["finetuning"]["learning_rate"],
+        "batch_size": config["finetuning"]["batch_size"],
+        "max_length": config["finetuning"]["max_length"],
+        "weam_mask_prob": config["pretraining"]["weam"]["mask_prob"],
+        "weam_lambda": config["pretraining"]["weam"]["lambda"],
+        "seeds": config["finetuning"]["seeds"],
+        "base": describe_base(config),
+        "stats": stats,
     }
     start = time.perf_counter()
-    result = gather(files["metrics"], out / "tables", baseline="base", control="mlm", history_files=files["histories"],
-                    plots_dir=out / "plots", baseline_files=files["baselines"], n_boot=n_boot,
-                    boot_seed=stats["bootstrap_seed"], html_dir=out / "report")
+    result = gather(
+        files["metrics"],
+        out / "tables",
+        baseline="base",
+        control="mlm",
+        history_files=files["histories"],
+        plots_dir=out / "plots",
+        baseline_files=files["baselines"],
+        n_boot=n_boot,
+        boot_seed=stats["bootstrap_seed"],
+        html_dir=out / "report",
+    )
     checks = write_treatment_table(files["heldout"], out / "tables" / "treatment.md")
     claims_config["not_learned"] = not_learned(checks) if checks else None
     write_claims(result, claims_config, out / "tables" / "claims.md")
@@ -76,8 +93,10 @@ def main() -> None:
             took = run_gather(files, config, n_boot, Path(tmp) / f"{i}-{n_boot}")
             times[n_boot] = min(times.get(n_boot, took), took)
             print(f"gather tables + claims, B = {n_boot}: {took:.1f} s", flush=True)
-    print(f"the bootstrap's {n_full - 100} extra replicates cost {times[n_full] - times[100]:.1f} s "
-          f"(B = {n_full}: {times[n_full]:.1f} s, B = 100: {times[100]:.1f} s, ratio {times[n_full] / times[100]:.2f})")
+    print(
+        f"the bootstrap's {n_full - 100} extra replicates cost {times[n_full] - times[100]:.1f} s "
+        f"(B = {n_full}: {times[n_full]:.1f} s, B = 100: {times[100]:.1f} s, ratio {times[n_full] / times[100]:.2f})"
+    )
 
 
 if __name__ == "__main__":

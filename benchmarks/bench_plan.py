@@ -27,9 +27,24 @@ LANGS = ["de", "fr", "es", "ru", "ja", "zh", "it", "pl", "nl", "pt"]
 def plan(configfile: Path, workdir: Path) -> tuple[int, float]:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--quiet", "rules",
-         "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(configfile)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "2",
+            "--quiet",
+            "rules",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(configfile),
+        ],
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - start
     if result.returncode != 0:
@@ -56,7 +71,9 @@ def main() -> None:
         base_jobs, base_s = plan(REPO / "config.yaml", tmp)
         jobs, seconds = plan(tmp / "grid.yaml", tmp)
     print(f"default study: {base_jobs} jobs planned in {base_s:.2f} s")
-    print(f"grid {args.languages} languages x 6 arms x {args.seeds} seeds x 2 settings: {jobs} jobs planned in {seconds:.2f} s")
+    print(
+        f"grid {args.languages} languages x 6 arms x {args.seeds} seeds x 2 settings: {jobs} jobs planned in {seconds:.2f} s"
+    )
     print(f"ratio grid/default: {seconds / base_s:.2f}x time for {jobs / max(base_jobs, 1):.2f}x jobs")
     print("goal: under 10 s:", "met" if seconds < 10 else "NOT met")
     print("(each time is one `python -m snakemake -n` process: interpreter start and imports included)")

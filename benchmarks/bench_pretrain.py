@@ -95,7 +95,13 @@ class Window:
         self.losses = {}
 
     def mark(self, step, loss=None):
-        self.marks[step] = (time.perf_counter(), time.process_time(), self.tokens, self.positions, dict(self.clock.seconds))
+        self.marks[step] = (
+            time.perf_counter(),
+            time.process_time(),
+            self.tokens,
+            self.positions,
+            dict(self.clock.seconds),
+        )
         if loss is not None:
             self.losses[step] = loss
 
@@ -131,14 +137,20 @@ def load_data(args):
 def params(model) -> dict:
     full = sum(p.numel() for p in model.parameters())
     emb = model.base_model.embeddings
-    embedding = sum(p.numel() for m in (emb.word_embeddings, emb.position_embeddings, emb.token_type_embeddings) for p in m.parameters())
+    embedding = sum(
+        p.numel()
+        for m in (emb.word_embeddings, emb.position_embeddings, emb.token_type_embeddings)
+        for p in m.parameters()
+    )
     return {"full": full, "non_embedding": full - embedding}
 
 
 def watch_dtype(model) -> set:
     """The dtypes the first query projection produces (bf16 under autocast): proof of the precision used."""
     seen: set = set()
-    model.base_model.encoder.layer[0].attention.self.query.register_forward_hook(lambda m, i, o: seen.add(str(o.dtype).replace("torch.", "")))
+    model.base_model.encoder.layer[0].attention.self.query.register_forward_hook(
+        lambda m, i, o: seen.add(str(o.dtype).replace("torch.", ""))
+    )
     return seen
 
 
@@ -165,8 +177,12 @@ def child_matmul(args) -> dict:
             cpu.append(time.process_time() - c0)
         times.sort()
         cpu.sort()
-        out[name] = {"gflops": 2 * n**3 / times[len(times) // 2] / 1e9, "best_gflops": 2 * n**3 / times[0] / 1e9,
-                     "gflops_per_cpu_s": 2 * n**3 / cpu[len(cpu) // 2] / 1e9, "reps": len(times)}
+        out[name] = {
+            "gflops": 2 * n**3 / times[len(times) // 2] / 1e9,
+            "best_gflops": 2 * n**3 / times[0] / 1e9,
+            "gflops_per_cpu_s": 2 * n**3 / cpu[len(cpu) // 2] / 1e9,
+            "reps": len(times),
+        }
     return out
 
 
@@ -214,19 +230,37 @@ def child_project(args) -> dict:
 
     window.mark(0)
     summary = train(
-        model, objective, sentences,
-        steps=args.steps, batch_size=tr["batch_size"], learning_rate=tr["learning_rate"],
-        warmup_ratio=tr.get("warmup_ratio", 0.0), weight_decay=tr.get("weight_decay", 0.0),
-        gradient_accumulation=int(tr.get("gradient_accumulation", 1)), max_grad_norm=tr.get("max_grad_norm", 1.0),
-        seed=args.seed, bf16=cfg["bf16"], device="cpu", log_every=1, callback=callback, label="bench",
+        model,
+        objective,
+        sentences,
+        steps=args.steps,
+        batch_size=tr["batch_size"],
+        learning_rate=tr["learning_rate"],
+        warmup_ratio=tr.get("warmup_ratio", 0.0),
+        weight_decay=tr.get("weight_decay", 0.0),
+        gradient_accumulation=int(tr.get("gradient_accumulation", 1)),
+        max_grad_norm=tr.get("max_grad_norm", 1.0),
+        seed=args.seed,
+        bf16=cfg["bf16"],
+        device="cpu",
+        log_every=1,
+        callback=callback,
+        label="bench",
     )
     out = window.result(args.warmup, args.steps)
     if profiler is not None:
         profiler.__exit__(None, None, None)
-        out["profile"] = profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=18, max_name_column_width=42)
+        out["profile"] = profiler.key_averages().table(
+            sort_by="self_cpu_time_total", row_limit=18, max_name_column_width=42
+        )
     out.update(
-        sentences=len(sentences), digest=digest, params=params(model), bf16=bool(summary["bf16"]), dtypes=sorted(dtypes),
-        threads=torch.get_num_threads(), mean_loss=sum(window.losses.values()) / len(window.losses),
+        sentences=len(sentences),
+        digest=digest,
+        params=params(model),
+        bf16=bool(summary["bf16"]),
+        dtypes=sorted(dtypes),
+        threads=torch.get_num_threads(),
+        mean_loss=sum(window.losses.values()) / len(window.losses),
         last_loss=window.losses[args.steps],
         bf16_resolved=resolve_bf16(cfg["bf16"], torch.device("cpu")),
     )
@@ -293,17 +327,27 @@ def child_trainer(args, grouped: bool) -> dict:
             seed=args.seed,
         )
         trainer = CountingTrainer(
-            model=model, args=targs, train_dataset=dataset, data_collator=collate,
-            processing_class=tokenizer, callbacks=[Timer()],
+            model=model,
+            args=targs,
+            train_dataset=dataset,
+            data_collator=collate,
+            processing_class=tokenizer,
+            callbacks=[Timer()],
         )
         window.mark(0)
         trainer.train()
     out = window.result(args.warmup, args.steps)
     out.update(
-        sentences=len(sentences), digest=digest, params=params(model), bf16=use_bf16, dtypes=sorted(dtypes),
+        sentences=len(sentences),
+        digest=digest,
+        params=params(model),
+        bf16=use_bf16,
+        dtypes=sorted(dtypes),
         mixed_precision=str(trainer.accelerator.mixed_precision),
-        threads=torch.get_num_threads(), mean_loss=sum(window.losses.values()) / len(window.losses),
-        last_loss=window.losses[args.steps], optimizer=targs.optim.value if hasattr(targs.optim, "value") else str(targs.optim),
+        threads=torch.get_num_threads(),
+        mean_loss=sum(window.losses.values()) / len(window.losses),
+        last_loss=window.losses[args.steps],
+        optimizer=targs.optim.value if hasattr(targs.optim, "value") else str(targs.optim),
     )
     return out
 
@@ -332,7 +376,11 @@ def prepare_data(args, cfg, tmp: Path) -> tuple[str, list[str], str]:
     tokenizer = project / "results/tokenizer"
     if tokenized and tokenizer.is_dir():
         names = ", ".join(p.name for p in tokenized)
-        return str(tokenizer), [str(p) for p in tokenized], f"the project's tokenized bitext {project}/results/tokenized/{{{names}}} and {tokenizer}"
+        return (
+            str(tokenizer),
+            [str(p) for p in tokenized],
+            f"the project's tokenized bitext {project}/results/tokenized/{{{names}}} and {tokenizer}",
+        )
     import datasets
 
     from alignxfer.tokenization import tokenize_pair, train_tokenizer
@@ -342,25 +390,37 @@ def prepare_data(args, cfg, tmp: Path) -> tuple[str, list[str], str]:
     corpus = tmp / "corpus.txt"
     stats = C.write_synthetic_corpus(corpus, args.pairs, args.seed)
     t0 = time.perf_counter()
-    info = train_tokenizer([corpus], tmp / "tokenizer", vocab_size=cfg["tokenizer"]["vocab_size"], seed=args.seed, threads=args.threads)
+    info = train_tokenizer(
+        [corpus], tmp / "tokenizer", vocab_size=cfg["tokenizer"]["vocab_size"], seed=args.seed, threads=args.threads
+    )
     tokenize_pair(corpus, tmp / "tokenizer", tmp / "tokenized" / "en-xx", threads=args.threads)
     seconds = time.perf_counter() - t0
-    desc = (f"{C.describe_synthetic(stats)}; WordPiece tokenizer (vocab {info['vocab_size']}) and tokenized dataset "
-            f"built with alignxfer.tokenization in {seconds:.1f} s")
+    desc = (
+        f"{C.describe_synthetic(stats)}; WordPiece tokenizer (vocab {info['vocab_size']}) and tokenized dataset "
+        f"built with alignxfer.tokenization in {seconds:.1f} s"
+    )
     return str(tmp / "tokenizer"), [str(tmp / "tokenized" / "en-xx")], desc
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--project", default=str(C.REPO), help="folder with results/tokenizer and results/tokenized/en-* (else synthetic data)")
+    parser.add_argument(
+        "--project",
+        default=str(C.REPO),
+        help="folder with results/tokenizer and results/tokenized/en-* (else synthetic data)",
+    )
     parser.add_argument("--config", default=str(C.REPO / "config.yaml"))
     parser.add_argument("--steps", type=int, default=30, help="optimizer steps per run")
     parser.add_argument("--warmup", type=int, default=5, help="first steps excluded from timing")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads of every run (default: the config's threads)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads of every run (default: the config's threads)"
+    )
     parser.add_argument("--pairs", type=int, default=12000, help="synthetic corpus size when no tokenized data exists")
     parser.add_argument("--seed", type=int, default=None, help="default: the config's seed")
     parser.add_argument("--no-grouped", action="store_true", help="skip the group_by_length Trainer run")
-    parser.add_argument("--profile", action="store_true", help="also profile the project's loop (torch.profiler) in an extra run")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile the project's loop (torch.profiler) in an extra run"
+    )
     # internal: child mode
     for name in ("--child", "--result", "--cfg", "--tokenizer", "--tokenized"):
         parser.add_argument(name, help=argparse.SUPPRESS)
@@ -373,9 +433,11 @@ def main() -> None:
         parser.error("need 1 <= --warmup < --steps")
     if not C.find_accelerate():
         deps = C.DEPS
-        sys.exit(f"transformers.Trainer needs accelerate, which is not installed. Install it without touching the "
-                 f"project's environment:\n  {C.PYTHON} -m pip install --no-deps --target {deps} 'accelerate>=1.10.1'\n"
-                 f"then rerun (the benchmark finds that folder by itself)")
+        sys.exit(
+            f"transformers.Trainer needs accelerate, which is not installed. Install it without touching the "
+            f"project's environment:\n  {C.PYTHON} -m pip install --no-deps --target {deps} 'accelerate>=1.10.1'\n"
+            f"then rerun (the benchmark finds that folder by itself)"
+        )
 
     from alignxfer.config import load_config
 
@@ -384,10 +446,16 @@ def main() -> None:
     args.threads = threads
     args.seed = cfg_all["seed"] if args.seed is None else args.seed
     training = dict(cfg_all["base"]["training"])
-    cfg = {"architecture": cfg_all["base"]["architecture"], "training": training, "bf16": cfg_all["pretraining"]["bf16"]}
+    cfg = {
+        "architecture": cfg_all["base"]["architecture"],
+        "training": training,
+        "bf16": cfg_all["pretraining"]["bf16"],
+    }
     max_length = int(training["max_length"])
 
-    C.header("pre-training throughput: alignxfer.pretraining.train vs transformers.Trainer (same model, data, hyperparameters)")
+    C.header(
+        "pre-training throughput: alignxfer.pretraining.train vs transformers.Trainer (same model, data, hyperparameters)"
+    )
     import torch
     import transformers
 
@@ -395,96 +463,179 @@ def main() -> None:
         tmp = Path(tmp)
         tokenizer_dir, tokenized_dirs, data_desc = prepare_data(args, cfg_all, tmp)
         print(f"# data: {data_desc}")
-        print(f"# model: BertForMaskedLM {cfg['architecture']}; batch {training['batch_size']}, max_length {max_length}, "
-              f"lr {training['learning_rate']}, warmup_ratio {training.get('warmup_ratio')}, weight_decay {training.get('weight_decay')}, "
-              f"mask_prob {training['mask_prob']}, bf16 {cfg['bf16']!r} -> "
-              f"{torch.cpu._is_avx512_bf16_supported() and 'native AVX-512 BF16: autocast on' or 'no native bf16: fp32'}")
-        print(f"# {args.steps} steps per run, first {args.warmup} excluded from timing; torch {torch.__version__}, "
-              f"transformers {transformers.__version__}, {threads} torch thread(s) per run (OMP_NUM_THREADS={threads})")
+        print(
+            f"# model: BertForMaskedLM {cfg['architecture']}; batch {training['batch_size']}, max_length {max_length}, "
+            f"lr {training['learning_rate']}, warmup_ratio {training.get('warmup_ratio')}, weight_decay {training.get('weight_decay')}, "
+            f"mask_prob {training['mask_prob']}, bf16 {cfg['bf16']!r} -> "
+            f"{torch.cpu._is_avx512_bf16_supported() and 'native AVX-512 BF16: autocast on' or 'no native bf16: fp32'}"
+        )
+        print(
+            f"# {args.steps} steps per run, first {args.warmup} excluded from timing; torch {torch.__version__}, "
+            f"transformers {transformers.__version__}, {threads} torch thread(s) per run (OMP_NUM_THREADS={threads})"
+        )
         if C.DEPS_USED:
             print(f"# accelerate (needed by Trainer, no project dependency) imported from {C.DEPS}")
         print("# peak RSS = each child's own VmHWM at its end (interpreter, imports and data included)")
         sys.stdout.flush()
 
-        common = ["--cfg", json.dumps(cfg), "--tokenizer", tokenizer_dir, "--tokenized", ",".join(tokenized_dirs),
-                  "--max-length", str(max_length), "--steps", str(args.steps), "--warmup", str(args.warmup),
-                  "--threads", str(threads), "--seed", str(args.seed)]
+        common = [
+            "--cfg",
+            json.dumps(cfg),
+            "--tokenizer",
+            tokenizer_dir,
+            "--tokenized",
+            ",".join(tokenized_dirs),
+            "--max-length",
+            str(max_length),
+            "--steps",
+            str(args.steps),
+            "--warmup",
+            str(args.warmup),
+            "--threads",
+            str(threads),
+            "--seed",
+            str(args.seed),
+        ]
         runs = ["matmul", "project", "trainer"] + ([] if args.no_grouped else ["trainer_grouped"])
         results = {}
         for name in runs:
             res_path = tmp / f"{name}.json"
-            proc = C.run_child([__file__, "--child", name, "--result", str(res_path), *common],
-                               env_extra={"OMP_NUM_THREADS": threads}, log_path=tmp / f"{name}.log")
+            proc = C.run_child(
+                [__file__, "--child", name, "--result", str(res_path), *common],
+                env_extra={"OMP_NUM_THREADS": threads},
+                log_path=tmp / f"{name}.log",
+            )
             results[name] = json.loads(res_path.read_text())
             results[name]["proc"] = proc
             print(f"#   {name}: done in {proc['wall_s']:.1f} s (load {C.load_average()})", flush=True)
         profile = None
         if args.profile:
             res_path = tmp / "profile.json"
-            C.run_child([__file__, "--child", "project", "--result", str(res_path), "--profile", *common],
-                        env_extra={"OMP_NUM_THREADS": threads}, log_path=tmp / "profile.log")
+            C.run_child(
+                [__file__, "--child", "project", "--result", str(res_path), "--profile", *common],
+                env_extra={"OMP_NUM_THREADS": threads},
+                log_path=tmp / "profile.log",
+            )
             profile = json.loads(res_path.read_text())
 
     mm = results["matmul"]
-    print(f"\n2048x2048 matmul, {threads} thread(s), median of {mm['bf16']['reps']} / {mm['fp32']['reps']} reps (best in brackets): "
-          f"bf16 {mm['bf16']['gflops']:.0f} ({mm['bf16']['best_gflops']:.0f}) GFLOP/s, fp32 {mm['fp32']['gflops']:.0f} "
-          f"({mm['fp32']['best_gflops']:.0f}) GFLOP/s; per CPU-second: bf16 {mm['bf16']['gflops_per_cpu_s']:.0f}, "
-          f"fp32 {mm['fp32']['gflops_per_cpu_s']:.0f}")
-    print(f"peak RSS of the matmul child (torch + transformers + alignxfer imported, no data: the floor): {C.mib(mm['peak_rss_kib'])}")
+    print(
+        f"\n2048x2048 matmul, {threads} thread(s), median of {mm['bf16']['reps']} / {mm['fp32']['reps']} reps (best in brackets): "
+        f"bf16 {mm['bf16']['gflops']:.0f} ({mm['bf16']['best_gflops']:.0f}) GFLOP/s, fp32 {mm['fp32']['gflops']:.0f} "
+        f"({mm['fp32']['best_gflops']:.0f}) GFLOP/s; per CPU-second: bf16 {mm['bf16']['gflops_per_cpu_s']:.0f}, "
+        f"fp32 {mm['fp32']['gflops_per_cpu_s']:.0f}"
+    )
+    print(
+        f"peak RSS of the matmul child (torch + transformers + alignxfer imported, no data: the floor): {C.mib(mm['peak_rss_kib'])}"
+    )
     digests = {results[n]["digest"] for n in runs if n != "matmul"}
     p = results["project"]["params"]
-    print(f"same sentences in every run: {'yes' if len(digests) == 1 else 'NO'} ({results['project']['sentences']} sentences, sha {results['project']['digest']}); "
-          f"parameters: {p['full']:,} all, {p['non_embedding']:,} non-embedding")
+    print(
+        f"same sentences in every run: {'yes' if len(digests) == 1 else 'NO'} ({results['project']['sentences']} sentences, sha {results['project']['digest']}); "
+        f"parameters: {p['full']:,} all, {p['non_embedding']:,} non-embedding"
+    )
 
-    labels = {"project": "alignxfer loop", "trainer": "HF Trainer (random sampler)", "trainer_grouped": "HF Trainer (group_by_length)"}
+    labels = {
+        "project": "alignxfer loop",
+        "trainer": "HF Trainer (random sampler)",
+        "trainer_grouped": "HF Trainer (group_by_length)",
+    }
     rows = []
     for name in runs[1:]:
         r = results[name]
-        rows.append([
-            labels[name], f"{r['tokens_per_s']:,.0f}", f"{r['tokens_per_cpu_s']:,.0f}", f"{r['seconds'] / r['steps_timed']:.3f}",
-            f"{r['tokens'] / r['positions']:.0%}", C.mib(r["peak_rss_kib"]), f"{r['mean_loss']:.3f}", "/".join(r["dtypes"]),
-        ])
+        rows.append(
+            [
+                labels[name],
+                f"{r['tokens_per_s']:,.0f}",
+                f"{r['tokens_per_cpu_s']:,.0f}",
+                f"{r['seconds'] / r['steps_timed']:.3f}",
+                f"{r['tokens'] / r['positions']:.0%}",
+                C.mib(r["peak_rss_kib"]),
+                f"{r['mean_loss']:.3f}",
+                "/".join(r["dtypes"]),
+            ]
+        )
     print()
-    print(C.table(rows, ["loop", "tokens/s (non-pad)", "tokens/CPU-s", "s/step", "non-pad share", "peak RSS", "mean loss", "linear out dtype"]))
-    print("'non-pad share' = non-pad tokens / padded positions fed to the encoder; mean loss = mean MLM loss of all steps; "
-          "'linear out dtype' = what layer 0's query projection produced (bfloat16: autocast was on)")
+    print(
+        C.table(
+            rows,
+            [
+                "loop",
+                "tokens/s (non-pad)",
+                "tokens/CPU-s",
+                "s/step",
+                "non-pad share",
+                "peak RSS",
+                "mean loss",
+                "linear out dtype",
+            ],
+        )
+    )
+    print(
+        "'non-pad share' = non-pad tokens / padded positions fed to the encoder; mean loss = mean MLM loss of all steps; "
+        "'linear out dtype' = what layer 0's query projection produced (bfloat16: autocast was on)"
+    )
 
     rows = []
     for name in runs[1:]:
         r = results[name]
         for kind, n_params in (("non-emb", p["non_embedding"]), ("all", p["full"])):
             wall, cpu = 6 * n_params * r["tokens_per_s"], 6 * n_params * r["tokens_per_cpu_s"]
-            rows.append([
-                labels[name] if kind == "non-emb" else "", f"{kind} {n_params / 1e6:.2f}M",
-                f"{wall / 1e9:.1f}", f"{wall / (mm['bf16']['gflops'] * 1e9):.1%}", f"{wall / (mm['fp32']['gflops'] * 1e9):.1%}",
-                f"{cpu / 1e9:.1f}", f"{cpu / (mm['bf16']['gflops_per_cpu_s'] * 1e9):.1%}", f"{cpu / (mm['fp32']['gflops_per_cpu_s'] * 1e9):.1%}",
-            ])
+            rows.append(
+                [
+                    labels[name] if kind == "non-emb" else "",
+                    f"{kind} {n_params / 1e6:.2f}M",
+                    f"{wall / 1e9:.1f}",
+                    f"{wall / (mm['bf16']['gflops'] * 1e9):.1%}",
+                    f"{wall / (mm['fp32']['gflops'] * 1e9):.1%}",
+                    f"{cpu / 1e9:.1f}",
+                    f"{cpu / (mm['bf16']['gflops_per_cpu_s'] * 1e9):.1%}",
+                    f"{cpu / (mm['fp32']['gflops_per_cpu_s'] * 1e9):.1%}",
+                ]
+            )
     print()
-    print(C.table(rows, ["loop", "N", "GFLOP/s", "of bf16 mm", "of fp32 mm", "GFLOP/CPU-s", "of bf16 mm/CPU-s", "of fp32 mm/CPU-s"]))
-    print("model FLOP/s = 6 x N x tokens/s, N = non-embedding or all parameters; 'mm' = the 2048x2048 matmul above "
-          "(wall: median GFLOP/s; CPU: GFLOP per CPU-second)")
+    print(
+        C.table(
+            rows,
+            ["loop", "N", "GFLOP/s", "of bf16 mm", "of fp32 mm", "GFLOP/CPU-s", "of bf16 mm/CPU-s", "of fp32 mm/CPU-s"],
+        )
+    )
+    print(
+        "model FLOP/s = 6 x N x tokens/s, N = non-embedding or all parameters; 'mm' = the 2048x2048 matmul above "
+        "(wall: median GFLOP/s; CPU: GFLOP per CPU-second)"
+    )
 
     ours, ours_cpu = results["project"]["tokens_per_s"], results["project"]["tokens_per_cpu_s"]
     for name in runs[2:]:
         ratio = ours / results[name]["tokens_per_s"]
         ratio_cpu = ours_cpu / results[name]["tokens_per_cpu_s"]
-        print(f"ratio alignxfer / {labels[name]}: {ratio:.2f}x in tokens/s, {ratio_cpu:.2f}x in tokens per CPU-second "
-              f"(goal >= 2x: {'met' if min(ratio, ratio_cpu) >= 2 else 'NOT met'})")
-    print("(tokens per CPU-second = non-pad tokens / process CPU time of the timed steps: with one thread it is "
-          "less sensitive than wall time to other processes sharing the cores)")
+        print(
+            f"ratio alignxfer / {labels[name]}: {ratio:.2f}x in tokens/s, {ratio_cpu:.2f}x in tokens per CPU-second "
+            f"(goal >= 2x: {'met' if min(ratio, ratio_cpu) >= 2 else 'NOT met'})"
+        )
+    print(
+        "(tokens per CPU-second = non-pad tokens / process CPU time of the timed steps: with one thread it is "
+        "less sensitive than wall time to other processes sharing the cores)"
+    )
     print("\nwhere the timed steps go (seconds per step):")
     phase_rows = []
     for name in runs[1:]:
         ph = results[name]["phases"]
         steps = results[name]["steps_timed"]
-        phase_rows.append([labels[name]] + [f"{ph[k] / steps:.3f}" for k in ("collate", "forward", "backward+clip+rest", "optimizer")])
+        phase_rows.append(
+            [labels[name]] + [f"{ph[k] / steps:.3f}" for k in ("collate", "forward", "backward+clip+rest", "optimizer")]
+        )
     print(C.table(phase_rows, ["loop", "collate+mask", "forward+loss", "backward+clip+rest", "optimizer.step"]))
     if "optimizer" in results.get("trainer", {}):
-        print(f"Trainer: optimizer {results['trainer']['optimizer']}, accelerate mixed_precision {results['trainer']['mixed_precision']}; "
-              f"alignxfer: torch.optim.AdamW (default foreach), torch.autocast(cpu, bfloat16)")
+        print(
+            f"Trainer: optimizer {results['trainer']['optimizer']}, accelerate mixed_precision {results['trainer']['mixed_precision']}; "
+            f"alignxfer: torch.optim.AdamW (default foreach), torch.autocast(cpu, bfloat16)"
+        )
     if profile is not None:
-        print(f"\ntorch.profiler, alignxfer loop, steps {args.warmup + 1}..{args.steps} (ops by self CPU time; "
-              f"profiling overhead included: {profile['tokens_per_s']:,.0f} tokens/s under the profiler):")
+        print(
+            f"\ntorch.profiler, alignxfer loop, steps {args.warmup + 1}..{args.steps} (ops by self CPU time; "
+            f"profiling overhead included: {profile['tokens_per_s']:,.0f} tokens/s under the profiler):"
+        )
         print(profile["profile"])
     print(f"# load average at end: {C.load_average()}")
 

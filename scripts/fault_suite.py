@@ -89,28 +89,59 @@ CONFIG_CASES = [
     ("empty seed list", {"finetuning": {"seeds": []}}, "finetuning.seeds"),
     ("unknown language", {"corpus": {"languages": ["xx"]}}, "corpus.languages[0]: 'xx' is not allowed"),
     ("apt option injection", {"corpus": {"ddtp": {"architecture": "amd64 trusted=yes"}}}, "corpus.ddtp.architecture"),
-    ("apt line injection", {"corpus": {"ddtp": {"suite": "bookworm\ndeb [trusted=yes] http://x/ y main"}}}, "corpus.ddtp.suite"),
-    ("odd contrastive batch", {"base": {"training": {"objective": "contrastive", "batch_size": 15}}}, "base.training.batch_size: 15 is odd"),
+    (
+        "apt line injection",
+        {"corpus": {"ddtp": {"suite": "bookworm\ndeb [trusted=yes] http://x/ y main"}}},
+        "corpus.ddtp.suite",
+    ),
+    (
+        "odd contrastive batch",
+        {"base": {"training": {"objective": "contrastive", "batch_size": 15}}},
+        "base.training.batch_size: 15 is odd",
+    ),
     ("split leaves nothing", {"prepare": {"split": {"test": 0.5, "dev": 0.3, "train": 0.3}}}, "prepare.split"),
     ("empty pre-training seed list", {"pretraining": {"seeds": []}}, "pretraining.seeds: [] should be non-empty"),
 ]
 
 DATA_CASES = [
     ("ragged bitext", lambda d: _moses(d, de=GOOD_DE[:2]), "train.de has 2 lines"),
-    ("invalid UTF-8", lambda d: _moses(d, raw_de=b"Hallo Welt .\nDas ist \xff .\nGuten Morgen .\n"), "train.de:2: invalid UTF-8"),
-    ("wrong sha256", lambda d: {**_moses(d), "xx": {"path": str(d / "train.de"), "sha256": "0" * 64}}, "sha256 mismatch: expected 000"),
+    (
+        "invalid UTF-8",
+        lambda d: _moses(d, raw_de=b"Hallo Welt .\nDas ist \xff .\nGuten Morgen .\n"),
+        "train.de:2: invalid UTF-8",
+    ),
+    (
+        "wrong sha256",
+        lambda d: {**_moses(d), "xx": {"path": str(d / "train.de"), "sha256": "0" * 64}},
+        "sha256 mismatch: expected 000",
+    ),
     ("archive member ../", lambda d: _archive(d, _member("../../etc/passwd")), "has an absolute path or '..'"),
     ("archive member absolute", lambda d: _archive(d, _member("/etc/passwd")), "has an absolute path or '..'"),
-    ("archive hard link outside", lambda d: _archive(d, _member("c/train.de", "lnk", "/etc/hostname")), "is a hard link"),
-    ("archive symlink outside", lambda d: _archive(d, _member("c/train.de", "sym", "/etc/hostname")), "is a symbolic link"),
+    (
+        "archive hard link outside",
+        lambda d: _archive(d, _member("c/train.de", "lnk", "/etc/hostname")),
+        "is a hard link",
+    ),
+    (
+        "archive symlink outside",
+        lambda d: _archive(d, _member("c/train.de", "sym", "/etc/hostname")),
+        "is a symbolic link",
+    ),
     ("archive device file", lambda d: _archive(d, _member("c/train.de", "chr")), "is a device file"),
-    ("archive missing member", lambda d: {**_archive(d, _member("c/other.de")), "xx": {"member": "c/train.de"}}, "no member 'c/train.de'"),
+    (
+        "archive missing member",
+        lambda d: {**_archive(d, _member("c/other.de")), "xx": {"member": "c/train.de"}},
+        "no member 'c/train.de'",
+    ),
     ("zip member ../", lambda d: _zip(d, "../../etc/passwd"), "has an absolute path or '..'"),
     ("zip member absolute", lambda d: _zip(d, "/etc/passwd"), "has an absolute path or '..'"),
     ("zip symlink", lambda d: _zip(d, "c/train.de", 0o120777, b"/etc/hostname"), "is a symbolic link"),
     ("zip device file", lambda d: _zip(d, "c/train.de", 0o020644), "is a device file"),
-    ("tab inside a tsv text", lambda d: _tsv(d, ["Hello world .\tHallo Welt .", "This is\ta test .\tDas ist ein Test ."]),
-     "en-de.tsv:2: expected 2 tab-separated fields (en, xx), found 3; format tsv takes one tab a line"),
+    (
+        "tab inside a tsv text",
+        lambda d: _tsv(d, ["Hello world .\tHallo Welt .", "This is\ta test .\tDas ist ein Test ."]),
+        "en-de.tsv:2: expected 2 tab-separated fields (en, xx), found 3; format tsv takes one tab a line",
+    ),
 ]
 
 
@@ -124,16 +155,39 @@ def local_study(folder: Path, pair: dict, languages=("de",), pairs: dict | None 
 NOBODY = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
-def run(folder: Path, cfg: dict, *args: str, env: dict | None = None, user: list | None = None) -> tuple[int, str, float]:
+def run(
+    folder: Path, cfg: dict, *args: str, env: dict | None = None, user: list | None = None
+) -> tuple[int, str, float]:
     path = folder / "overlay.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    full_env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}", "PYTHONPATH": str(REPO),
-                **(env or {})}
+    full_env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
+        "PYTHONPATH": str(REPO),
+        **(env or {}),
+    }
     started = time.monotonic()
     result = subprocess.run(
-        [*(user or []), sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-         str(folder), "--configfile", str(path), "--cores", "1", *args],
-        capture_output=True, text=True, env=full_env, timeout=900, cwd=folder,
+        [
+            *(user or []),
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(folder),
+            "--configfile",
+            str(path),
+            "--cores",
+            "1",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=900,
+        cwd=folder,
     )
     return result.returncode, result.stdout + result.stderr, time.monotonic() - started
 
@@ -154,8 +208,11 @@ def lost(before: dict, folder: Path) -> list[str]:
 
 
 def partials(folder: Path) -> list[str]:
-    return [str(p) for p in (folder / "results").rglob(".*") if p.name.endswith((".tmp", ".old"))] \
-        if (folder / "results").exists() else []
+    return (
+        [str(p) for p in (folder / "results").rglob(".*") if p.name.endswith((".tmp", ".old"))]
+        if (folder / "results").exists()
+        else []
+    )
 
 
 class Outcome:
@@ -171,8 +228,16 @@ def expect_error(name, rc, out, took, expected, folder, before=None) -> Outcome:
     left = partials(folder)
     ok = rc != 0 and expected in out and "Traceback" not in out and not gone and not left
     line = next((ln.strip() for ln in out.splitlines() if expected in ln), "(expected text not found)")
-    why = " | ".join(x for x in [f"rc {rc}" if rc == 0 else "", "traceback on the console" if "Traceback" in out else "",
-                                 f"lost {gone[:3]}" if gone else "", f"partial files {left[:3]}" if left else ""] if x)
+    why = " | ".join(
+        x
+        for x in [
+            f"rc {rc}" if rc == 0 else "",
+            "traceback on the console" if "Traceback" in out else "",
+            f"lost {gone[:3]}" if gone else "",
+            f"partial files {left[:3]}" if left else "",
+        ]
+        if x
+    )
     return Outcome(name, ok, line, took, why)
 
 
@@ -222,8 +287,13 @@ def scenario_odd_text(root: Path) -> list[Outcome]:
     fail = "" if base_ok else f"the run failed (rc {rc}): {out.strip().splitlines()[-1] if out.strip() else ''}"
     results = []
     if not base_ok:
-        for name in ("'|||' inside a text", "tab inside a moses text", "no-break space inside a text", "empty lines",
-                     "5,000-word line"):
+        for name in (
+            "'|||' inside a text",
+            "tab inside a moses text",
+            "no-break space inside a text",
+            "empty lines",
+            "5,000-word line",
+        ):
             results.append(Outcome(name, False, "", took, fail))
         return results
     corpus = (folder / "results/align/en-de/corpus.txt").read_text(encoding="utf-8").splitlines()
@@ -234,35 +304,60 @@ def scenario_odd_text(root: Path) -> list[Outcome]:
     summary = json.loads((folder / "results/data/summary/en-de.json").read_text())
     one_sep = all(line.count(SEPARATOR) == 1 for line in corpus) and len(corpus) == len(pre_en) == len(sym)
     pipes = [line for line in pre_en if "|||" in line]
-    results.append(Outcome(
-        "'|||' inside a text", one_sep and bool(pipes),
-        f"taken: {len(pipes)} pre-training pairs hold '|||'; results/align/en-de/corpus.txt has {len(corpus)} lines, "
-        f"each with one ' ||| ' (inside a text, '|||' is three '|' words), symmetrized.txt {len(sym)} lines", took,
-        "" if one_sep and pipes else "no '|||' pair reached the aligner, or a line has another separator count"))
+    results.append(
+        Outcome(
+            "'|||' inside a text",
+            one_sep and bool(pipes),
+            f"taken: {len(pipes)} pre-training pairs hold '|||'; results/align/en-de/corpus.txt has {len(corpus)} lines, "
+            f"each with one ' ||| ' (inside a text, '|||' is three '|' words), symmetrized.txt {len(sym)} lines",
+            took,
+            "" if one_sep and pipes else "no '|||' pair reached the aligner, or a line has another separator count",
+        )
+    )
     tabs = [line for line in pre_en + pre_de if "\t" in line]
     tabbed = [line for line in pre_en if line.startswith("a tab here")]
-    results.append(Outcome(
-        "tab inside a moses text", not tabs and bool(tabbed),
-        f"taken: the tab becomes one space ({len(tabbed)} pairs 'a tab here …' in results/data/pretrain/en-de.en, "
-        f"no tab left)", took, "a tab reached the pre-training text" if tabs else ""))
+    results.append(
+        Outcome(
+            "tab inside a moses text",
+            not tabs and bool(tabbed),
+            f"taken: the tab becomes one space ({len(tabbed)} pairs 'a tab here …' in results/data/pretrain/en-de.en, "
+            f"no tab left)",
+            took,
+            "a tab reached the pre-training text" if tabs else "",
+        )
+    )
     nbsp = [line for line in pre_en + pre_de if NBSP in line]
     spaced = [line for line in pre_en if line.startswith("no break space")]
-    results.append(Outcome(
-        "no-break space inside a text", not nbsp and bool(spaced),
-        f"taken: U+00A0 becomes one space ({len(spaced)} pairs 'no break space …', no U+00A0 left)", took,
-        "U+00A0 reached the pre-training text" if nbsp else ""))
+    results.append(
+        Outcome(
+            "no-break space inside a text",
+            not nbsp and bool(spaced),
+            f"taken: U+00A0 becomes one space ({len(spaced)} pairs 'no break space …', no U+00A0 left)",
+            took,
+            "U+00A0 reached the pre-training text" if nbsp else "",
+        )
+    )
     empty = manifest.get("drops", {}).get("empty_line")
-    results.append(Outcome(
-        "empty lines", empty == 6,
-        f"dropped and counted: results/corpus/en-de.manifest.json drops.empty_line = {empty} (6 lines with an empty side)",
-        took))
+    results.append(
+        Outcome(
+            "empty lines",
+            empty == 6,
+            f"dropped and counted: results/corpus/en-de.manifest.json drops.empty_line = {empty} (6 lines with an empty side)",
+            took,
+        )
+    )
     too_long = summary["drops"].get("too_long")
     long_left = [line for line in pre_en if len(line.split()) > 1000]
-    results.append(Outcome(
-        "5,000-word line", too_long == 1 and not long_left,
-        f"dropped and counted: results/data/summary/en-de.json drops.too_long = {too_long} "
-        f"(more than prepare.max_words, {(cfg.get('prepare') or {}).get('max_words', 200)} by default; the aligner's "
-        "own limit is 1024)", took))
+    results.append(
+        Outcome(
+            "5,000-word line",
+            too_long == 1 and not long_left,
+            f"dropped and counted: results/data/summary/en-de.json drops.too_long = {too_long} "
+            f"(more than prepare.max_words, {(cfg.get('prepare') or {}).get('max_words', 200)} by default; the aligner's "
+            "own limit is 1024)",
+            took,
+        )
+    )
     return results
 
 
@@ -289,12 +384,27 @@ def scenario_preflight(root: Path) -> list[Outcome]:
             (path / "tokenizer.json").write_text("{}")
 
     cases = [
-        ("truncated model.safetensors", lambda: model_folder(folder / "results/models/mlm/model", b"", True),
-         folder / "results/models", None, "is truncated: 5000 bytes of the"),
-        ("missing tokenizer.json", lambda: model_folder(folder / "results/tokenizer", None, False),
-         folder / "results/tokenizer", None, "tokenizer.json is missing (tokenizer_config.json is there)"),
-        ("tracking database not a database", lambda: (folder / "bad.db").write_text("not a database\n"),
-         folder / "bad.db", {"MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'bad.db'}"}, "is not an SQLite database"),
+        (
+            "truncated model.safetensors",
+            lambda: model_folder(folder / "results/models/mlm/model", b"", True),
+            folder / "results/models",
+            None,
+            "is truncated: 5000 bytes of the",
+        ),
+        (
+            "missing tokenizer.json",
+            lambda: model_folder(folder / "results/tokenizer", None, False),
+            folder / "results/tokenizer",
+            None,
+            "tokenizer.json is missing (tokenizer_config.json is there)",
+        ),
+        (
+            "tracking database not a database",
+            lambda: (folder / "bad.db").write_text("not a database\n"),
+            folder / "bad.db",
+            {"MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'bad.db'}"},
+            "is not an SQLite database",
+        ),
     ]
     for name, make, cleanup, env, expected in cases:
         before = snapshot(folder)
@@ -336,9 +446,13 @@ def scenario_full_disk(root: Path) -> list[Outcome]:
     data = root / "full-disk-data"
     data.mkdir(parents=True, exist_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(folder)], capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
-        return [Outcome("full disk", False, "", 0.0, f"not testable here: mount -t tmpfs failed ({mounted.stderr.strip()})")]
+        return [
+            Outcome("full disk", False, "", 0.0, f"not testable here: mount -t tmpfs failed ({mounted.stderr.strip()})")
+        ]
     try:
         small = _moses(data)
         big_en = [f"sentence number {i} of a long bitext that fills the disk ." for i in range(20000)]
@@ -383,7 +497,9 @@ def scenario_read_only(root: Path) -> list[Outcome]:
         before = snapshot(folder)
         os.chmod(folder / "results" / "logs", 0o555)
         env = {"HOME": str(folder / "home"), "XDG_CACHE_HOME": str(folder / "home" / ".cache")}
-        rc, out, took = run(folder, cfg, "--forcerun", "download_pair", "--until", "download_pair", env=env, user=NOBODY)
+        rc, out, took = run(
+            folder, cfg, "--forcerun", "download_pair", "--until", "download_pair", env=env, user=NOBODY
+        )
         return [expect_error(name, rc, out, took, "cannot write to", folder, before)]
     finally:
         for path, dirs, _ in os.walk(folder):
@@ -412,15 +528,28 @@ def scenario_unreachable(root: Path) -> list[Outcome]:
     cfg = local_study(folder, _moses(folder))
     rc, out, took = run(folder, cfg, "--until", "download_pair", env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"})
     expected = "WARNING: tracking server http://127.0.0.1:9 does not answer"
-    ok = (rc == 0 and out.count(expected) == 1 and "Traceback" not in out and "[tracking]" not in out
-          and (folder / "results/corpus/en-de.jsonl").exists())
+    ok = (
+        rc == 0
+        and out.count(expected) == 1
+        and "Traceback" not in out
+        and "[tracking]" not in out
+        and (folder / "results/corpus/en-de.jsonl").exists()
+    )
     line = next((ln.strip() for ln in out.splitlines() if expected in ln), "(expected text not found)")
     return [Outcome("unreachable tracking server", ok, line, took, "" if ok else f"rc {rc}")]
 
 
 SCENARIOS = [  # (names, function); odd text first: the next two use its study
-    (("'|||' inside a text", "tab inside a moses text", "no-break space inside a text", "empty lines", "5,000-word line"),
-     scenario_odd_text),
+    (
+        (
+            "'|||' inside a text",
+            "tab inside a moses text",
+            "no-break space inside a text",
+            "empty lines",
+            "5,000-word line",
+        ),
+        scenario_odd_text,
+    ),
     (("truncated model.safetensors", "missing tokenizer.json", "tracking database not a database"), scenario_preflight),
     (("alignment index out of range", "alignment wrong line count"), scenario_alignment_files),
     (("language missing from the source (DDTP)",), scenario_ddtp_language),
@@ -445,8 +574,10 @@ def main() -> int:
 
     def show(outcome: Outcome) -> None:
         outcomes.append(outcome)
-        print(f"{'CLEAR' if outcome.ok else 'NOT CLEAR'}  {outcome.name}  ({outcome.took:.0f} s): {outcome.line[:400]}",
-              flush=True)
+        print(
+            f"{'CLEAR' if outcome.ok else 'NOT CLEAR'}  {outcome.name}  ({outcome.took:.0f} s): {outcome.line[:400]}",
+            flush=True,
+        )
         if not outcome.ok:
             print(f"    {outcome.why}", flush=True)
 
@@ -459,8 +590,13 @@ def main() -> int:
             cfg = local_study(folder, overlay(folder))
             rc, out, took = run(folder, cfg, "--until", "download_pair")
         else:
-            cfg = {**base, **{k: ({**base.get(k, {}), **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v)
-                              for k, v in overlay.items()}}
+            cfg = {
+                **base,
+                **{
+                    k: ({**base.get(k, {}), **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v)
+                    for k, v in overlay.items()
+                },
+            }
             rc, out, took = run(folder, cfg, "-n")
         outcome = expect_error(name, rc, out, took, expected, folder)
         if list((folder / "results" / "corpus").glob("en-de*")) if (folder / "results").exists() else []:
@@ -470,7 +606,10 @@ def main() -> int:
     for names, function in SCENARIOS:
         if not any(selected(n) for n in names):
             continue
-        if function in (scenario_preflight, scenario_alignment_files) and not (scenario_root / "study" / ALIGN_TARGETS[0]).exists():
+        if (
+            function in (scenario_preflight, scenario_alignment_files)
+            and not (scenario_root / "study" / ALIGN_TARGETS[0]).exists()
+        ):
             for outcome in scenario_odd_text(scenario_root):
                 if selected(outcome.name):
                     show(outcome)

@@ -41,8 +41,10 @@ def main() -> None:
     for rule, values in sorted(times.items(), key=lambda kv: -sum(c for _, c in kv[1])):
         wall = [w for w, _ in values]
         cpu = sum(c for _, c in values)
-        print(f"| {rule} | {len(values)} | {sum(wall):.0f} | {sum(wall) / len(wall):.1f} | {max(wall):.0f} | "
-              f"{cpu:.0f} | {100 * cpu / cpu_total:.1f}% |")
+        print(
+            f"| {rule} | {len(values)} | {sum(wall):.0f} | {sum(wall) / len(wall):.1f} | {max(wall):.0f} | "
+            f"{cpu:.0f} | {100 * cpu / cpu_total:.1f}% |"
+        )
     print(f"| **total** | {sum(len(v) for v in times.values())} | {wall_total:.0f} | | | {cpu_total:.0f} | |")
 
 

@@ -67,13 +67,28 @@ TARGETS: list[str] = []
 
 
 def snakemake_cmd(workdir: Path, configfile: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", *TARGETS, "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
-            "--configfile", str(configfile), *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *TARGETS,
+        "--snakefile",
+        str(SNAKEFILE),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
 
 
 def env_for(workdir: Path) -> dict:
-    return {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}", "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": str(REPO)}
+    return {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": str(REPO),
+    }
 
 
 def children() -> dict[int, list[int]]:
@@ -124,9 +139,14 @@ def job_of(pid: int, workdir: Path) -> dict | None:
             match = SCRIPT.search(path.read_text(encoding="utf-8", errors="replace"))
             if match:
                 smk = pickle.loads(ast.literal_eval(match.group(1)))
-                info = {"pid": pid, "rule": smk.rule, "wildcards": dict(smk.wildcards.items()),
-                        "log": str(smk.log[0]) if len(smk.log) else None, "output": [str(o) for o in smk.output],
-                        "seen": started_at(pid)}
+                info = {
+                    "pid": pid,
+                    "rule": smk.rule,
+                    "wildcards": dict(smk.wildcards.items()),
+                    "log": str(smk.log[0]) if len(smk.log) else None,
+                    "output": [str(o) for o in smk.output],
+                    "seen": started_at(pid),
+                }
     except (OSError, ValueError, SyntaxError, pickle.UnpicklingError, EOFError, AttributeError):
         info = None
     if info is not None or pid in _JOBS:
@@ -143,7 +163,7 @@ def key_of(job: dict) -> str:
 def reference_seconds(reference: Path, log: str | None) -> float | None:
     if not log or not log.startswith("results/logs/"):
         return None
-    bench = reference / ("results/benchmarks/" + log[len("results/logs/"):-len(".log")] + ".tsv")
+    bench = reference / ("results/benchmarks/" + log[len("results/logs/") : -len(".log")] + ".tsv")
     try:
         with open(bench) as handle:
             row = next(csv.DictReader(handle, delimiter="\t"))
@@ -222,8 +242,11 @@ def timing_only(mine: Path, theirs: Path) -> bool:
 
 
 def leftovers(workdir: Path) -> list[Path]:
-    return [p for p in (workdir / "results").rglob(".*") if p.name.endswith(".tmp") or p.name.endswith(".old")
-            or p.name.startswith(".model-")]
+    return [
+        p
+        for p in (workdir / "results").rglob(".*")
+        if p.name.endswith(".tmp") or p.name.endswith(".old") or p.name.startswith(".model-")
+    ]
 
 
 def targets_of(workdir: Path, configfile: Path) -> list[str]:
@@ -256,8 +279,12 @@ def run_reference(reference: Path, cores: int) -> None:
     print(f"reference run: snakemake --cores {cores} in {reference}", flush=True)
     started = time.monotonic()
     with open(reference / "run.log", "w") as log:
-        rc = subprocess.call(snakemake_cmd(reference, configfile, "--cores", str(cores)), stdout=log,
-                             stderr=subprocess.STDOUT, env=env_for(reference))
+        rc = subprocess.call(
+            snakemake_cmd(reference, configfile, "--cores", str(cores)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env_for(reference),
+        )
     if rc != 0:
         sys.exit(f"the reference run failed (rc {rc}); see {reference / 'run.log'}")
     print(f"reference run done in {time.monotonic() - started:.0f} s", flush=True)
@@ -270,9 +297,25 @@ def run_reference(reference: Path, cores: int) -> None:
 PHASES = [
     ("late", None),  # every rule kind of the reference run that is not in another phase
     ("arms", ["pretrain"]),
-    ("early", ["environment", "download_english", "download_pair", "prepare_english", "prepare_pair", "segment_pair",
-               "train_tokenizer", "tokenize_pair", "align", "symmetrize", "intersect", "alignment_gold",
-               "alignment_quality", "pretrain_base"]),
+    (
+        "early",
+        [
+            "environment",
+            "download_english",
+            "download_pair",
+            "prepare_english",
+            "prepare_pair",
+            "segment_pair",
+            "train_tokenizer",
+            "tokenize_pair",
+            "align",
+            "symmetrize",
+            "intersect",
+            "alignment_gold",
+            "alignment_quality",
+            "pretrain_base",
+        ],
+    ),
 ]
 #: without mtime: an output recomputed byte for byte in one phase does not rerun the next phases' jobs
 RESUME_TRIGGERS = ("--rerun-triggers", "code", "params", "software-env", "input")
@@ -291,15 +334,18 @@ def reference_jobs(run_log: Path) -> list[dict]:
             current = {"rule": match.group(1), "output": [], "wildcards": {}}
             jobs.append(current)
         elif current is not None and line.startswith("    jobid: "):
-            current["finished"] = line[len("    jobid: "):].strip() in finished
+            current["finished"] = line[len("    jobid: ") :].strip() in finished
         elif current is not None and line.startswith("    output: "):
-            current["output"] = [o.strip() for o in line[len("    output: "):].split(",")]
+            current["output"] = [o.strip() for o in line[len("    output: ") :].split(",")]
         elif current is not None and line.startswith("    wildcards: "):
-            current["wildcards"] = dict(kv.strip().split("=", 1) for kv in line[len("    wildcards: "):].split(","))
+            current["wildcards"] = dict(kv.strip().split("=", 1) for kv in line[len("    wildcards: ") :].split(","))
         elif not line.startswith(" "):
             current = None if line.strip() else current
-    return [{k: v for k, v in j.items() if k != "finished"} for j in jobs
-            if j["rule"] != "all" and j["output"] and j.get("finished", True)]
+    return [
+        {k: v for k, v in j.items() if k != "finished"}
+        for j in jobs
+        if j["rule"] != "all" and j["output"] and j.get("finished", True)
+    ]
 
 
 class Suite:
@@ -313,8 +359,13 @@ class Suite:
         self.problems: list[str] = []
         self.starts = 0
 
-    def phase(self, keys: list[str], extra: tuple[str, ...] = (), kill_snakemake: bool = False,
-              seeds: list[dict] | None = None) -> None:
+    def phase(
+        self,
+        keys: list[str],
+        extra: tuple[str, ...] = (),
+        kill_snakemake: bool = False,
+        seeds: list[dict] | None = None,
+    ) -> None:
         """Start Snakemake again and again until it finishes with nothing left to kill. ``seeds``
         (--from-reference): jobs forced to run in the first start (--forcerun their outputs); each
         later start forces the jobs killed so far whose outputs were not made again since their kill
@@ -336,15 +387,30 @@ class Suite:
                 if phase_starts == 1:
                     force = [o for job in seeds for o in job["output"]]
                 else:
-                    force = list(dict.fromkeys(
-                        o for record in phase_kills for job in record["jobs"] for o in job["output"]
-                        if not (workdir / o).exists() or (workdir / o).stat().st_mtime < record["time"]))
-            cmd = snakemake_cmd(workdir, configfile, "--cores", str(n_cores), "--rerun-incomplete", "--keep-going",
-                                *(["--forcerun", *force] if force else []), *extra)
+                    force = list(
+                        dict.fromkeys(
+                            o
+                            for record in phase_kills
+                            for job in record["jobs"]
+                            for o in job["output"]
+                            if not (workdir / o).exists() or (workdir / o).stat().st_mtime < record["time"]
+                        )
+                    )
+            cmd = snakemake_cmd(
+                workdir,
+                configfile,
+                "--cores",
+                str(n_cores),
+                "--rerun-incomplete",
+                "--keep-going",
+                *(["--forcerun", *force] if force else []),
+                *extra,
+            )
             out_path = workdir / f"kill-suite-start{start:02d}.log"
             with open(out_path, "w") as out:
-                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env_for(workdir),
-                                        start_new_session=True)
+                proc = subprocess.Popen(
+                    cmd, stdout=out, stderr=subprocess.STDOUT, env=env_for(workdir), start_new_session=True
+                )
             pending: dict[int, tuple[float, dict]] = {}
             killed_here: list[dict] = []
             group_killed = False
@@ -362,21 +428,32 @@ class Suite:
                     delay = self.rng.uniform(0.0, self.delay_fraction) * took if took else 0.0
                     job["key"] = key
                     pending[job["pid"]] = (time.time() + min(delay, 120.0), job)
-                if ("snakemake" in remaining and len(running) >= 2
-                        and all(has_started(workdir, j) for j in running)
-                        and (phase_starts >= 2 or len(phase_kills) + len(killed_here) >= len(keys) // 2)):
+                if (
+                    "snakemake" in remaining
+                    and len(running) >= 2
+                    and all(has_started(workdir, j) for j in running)
+                    and (phase_starts >= 2 or len(phase_kills) + len(killed_here) >= len(keys) // 2)
+                ):
                     victims = [dict(j, key=key_of(j)) for j in running]
                     os.killpg(proc.pid, signal.SIGKILL)
                     group_killed = True
-                    record = {"key": "snakemake", "rule": "snakemake", "start": start, "time": time.time(),
-                              "jobs": victims, "output": [o for v in victims for o in v["output"]]}
+                    record = {
+                        "key": "snakemake",
+                        "rule": "snakemake",
+                        "start": start,
+                        "time": time.time(),
+                        "jobs": victims,
+                        "output": [o for v in victims for o in v["output"]],
+                    }
                     self.kills.append(record)
                     killed_here.append(record)
                     remaining.remove("snakemake")
                     self.tried["snakemake"] = self.tried.get("snakemake", 0) + 1
-                    print(f"[start {start}, --cores {n_cores}] SIGKILL snakemake's process group with "
-                          f"{len(victims)} jobs running: {', '.join(v['key'] + str(v['wildcards']) for v in victims)}",
-                          flush=True)
+                    print(
+                        f"[start {start}, --cores {n_cores}] SIGKILL snakemake's process group with "
+                        f"{len(victims)} jobs running: {', '.join(v['key'] + str(v['wildcards']) for v in victims)}",
+                        flush=True,
+                    )
                     break
                 now = time.time()
                 for pid, (due, job) in list(pending.items()):
@@ -388,14 +465,24 @@ class Suite:
                     if now >= due:
                         kill_tree(pid)
                         del pending[pid]
-                        record = {"key": job["key"], "rule": job["rule"], "start": start, "time": now, "jobs": [job],
-                                  "output": job["output"], "after_s": now - job["seen"]}
+                        record = {
+                            "key": job["key"],
+                            "rule": job["rule"],
+                            "start": start,
+                            "time": now,
+                            "jobs": [job],
+                            "output": job["output"],
+                            "after_s": now - job["seen"],
+                        }
                         self.kills.append(record)
                         killed_here.append(record)
                         remaining.remove(job["key"])
                         self.tried[job["key"]] = self.tried.get(job["key"], 0) + 1
-                        print(f"[start {start}, --cores {n_cores}] SIGKILL {job['key']} {job['wildcards']} "
-                              f"{record['after_s']:.1f} s after it started", flush=True)
+                        print(
+                            f"[start {start}, --cores {n_cores}] SIGKILL {job['key']} {job['wildcards']} "
+                            f"{record['after_s']:.1f} s after it started",
+                            flush=True,
+                        )
                 time.sleep(0.1)
             rc = proc.wait()
             phase_kills += killed_here
@@ -403,27 +490,36 @@ class Suite:
                 for pid in list(_JOBS):  # the jobs died with the group; wait for their processes to go
                     while alive(pid):
                         time.sleep(0.1)
-                unlock = subprocess.run(snakemake_cmd(workdir, configfile, "--unlock"), capture_output=True, text=True,
-                                        env=env_for(workdir))
+                unlock = subprocess.run(
+                    snakemake_cmd(workdir, configfile, "--unlock"), capture_output=True, text=True, env=env_for(workdir)
+                )
                 if unlock.returncode != 0:
                     self.problems.append(f"--unlock failed: {unlock.stderr[-500:]}")
             for record in killed_here:  # what a job kill left: nothing that looks complete
                 if record["key"] != "snakemake":
                     for output in record["output"]:
                         if (workdir / output).exists():
-                            self.problems.append(f"{record['key']}: {output} still exists after Snakemake handled the kill")
+                            self.problems.append(
+                                f"{record['key']}: {output} still exists after Snakemake handled the kill"
+                            )
                 record["left"] = [o for o in record["output"] if (workdir / o).exists()]
             if "database is locked" in out_path.read_text(errors="replace"):
                 self.problems.append(f"start {start}: 'database is locked' in {out_path}")
             if rc == 0 and not killed_here:
-                print(f"[start {start}, --cores {n_cores}] finished (rc 0) with nothing to kill; "
-                      f"not caught running: {[k for k in remaining] or 'none'}", flush=True)
+                print(
+                    f"[start {start}, --cores {n_cores}] finished (rc 0) with nothing to kill; "
+                    f"not caught running: {[k for k in remaining] or 'none'}",
+                    flush=True,
+                )
                 return
             if rc != 0 and not killed_here:
                 self.problems.append(f"start {start} failed (rc {rc}) without a kill; see {out_path}")
                 return
-            print(f"[start {start}, --cores {n_cores}] Snakemake ended (rc {rc}); {len(remaining)} kill points left "
-                  "in this phase", flush=True)
+            print(
+                f"[start {start}, --cores {n_cores}] Snakemake ended (rc {rc}); {len(remaining)} kill points left "
+                "in this phase",
+                flush=True,
+            )
 
     def check_rerun(self) -> None:
         """Each killed job ran again: its outputs exist and are newer than the kill."""
@@ -440,8 +536,12 @@ class Suite:
         """(identical files, differing files) of the killed jobs' outputs; a JSON/JSONL file that
         differs only in timing fields (TIMING) is listed as 'PATH (timing fields only)'."""
         same, differ = self._killed_outputs(kills)
-        return same, [d if not timing_only(self.workdir / d.split(": ", 1)[1], self.reference / d.split(": ", 1)[1])
-                      else f"{d} (timing fields only)" for d in differ]
+        return same, [
+            d
+            if not timing_only(self.workdir / d.split(": ", 1)[1], self.reference / d.split(": ", 1)[1])
+            else f"{d} (timing fields only)"
+            for d in differ
+        ]
 
     def _killed_outputs(self, kills: list[dict] | None = None) -> tuple[int, list[str]]:
         """Every file of every killed job's outputs, compared with the reference's."""
@@ -465,20 +565,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--reference", type=Path, required=True)
-    parser.add_argument("--from-reference", action="store_true",
-                        help="start from a copy of the finished reference and recompute one job of each rule kind "
-                             "(PHASES) instead of the whole study")
+    parser.add_argument(
+        "--from-reference",
+        action="store_true",
+        help="start from a copy of the finished reference and recompute one job of each rule kind "
+        "(PHASES) instead of the whole study",
+    )
     parser.add_argument("--cores", default="4,1", help="core counts of the successive Snakemake starts, in turn")
     parser.add_argument("--reference-cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill delays")
     parser.add_argument("--max-starts", type=int, default=60)
-    parser.add_argument("--delay-fraction", type=float, default=0.2,
-                        help="kill up to this share of the job's REF time after its log shows it began (larger: "
-                             "later kill points, more jobs that end before theirs)")
+    parser.add_argument(
+        "--delay-fraction",
+        type=float,
+        default=0.2,
+        help="kill up to this share of the job's REF time after its log shows it began (larger: "
+        "later kill points, more jobs that end before theirs)",
+    )
     parser.add_argument("--only", default="", help="comma-separated rule kinds to kill (default: all)")
-    parser.add_argument("--phases", default="late,arms,early",
-                        help="--from-reference: the phases to run; a subset targets the outputs of the reference's "
-                             "jobs of their rule kinds (so the reference may still be running the others)")
+    parser.add_argument(
+        "--phases",
+        default="late,arms,early",
+        help="--from-reference: the phases to run; a subset targets the outputs of the reference's "
+        "jobs of their rule kinds (so the reference may still be running the others)",
+    )
     args = parser.parse_args()
     workdir, reference = args.workdir.resolve(), args.reference.resolve()
     if not (reference / "results" / "tables").is_dir():
@@ -506,8 +616,10 @@ def main() -> int:
         targets_all = []
         wanted_phases = args.phases.split(",")
         subset = set(wanted_phases) != {name for name, _ in PHASES}
-        phase_kinds = {name: [k for k in (kinds or [k for k in kinds_seen if k not in placed]) if k in kinds_seen]
-                       for name, kinds in PHASES}
+        phase_kinds = {
+            name: [k for k in (kinds or [k for k in kinds_seen if k not in placed]) if k in kinds_seen]
+            for name, kinds in PHASES
+        }
         for name, _ in PHASES:
             if name not in wanted_phases:
                 continue
@@ -528,18 +640,25 @@ def main() -> int:
                 else:
                     chosen.append(of_kind[0])
                     keys.append(kind)
-            print(f"phase {name}: {len(chosen)} jobs forced (--forcerun), rules allowed to run: {', '.join(kinds)}; "
-                  f"kill targets: {', '.join(keys)}", flush=True)
+            print(
+                f"phase {name}: {len(chosen)} jobs forced (--forcerun), rules allowed to run: {', '.join(kinds)}; "
+                f"kill targets: {', '.join(keys)}",
+                flush=True,
+            )
             targets_all += keys
             before = len(suite.kills)
-            suite.phase(keys, ("--allowed-rules", *kinds, *RESUME_TRIGGERS), kill_snakemake=(name == "late"),
-                        seeds=chosen)
+            suite.phase(
+                keys, ("--allowed-rules", *kinds, *RESUME_TRIGGERS), kill_snakemake=(name == "late"), seeds=chosen
+            )
             same, differ = suite.killed_outputs_vs_reference(suite.kills[before:])
             compared, differences = compare(workdir, reference, mine_only=subset)
-            print(f"phase {name} done ({time.monotonic() - started_at:.0f} s): {len(suite.kills) - before} kills; files "
-                  f"of the killed jobs' outputs identical to the reference's {same}, differing {len(differ)} "
-                  f"{differ[:6]}; metric files and tables: {compared} compared, {len(differences)} differing "
-                  f"{differences[:6]}", flush=True)
+            print(
+                f"phase {name} done ({time.monotonic() - started_at:.0f} s): {len(suite.kills) - before} kills; files "
+                f"of the killed jobs' outputs identical to the reference's {same}, differing {len(differ)} "
+                f"{differ[:6]}; metric files and tables: {compared} compared, {len(differences)} differing "
+                f"{differences[:6]}",
+                flush=True,
+            )
         dry_extra = RESUME_TRIGGERS
     else:
         subset = False
@@ -554,8 +673,12 @@ def main() -> int:
         suite.phase(targets_all, (), kill_snakemake=True)
         dry_extra = ()
     problems = suite.problems
-    dry = subprocess.run(snakemake_cmd(workdir, configfile, "-n", "--cores", "1", *dry_extra), capture_output=True,
-                         text=True, env=env_for(workdir))
+    dry = subprocess.run(
+        snakemake_cmd(workdir, configfile, "-n", "--cores", "1", *dry_extra),
+        capture_output=True,
+        text=True,
+        env=env_for(workdir),
+    )
     if "Nothing to be done" not in dry.stdout + dry.stderr:
         problems.append("snakemake -n still has jobs to do after the last start")
     suite.check_rerun()
@@ -578,19 +701,35 @@ def main() -> int:
         note = "" if n else "  (no job of this kind was caught running)"
         note += f"  missed {missed[key]}" if missed.get(key) else ""
         print(f"{key:32s}{n:5d}  {ok:8d}{note}")
-    print(f"\nkill points survived / tried: {survived_total} / {tried_total} "
-          f"(kill targets: {len(targets_all) + 1}; Snakemake starts: {suite.starts}; "
-          f"{time.monotonic() - started_at:.0f} s)")
+    print(
+        f"\nkill points survived / tried: {survived_total} / {tried_total} "
+        f"(kill targets: {len(targets_all) + 1}; Snakemake starts: {suite.starts}; "
+        f"{time.monotonic() - started_at:.0f} s)"
+    )
     print(f"metric files and tables compared with {reference}: {compared}, differing: {len(differences)}")
     print(f"files of the killed jobs' outputs identical to the reference's: {same}, differing: {len(killed_differ)}")
     for item in killed_differ:
         print("  differs:", item)
     for problem in problems:
         print("PROBLEM:", problem)
-    (workdir / "kill-suite.json").write_text(json.dumps(
-        {"kills": [{k: v for k, v in r.items() if k != "jobs"} | {"jobs": [j["key"] + str(j["wildcards"]) for j in r["jobs"]]}
-                   for r in suite.kills], "tried": tried, "missed": missed, "problems": problems,
-         "compared": compared, "killed_outputs_differing": killed_differ}, indent=1, default=str))
+    (workdir / "kill-suite.json").write_text(
+        json.dumps(
+            {
+                "kills": [
+                    {k: v for k, v in r.items() if k != "jobs"}
+                    | {"jobs": [j["key"] + str(j["wildcards"]) for j in r["jobs"]]}
+                    for r in suite.kills
+                ],
+                "tried": tried,
+                "missed": missed,
+                "problems": problems,
+                "compared": compared,
+                "killed_outputs_differing": killed_differ,
+            },
+            indent=1,
+            default=str,
+        )
+    )
     uncaught = [k for k in targets_all if not tried.get(k)]
     return 0 if not problems and not uncaught else 1
 

@@ -50,8 +50,15 @@ def worker(args) -> dict:
     with redirect_stderr(errors):
         for i in range(runs):
             started += 1
-            tracker = JobTracker(rule="load", wildcards={"proc": proc, "run": i}, params={"proc": proc, "run": i},
-                                 config=cfg, project_dir=project, uri=uri, stream=errors)
+            tracker = JobTracker(
+                rule="load",
+                wildcards={"proc": proc, "run": i},
+                params={"proc": proc, "run": i},
+                config=cfg,
+                project_dir=project,
+                uri=uri,
+                stream=errors,
+            )
             with tracker:
                 for step in range(STEPS):
                     tracker.log_metrics({m: proc + i / 100 + step for m in METRICS}, step=step)
@@ -60,8 +67,14 @@ def worker(args) -> dict:
                 run_ids.append(tracker.run_id)
             if not tracker.enabled:
                 disabled.append(i)
-    return {"proc": proc, "started": started, "with_id": ids, "run_ids": run_ids, "disabled": disabled,
-            "errors": errors.getvalue()}
+    return {
+        "proc": proc,
+        "started": started,
+        "with_id": ids,
+        "run_ids": run_ids,
+        "disabled": disabled,
+        "errors": errors.getvalue(),
+    }
 
 
 def free_port() -> int:
@@ -73,10 +86,25 @@ def free_port() -> int:
 def start_server(folder: Path, workers: int = 2) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--backend-store-uri", f"sqlite:///{folder / 'server.db'}",
-         "--default-artifact-root", (folder / "artifacts").as_uri()],
-        stdout=open(folder / "server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'server.db'}",
+            "--default-artifact-root",
+            (folder / "artifacts").as_uri(),
+        ],
+        stdout=open(folder / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -117,8 +145,13 @@ def stress(uri: str, project: Path, processes: int, runs: int, experiment: str) 
     client = MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name(experiment)
     recorded = client.search_runs([exp.experiment_id], max_results=50000) if exp else []
-    complete = [r for r in recorded if r.info.status == "FINISHED"
-                and all(m in r.data.metrics for m in METRICS) and r.data.params.get("run") is not None]
+    complete = [
+        r
+        for r in recorded
+        if r.info.status == "FINISHED"
+        and all(m in r.data.metrics for m in METRICS)
+        and r.data.params.get("run") is not None
+    ]
     steps_ok = 0
     for run in complete[: min(len(complete), 8)]:  # every step of a sample of runs
         history = client.get_metric_history(run.info.run_id, "loss")
@@ -139,12 +172,18 @@ def stress(uri: str, project: Path, processes: int, runs: int, experiment: str) 
 
 
 def report(name: str, uri: str, counts: dict) -> bool:
-    ok = (counts["started"] == counts["recorded"] == counts["finished_complete"] == counts["distinct_ids"]
-          and counts["disabled"] == 0 and counts["locked"] == 0)
-    print(f"{name} ({uri}): runs started {counts['started']}, recorded {counts['recorded']}, FINISHED with all "
-          f"metrics {counts['finished_complete']}, tracking turned off {counts['disabled']}, 'database is locked' "
-          f"{counts['locked']}, metric steps complete in sampled runs {counts['sample_steps_ok']} "
-          f"({counts['seconds']:.0f} s) -> {'OK' if ok else 'RUNS LOST'}", flush=True)
+    ok = (
+        counts["started"] == counts["recorded"] == counts["finished_complete"] == counts["distinct_ids"]
+        and counts["disabled"] == 0
+        and counts["locked"] == 0
+    )
+    print(
+        f"{name} ({uri}): runs started {counts['started']}, recorded {counts['recorded']}, FINISHED with all "
+        f"metrics {counts['finished_complete']}, tracking turned off {counts['disabled']}, 'database is locked' "
+        f"{counts['locked']}, metric steps complete in sampled runs {counts['sample_steps_ok']} "
+        f"({counts['seconds']:.0f} s) -> {'OK' if ok else 'RUNS LOST'}",
+        flush=True,
+    )
     noise = ("INFO mlflow.", "INFO alembic.")  # the schema created on the first connection
     errors = [line for line in counts["errors"].splitlines() if line.strip() and not any(n in line for n in noise)]
     if errors:
@@ -171,7 +210,8 @@ def study_counts(study: Path) -> dict:
     rows = con.execute(
         "select r.status, count(*) from runs r where not exists (select 1 from tags t where t.run_uuid = r.run_uuid "
         "and t.key = 'mlflow.parentRunId') and exists (select 1 from tags t where t.run_uuid = r.run_uuid and "
-        "t.key = 'rule' and t.value != 'workflow') group by r.status").fetchall()
+        "t.key = 'rule' and t.value != 'workflow') group by r.status"
+    ).fetchall()
     con.close()
     return {"consoles": len(logs), "jobs_finished": finished, "runs": dict(rows), "locked": locked}
 
@@ -183,18 +223,23 @@ def main() -> int:
     parser.add_argument("--backend", default="sqlite,server")
     parser.add_argument("--server-workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
-    parser.add_argument("--study", type=Path,
-                        help="instead: count a finished study's jobs (its Snakemake consoles: run.log or the kill "
-                             "suite's kill-suite-start*.log) against the runs in its mlflow.db")
+    parser.add_argument(
+        "--study",
+        type=Path,
+        help="instead: count a finished study's jobs (its Snakemake consoles: run.log or the kill "
+        "suite's kill-suite-start*.log) against the runs in its mlflow.db",
+    )
     args = parser.parse_args()
     if args.study:
         counts = study_counts(args.study)
         runs = counts["runs"]
         ok = runs.get("FINISHED", 0) == counts["jobs_finished"] and not runs.get("RUNNING") and not counts["locked"]
-        print(f"{args.study}: jobs finished (Snakemake, {counts['consoles']} consoles) {counts['jobs_finished']}, MLflow "
-              f"runs FINISHED {runs.get('FINISHED', 0)}, KILLED {runs.get('KILLED', 0)}, FAILED {runs.get('FAILED', 0)}, "
-              f"RUNNING {runs.get('RUNNING', 0)}; 'database is locked' {counts['locked']} -> "
-              f"{'OK' if ok else 'RUNS LOST'}")
+        print(
+            f"{args.study}: jobs finished (Snakemake, {counts['consoles']} consoles) {counts['jobs_finished']}, MLflow "
+            f"runs FINISHED {runs.get('FINISHED', 0)}, KILLED {runs.get('KILLED', 0)}, FAILED {runs.get('FAILED', 0)}, "
+            f"RUNNING {runs.get('RUNNING', 0)}; 'database is locked' {counts['locked']} -> "
+            f"{'OK' if ok else 'RUNS LOST'}"
+        )
         return 0 if ok else 1
     root = args.keep or Path(tempfile.mkdtemp(prefix="load-suite-"))
     root.mkdir(parents=True, exist_ok=True)

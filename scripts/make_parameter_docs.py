@@ -249,8 +249,16 @@ def entries(schema: dict, comments: dict) -> list[dict]:
             sub = _resolve(sub, definitions)
             dotted = ".".join(path + [key])
             text = sub.get("description") or comments.get(dotted) or DESCRIPTIONS.get(dotted) or DESCRIPTIONS.get(key)
-            out.append({"key": dotted, "type": _type(sub, definitions), "default": _default(sub), "allowed": _allowed(sub, definitions),
-                        "description": " ".join(str(text).split()) if text else "", "section": "properties" in sub})
+            out.append(
+                {
+                    "key": dotted,
+                    "type": _type(sub, definitions),
+                    "default": _default(sub),
+                    "allowed": _allowed(sub, definitions),
+                    "description": " ".join(str(text).split()) if text else "",
+                    "section": "properties" in sub,
+                }
+            )
             walk(sub, path + [key])
 
     walk(schema, [])
@@ -300,8 +308,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     text, missing = build()
     if missing:
-        print(f"{SCHEMA}: no description for {missing}; add `description:` in the schema or an entry in "
-              f"DESCRIPTIONS of {Path(__file__).name}", file=sys.stderr)
+        print(
+            f"{SCHEMA}: no description for {missing}; add `description:` in the schema or an entry in "
+            f"DESCRIPTIONS of {Path(__file__).name}",
+            file=sys.stderr,
+        )
         return 1
     if args.check:
         if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:

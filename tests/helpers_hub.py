@@ -36,7 +36,9 @@ def commit_of(repo_id: str, revision: str) -> str:
     return hashlib.sha1(f"{repo_id}@{revision}".encode()).hexdigest()
 
 
-def cache_repo(hub: Path, repo_type: str, repo_id: str, files: dict, revision: str = "main", commit: str | None = None) -> str:
+def cache_repo(
+    hub: Path, repo_type: str, repo_id: str, files: dict, revision: str = "main", commit: str | None = None
+) -> str:
     """Write ``files`` (``{path in repo: bytes or str}``) as one cached revision; returns its commit."""
     prefix = {"dataset": "datasets", "model": "models"}[repo_type]
     root = Path(hub) / f"{prefix}--{repo_id.replace('/', '--')}"
@@ -86,7 +88,11 @@ def xnli_repo(hub: Path, rows_by_lang: dict, revision: str = "main") -> str:
     from tests.helpers_tasks import XNLI_LABELS
 
     features = datasets.Features(
-        {"premise": datasets.Value("string"), "hypothesis": datasets.Value("string"), "label": datasets.ClassLabel(names=XNLI_LABELS)}
+        {
+            "premise": datasets.Value("string"),
+            "hypothesis": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=XNLI_LABELS),
+        }
     )
     files, configs = {}, {}
     for lang, rows in rows_by_lang.items():
@@ -113,7 +119,10 @@ def squad_features():
             "title": datasets.Value("string"),
             "context": datasets.Value("string"),
             "question": datasets.Value("string"),
-            "answers": {"text": datasets.Sequence(datasets.Value("string")), "answer_start": datasets.Sequence(datasets.Value("int32"))},
+            "answers": {
+                "text": datasets.Sequence(datasets.Value("string")),
+                "answer_start": datasets.Sequence(datasets.Value("int32")),
+            },
         }
     )
 
@@ -131,7 +140,9 @@ def mlqa_repos(hub: Path, rows_by_config: dict, parquet_revision: str = "refs/co
 
     ``rows_by_config``: ``{config: {split: rows}}``, e.g. ``{"mlqa.de.de": {"test": [...], "validation": [...]}}``.
     Returns the export's commit."""
-    cache_repo(hub, "dataset", "facebook/mlqa", {"mlqa.py": "# a datasets loading script\n", "README.md": "---\n---\nMLQA\n"})
+    cache_repo(
+        hub, "dataset", "facebook/mlqa", {"mlqa.py": "# a datasets loading script\n", "README.md": "---\n---\nMLQA\n"}
+    )
     files = {}
     for config, splits in rows_by_config.items():
         for split, rows in splits.items():

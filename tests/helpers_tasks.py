@@ -109,17 +109,24 @@ def write_squad_json(path, rows: list[dict]) -> Path:
                 {
                     "id": r["id"],
                     "question": r["question"],
-                    "answers": [{"text": t, "answer_start": s} for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])],
+                    "answers": [
+                        {"text": t, "answer_start": s}
+                        for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])
+                    ],
                 }
             ],
         }
         for r in rows
     ]
-    Path(path).write_text(json.dumps({"version": "1.0", "data": [{"title": "t", "paragraphs": paragraphs}]}, ensure_ascii=False))
+    Path(path).write_text(
+        json.dumps({"version": "1.0", "data": [{"title": "t", "paragraphs": paragraphs}]}, ensure_ascii=False)
+    )
     return Path(path)
 
 
-def opus_zip(path, pair: str, code: str, en_lines: list[str], xx_lines: list[str], corpus: str = "TED2020") -> tuple[str, str]:
+def opus_zip(
+    path, pair: str, code: str, en_lines: list[str], xx_lines: list[str], corpus: str = "TED2020"
+) -> tuple[str, str]:
     """A Moses-layout archive like OPUS's ``<pair>.txt.zip``; returns ``(file:// url, sha256)``."""
     path = Path(path)
     with zipfile.ZipFile(path, "w") as archive:

@@ -23,7 +23,15 @@ from alignxfer.tokenization import write_aligner_input  # noqa: E402
 
 # A tiny real bitext (written for this test): word order differs in the last pair.
 EN = ["the house", "the small house", "the house is small", "the book", "a book", "the small book", "the book is small"]
-DE = ["das haus", "das kleine haus", "das haus ist klein", "das buch", "ein buch", "das kleine buch", "das buch ist klein"]
+DE = [
+    "das haus",
+    "das kleine haus",
+    "das haus ist klein",
+    "das buch",
+    "ein buch",
+    "das kleine buch",
+    "das buch ist klein",
+]
 
 
 def _corpus(tmp_path, en=EN, de=DE):

@@ -22,8 +22,14 @@ from alignxfer.config import (
 )
 from tests.workflow_helpers import REPO
 
-OPTIONS = {"iterations": 4, "p0": 0.08, "favor_diagonal": True, "variational_bayes": True,
-           "diagonal_tension": 4.0, "prior_alpha": 0.01}
+OPTIONS = {
+    "iterations": 4,
+    "p0": 0.08,
+    "favor_diagonal": True,
+    "variational_bayes": True,
+    "diagonal_tension": 4.0,
+    "prior_alpha": 0.01,
+}
 
 
 def write_gold(tmp_path, texts, links, stem="xxen"):
@@ -43,13 +49,16 @@ def test_gold_links_are_turned_english_first_and_zero_based(tmp_path):
     assert left.src == [["le", "chat", "noir"]] and left.sure == [{(0, 0), (2, 1)}]
 
 
-@pytest.mark.parametrize("texts, links, message", [
-    (["a b ||| c d"], ["1-1 x"], r"xxen.gold:1: 'x' is not a gold link"),
-    (["a b ||| c d"], ["1-3"], r"xxen.gold:1: link 1-3 is out of range for 2 left and 2 right tokens"),
-    (["a b ||| c d"], ["0-1"], r"out of range"),
-    (["a b ||| c d", "e ||| f"], ["1-1"], r"xxen.gold has 1 lines but .*xxen.src-tgt has 2"),
-    (["a b c d"], ["1-1"], r"xxen.src-tgt:1: expected 'left tokens \|\|\| right tokens'"),
-])
+@pytest.mark.parametrize(
+    "texts, links, message",
+    [
+        (["a b ||| c d"], ["1-1 x"], r"xxen.gold:1: 'x' is not a gold link"),
+        (["a b ||| c d"], ["1-3"], r"xxen.gold:1: link 1-3 is out of range for 2 left and 2 right tokens"),
+        (["a b ||| c d"], ["0-1"], r"out of range"),
+        (["a b ||| c d", "e ||| f"], ["1-1"], r"xxen.gold has 1 lines but .*xxen.src-tgt has 2"),
+        (["a b c d"], ["1-1"], r"xxen.src-tgt:1: expected 'left tokens \|\|\| right tokens'"),
+    ],
+)
 def test_malformed_gold_sets_name_file_and_line(tmp_path, texts, links, message):
     with pytest.raises(GoldError, match=message):
         read_gold({"path": write_gold(tmp_path, texts, links)})
@@ -61,7 +70,11 @@ def test_score_follows_the_sure_possible_definition():
     predicted = [{(0, 0), (1, 2), (2, 2)}]  # one sure hit, one possible-only hit, one miss
     s = score(predicted, sure, possible)
     # |A|=3 |S|=2 |A∩S|=1 |A∩P|=2: AER = 1 - 3/5, P = 2/3, R = 1/2
-    assert s["aer"] == pytest.approx(40.0) and s["precision"] == pytest.approx(200 / 3) and s["recall"] == pytest.approx(50.0)
+    assert (
+        s["aer"] == pytest.approx(40.0)
+        and s["precision"] == pytest.approx(200 / 3)
+        and s["recall"] == pytest.approx(50.0)
+    )
     assert score([{(0, 0), (1, 1)}], sure, possible)["aer"] == 0.0
 
 
@@ -95,8 +108,10 @@ def test_evaluate_aligns_the_gold_sentences_with_the_bitext(tmp_path):
 
 
 def test_table_has_a_row_per_method_and_says_where_there_is_no_gold_set(tmp_path):
-    results = [{"segmentation": "gold", "method": m, "aer": 25.25, "precision": 70.0, "recall": 84.0, "links": 9, "sure": 8}
-               for m in ("forward", "reverse", "grow-diag-final-and", "intersection", "union")]
+    results = [
+        {"segmentation": "gold", "method": m, "aer": 25.25, "precision": 70.0, "recall": 84.0, "links": 9, "sure": 8}
+        for m in ("forward", "reverse", "grow-diag-final-and", "intersection", "union")
+    ]
     reports = {"fr": {"pairs": 100, "sentences": 447, "configured": "grow-diag-final-and", "results": results}}
     md, csv = tmp_path / "q.md", tmp_path / "q.csv"
     write_tables(reports, ["de", "fr"], md, csv, eval_langs=["sw"], gold={"fr": {"name": "Hansards"}})

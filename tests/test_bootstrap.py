@@ -24,15 +24,27 @@ ZS = {  # per-seed accuracies (points), seeds 1-3
 def _cmp(low, high, low90=None, high90=None, n_runs=3):
     low90 = low if low90 is None else low90
     high90 = high if high90 is None else high90
-    return {"diff": (low + high) / 2, "ci_low": low, "ci_high": high, "ci90_low": low90, "ci90_high": high90,
-            "p": 0.5, "mde": 1.0, "n_runs": n_runs}
+    return {
+        "diff": (low + high) / 2,
+        "ci_low": low,
+        "ci_high": high,
+        "ci90_low": low90,
+        "ci90_high": high90,
+        "p": 0.5,
+        "mde": 1.0,
+        "n_runs": n_runs,
+    }
 
 
 def _write_predictions(metric_path, correct: list[int]):
     """Predictions beside ``metric_path`` (document ids d0, d1, …) and the metric file's accuracy set to match."""
     path = R.predictions_path(metric_path)
-    path.write_text("".join(json.dumps({"id": f"d{i}", "gold": "a", "pred": "a" if c else "b", "correct": c}) + "\n"
-                            for i, c in enumerate(correct)))
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"d{i}", "gold": "a", "pred": "a" if c else "b", "correct": c}) + "\n"
+            for i, c in enumerate(correct)
+        )
+    )
     rec = json.loads(metric_path.read_text())
     rec["metrics"] = {"accuracy": sum(correct) / len(correct), "macro_f1": 0.0}
     rec["n"] = len(correct)
@@ -66,14 +78,16 @@ def test_equivalence_margin_inside_the_ci_is_not_similar():
     assert C.rule_equivalent(_cmp(1.5, 3.0), 1.0) == C.CONTRADICTED  # surely farther apart than the margin
     assert C.rule_close_below(_cmp(-1.8, -0.2, -1.5, -0.4), 2.0) == C.SUPPORTED
     assert C.rule_close_below(_cmp(-2.6, -0.2, -2.2, -0.4), 2.0) == C.INCONCLUSIVE
-    assert C.rule_close_below(_cmp(-5.0, -2.5), 2.0) == C.CONTRADICTED and C.rule_close_below(_cmp(0.0, 1.0), 2.0) == C.CONTRADICTED
+    assert (
+        C.rule_close_below(_cmp(-5.0, -2.5), 2.0) == C.CONTRADICTED
+        and C.rule_close_below(_cmp(0.0, 1.0), 2.0) == C.CONTRADICTED
+    )
 
 
 def test_noisy_but_equal_arms_are_not_judged_similar(tmp_path):
     # tlm and word_aligned both ~+9 over base (clear), equal on average, but seed noise of ±3 points
     # on their difference: the 90% CI is wider than the ±1 margin, so "similar" is inconclusive
-    zs = {"base": ZS["base"], "tlm": ZS["tlm"],
-          "word_aligned": {"en": [87, 82, 83], "de": [63, 58, 59]}}
+    zs = {"base": ZS["base"], "tlm": ZS["tlm"], "word_aligned": {"en": [87, 82, 83], "de": [63, 58, 59]}}
     files = write_study(tmp_path, {"zero_shot": zs})
     c = {c["id"]: c for c in C.judge_claims(R.load_metrics(files), {})}[4]
     assert "tlm − base = +" in c["reason"] and "word_aligned − base = +" in c["reason"]
@@ -155,9 +169,13 @@ def test_fixed_seed_gives_identical_tables(tmp_path):
     files = write_study(tmp_path / "m", {"zero_shot": ZS})
     R.gather(files, tmp_path / "a")
     R.gather(files, tmp_path / "b")
-    assert (tmp_path / "a" / "topic_zero_shot.csv").read_bytes() == (tmp_path / "b" / "topic_zero_shot.csv").read_bytes()
+    assert (tmp_path / "a" / "topic_zero_shot.csv").read_bytes() == (
+        tmp_path / "b" / "topic_zero_shot.csv"
+    ).read_bytes()
     R.gather(files, tmp_path / "c", boot_seed=7)
-    assert (tmp_path / "a" / "topic_zero_shot.csv").read_bytes() != (tmp_path / "c" / "topic_zero_shot.csv").read_bytes()
+    assert (tmp_path / "a" / "topic_zero_shot.csv").read_bytes() != (
+        tmp_path / "c" / "topic_zero_shot.csv"
+    ).read_bytes()
 
 
 def test_pretraining_seeds_are_a_level_of_the_hierarchy(tmp_path):
@@ -167,8 +185,9 @@ def test_pretraining_seeds_are_a_level_of_the_hierarchy(tmp_path):
     for name, shift in (("base", 0.0), ("tlm", 2.0)):
         for pseed, level in ((1, 50.0), (2, 60.0)):
             for seed, noise in ((1, -1.0), (2, 0.0), (3, 1.0)):
-                path = write_metric(tmp_path / f"p{pseed}", "topic", "zero_shot", name, "de", seed,
-                                    (level + noise + shift) / 100)
+                path = write_metric(
+                    tmp_path / f"p{pseed}", "topic", "zero_shot", name, "de", seed, (level + noise + shift) / 100
+                )
                 rec = json.loads(path.read_text())
                 rec["pretrain_seed"] = pseed
                 path.write_text(json.dumps(rec))
@@ -177,7 +196,11 @@ def test_pretraining_seeds_are_a_level_of_the_hierarchy(tmp_path):
     assert R.seed_matrix(df, "topic", "zero_shot", "accuracy").index.nlevels == 3
     out = R.Comparator(df).compare("topic", "accuracy", ("zero_shot", "tlm"), ("zero_shot", "base"), ["de"])["avg"]
     assert out["n_runs"] == 6 and out["n_pretrain"] == 2
-    assert out["diff"] == pytest.approx(2.0) and out["ci_low"] == pytest.approx(2.0) and out["ci_high"] == pytest.approx(2.0)
+    assert (
+        out["diff"] == pytest.approx(2.0)
+        and out["ci_low"] == pytest.approx(2.0)
+        and out["ci_high"] == pytest.approx(2.0)
+    )
     # the seed weights: 2 pre-training seeds drawn, 3 fine-tuning seeds within each; rows sum to 1
     w = S.Bootstrap(500).seed_weights(2, 3)
     assert w.shape == (500, 6) and np.allclose(w.sum(axis=1), 1.0)
@@ -212,7 +235,9 @@ def test_nested_pretraining_seeds_pair_by_finetuning_seed(tmp_path):
     assert vs_mlm["n_runs"] == 3 and vs_mlm["n_pretrain"] == 3
     assert vs_mlm["ci_low"] == pytest.approx(1.0) and vs_mlm["ci_high"] == pytest.approx(1.0)
     # unpaired, the 10-point seed effect would swamp a 1-point difference
-    assert cmp.replicates("topic", "accuracy", [("zero_shot", "tlm"), ("zero_shot", "mlm")], ["de"])["design"] == "nested"
+    assert (
+        cmp.replicates("topic", "accuracy", [("zero_shot", "tlm"), ("zero_shot", "mlm")], ["de"])["design"] == "nested"
+    )
 
 
 def test_nested_design_gives_claims_a_test(tmp_path):
@@ -220,8 +245,12 @@ def test_nested_design_gives_claims_a_test(tmp_path):
     cmp = R.Comparator(df, S.Bootstrap(500))
     out = cmp.compare("topic", "accuracy", ("zero_shot", "tlm"), ("zero_shot", "base"), ["de"])["avg"]
     assert C.rule_greater(out, 2.0) == C.SUPPORTED  # +4..+5 in every paired seed
-    assert C.rule_greater(cmp.compare("topic", "accuracy", ("zero_shot", "mlm"), ("zero_shot", "base"), ["de"])["avg"],
-                          2.0) == C.CONTRADICTED  # 0..+1: never 2 points
+    assert (
+        C.rule_greater(
+            cmp.compare("topic", "accuracy", ("zero_shot", "mlm"), ("zero_shot", "base"), ["de"])["avg"], 2.0
+        )
+        == C.CONTRADICTED
+    )  # 0..+1: never 2 points
 
 
 # --------------------------------------------------------------------------- baselines, settings, report
@@ -230,14 +259,27 @@ def test_nested_design_gives_claims_a_test(tmp_path):
 def _baseline(root, task, name, lang, accuracy):
     path = root / task / "baselines" / name / f"{lang}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"task": task, "setting": "zero_shot", "baseline": name, "lang": lang, "n": 100,
-                                "metrics": {"accuracy": accuracy, "macro_f1": accuracy / 2}}))
+    path.write_text(
+        json.dumps(
+            {
+                "task": task,
+                "setting": "zero_shot",
+                "baseline": name,
+                "lang": lang,
+                "n": 100,
+                "metrics": {"accuracy": accuracy, "macro_f1": accuracy / 2},
+            }
+        )
+    )
     return path
 
 
 def test_baselines_are_rows_and_new_settings_are_tables(tmp_path):
     files = write_study(tmp_path / "metrics", {"zero_shot": ZS, "zero_shot_delex": ZS, "probe": ZS})
-    baselines = [_baseline(tmp_path / "metrics", "topic", "tfidf", "en", 0.9), _baseline(tmp_path / "metrics", "topic", "tfidf", "de", 0.3)]
+    baselines = [
+        _baseline(tmp_path / "metrics", "topic", "tfidf", "en", 0.9),
+        _baseline(tmp_path / "metrics", "topic", "tfidf", "de", 0.3),
+    ]
     out = R.gather(files + baselines, tmp_path / "tables", baseline_files=[tmp_path / "absent.json"])
     text = (tmp_path / "tables" / "topic_zero_shot.md").read_text()
     assert "| *baseline: tfidf* | 90.0 | 30.0 | 60.0 | 30.0 |" in text
@@ -249,17 +291,29 @@ def test_baselines_are_rows_and_new_settings_are_tables(tmp_path):
     R.gather(files, tmp_path / "plain")
     assert "baseline:" not in (tmp_path / "plain" / "topic_zero_shot.md").read_text()
     stems = REP.table_stems(str(f) for f in files + baselines)
-    assert stems == ["topic_zero_shot", "topic_zero_shot_macro_f1", "topic_zero_shot_delex", "topic_zero_shot_delex_macro_f1",
-                     "topic_probe", "topic_probe_macro_f1"]
+    assert stems == [
+        "topic_zero_shot",
+        "topic_zero_shot_macro_f1",
+        "topic_zero_shot_delex",
+        "topic_zero_shot_delex_macro_f1",
+        "topic_probe",
+        "topic_probe_macro_f1",
+    ]
 
 
 def test_declared_tables_without_data_say_so_and_html_pages(tmp_path):
     files = write_study(tmp_path / "metrics", {"zero_shot": ZS})
-    R.gather(files, tmp_path / "tables", expected_tables=["topic_zero_shot", "xnli_zero_shot"], html_dir=tmp_path / "html")
+    R.gather(
+        files, tmp_path / "tables", expected_tables=["topic_zero_shot", "xnli_zero_shot"], html_dir=tmp_path / "html"
+    )
     assert "No metric files for this table" in (tmp_path / "tables" / "xnli_zero_shot.md").read_text()
     assert (tmp_path / "tables" / "xnli_zero_shot.csv").exists()
     page = (tmp_path / "html" / "topic_zero_shot.html").read_text()
-    assert "<table>" in page and '<td style="text-align:right">80.0 ± 1.0</td>' in page and page.startswith("<!DOCTYPE html>")
+    assert (
+        "<table>" in page
+        and '<td style="text-align:right">80.0 ± 1.0</td>' in page
+        and page.startswith("<!DOCTYPE html>")
+    )
     assert (tmp_path / "html" / "summary.html").exists()
 
 
@@ -289,12 +343,24 @@ def test_overview_rst_renders(tmp_path):
 def test_retrieval_baseline_is_a_row(tmp_path):
     from tests.helpers_metrics import write_retrieval
 
-    files = [write_retrieval(tmp_path / "m", arm, lang, 0.5 + i / 10, 0.4) for i, arm in enumerate(("base", "mlm"))
-             for lang in ("de", "ja")]
+    files = [
+        write_retrieval(tmp_path / "m", arm, lang, 0.5 + i / 10, 0.4)
+        for i, arm in enumerate(("base", "mlm"))
+        for lang in ("de", "ja")
+    ]
     path = tmp_path / "m" / "retrieval" / "baselines" / "string_match" / "de.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"task": "retrieval", "baseline": "string_match", "lang": "de", "n": 100,
-                                "metrics": {"p@1_xx_en": 0.678, "p@1_en_xx": 0.6}}))
+    path.write_text(
+        json.dumps(
+            {
+                "task": "retrieval",
+                "baseline": "string_match",
+                "lang": "de",
+                "n": 100,
+                "metrics": {"p@1_xx_en": 0.678, "p@1_en_xx": 0.6},
+            }
+        )
+    )
     out = R.gather(files + [path], tmp_path / "tables")
     text = (tmp_path / "tables" / "retrieval.md").read_text()
     assert "| *baseline: string_match* | 67.8 | – | – |" in text

@@ -82,12 +82,20 @@ def test_claim_1_supported_with_its_numbers(supported_run):
     supported, root = supported_run
     c = supported[1]
     assert c["verdict"] == SUPPORTED and c["task"] == "topic"
-    cmp = _boot(pd.read_csv(root / "tables" / "all_metrics.csv").astype({"seed": "Int64", "pretrain_seed": "Int64"}),
-                "topic", ("zero_shot", "tlm"), ("zero_shot", "base"), ["en", "de", "fr"])
+    cmp = _boot(
+        pd.read_csv(root / "tables" / "all_metrics.csv").astype({"seed": "Int64", "pretrain_seed": "Int64"}),
+        "topic",
+        ("zero_shot", "tlm"),
+        ("zero_shot", "base"),
+        ["en", "de", "fr"],
+    )
     assert cmp["diff"] == pytest.approx(22 / 3)  # 68.667 − 61.333
     assert cmp["ci_low"] >= 2.0  # the whole CI above the large margin
     line = c["evidence"][0]
-    assert f"tlm − base (zero-shot avg) = {cmp['diff']:+.2f} points, 95% CI [{cmp['ci_low']:+.2f}, {cmp['ci_high']:+.2f}]" in line
+    assert (
+        f"tlm − base (zero-shot avg) = {cmp['diff']:+.2f} points, 95% CI [{cmp['ci_low']:+.2f}, {cmp['ci_high']:+.2f}]"
+        in line
+    )
     assert "n = 3 paired runs" in line and "resampled: seeds only" in line
     assert c["control_verdict"] == SUPPORTED  # tlm − mlm is also above 2 points
     assert any(m.startswith("`topic` tlm − base: ") for m in c["mde"])
@@ -183,14 +191,17 @@ def test_claims_from_the_tidy_csv_agree(supported_run):
     supported, tmp_path = supported_run
     again = C.judge_claims(tmp_path / "tables" / "all_metrics.csv", PAPER)
     assert [(c["id"], c["verdict"], c["reason"]) for c in again] == [
-        (c["id"], c["verdict"], c["reason"]) for c in supported.values()]
+        (c["id"], c["verdict"], c["reason"]) for c in supported.values()
+    ]
 
 
 def test_margins_are_config_keys(tmp_path):
     # tlm − base = +7.33 [+7.00, +7.67]: supported with the 2-point large margin, contradicted with 10
     files = write_study(tmp_path / "metrics", {"zero_shot": ZS, "translate_train": TT})
     df = R.load_metrics(files)
-    assert {c["id"]: c for c in C.judge_claims(df, {**PAPER, "stats": {"large_margin": 2.0}})}[1]["verdict"] == SUPPORTED
+    assert {c["id"]: c for c in C.judge_claims(df, {**PAPER, "stats": {"large_margin": 2.0}})}[1][
+        "verdict"
+    ] == SUPPORTED
     c = {c["id"]: c for c in C.judge_claims(df, {**PAPER, "stats": {"large_margin": 10.0}})}[1]
     assert c["verdict"] == CONTRADICTED and "Δ ≥ 10 points" in c["test"]
     text = C.render_claims([c], {"stats": {"large_margin": 10.0, "similar_margin": 0.5, "close_margin": 3.0}})
@@ -212,8 +223,13 @@ def test_claim_1_large_but_noisy_is_inconclusive(tmp_path):
     # +6 points on average, but seeds spread over 20 points: the CI spans 0 and the 2-point margin
     tlm = {"en": [70, 95, 96], "de": [40, 65, 66], "fr": [45, 70, 69]}
     c = _judge(tmp_path, {"zero_shot": {"base": ZS["base"], "tlm": tlm}})[1]
-    cmp = _boot(write_study(tmp_path / "again", {"zero_shot": {"base": ZS["base"], "tlm": tlm}}), "topic",
-                ("zero_shot", "tlm"), ("zero_shot", "base"), ["en", "de", "fr"])
+    cmp = _boot(
+        write_study(tmp_path / "again", {"zero_shot": {"base": ZS["base"], "tlm": tlm}}),
+        "topic",
+        ("zero_shot", "tlm"),
+        ("zero_shot", "base"),
+        ["en", "de", "fr"],
+    )
     assert cmp["diff"] > 2.0 and cmp["ci_low"] < 0 and cmp["ci_high"] > 2.0
     assert c["verdict"] == INCONCLUSIVE
 
@@ -317,8 +333,18 @@ def test_qa_task_is_no_stand_in_for_xnli(tmp_path):
         for objective, langs in arms.items():
             for lang, values in langs.items():
                 for seed, value in zip((1, 2, 3), values):
-                    files.append(write_metric(tmp_path, "mlqa", setting, objective, lang, seed, value / 100,
-                                              metrics={"f1": value / 100, "exact_match": value / 200}))
+                    files.append(
+                        write_metric(
+                            tmp_path,
+                            "mlqa",
+                            setting,
+                            objective,
+                            lang,
+                            seed,
+                            value / 100,
+                            metrics={"f1": value / 100, "exact_match": value / 200},
+                        )
+                    )
     df = R.load_metrics(files)
     assert R.primary_metrics(df) == {"mlqa": "f1"}
     verdicts = {c["id"]: c for c in C.judge_claims(df, PAPER)}
@@ -343,7 +369,9 @@ def test_claims_file_names_the_base_model(tmp_path):
 
 
 def test_claims_say_which_arms_did_not_learn_their_objective():
-    not_learned = [{"objective": "tlm", "pretrain_seed": 13, "metric": "tlm_translation_gain", "before": 0.0, "after": 0.0}]
+    not_learned = [
+        {"objective": "tlm", "pretrain_seed": 13, "metric": "tlm_translation_gain", "before": 0.0, "after": 0.0}
+    ]
     text = C.render_claims([], {"not_learned": not_learned})
     assert "did not learn their own objective" in text and "`tlm` (pre-training seed 13)" in text
     assert "every pre-training job improved" in C.render_claims([], {"not_learned": []})

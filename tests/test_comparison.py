@@ -10,9 +10,16 @@ from alignxfer.tracking import JobTracker
 
 
 def _tracker(tmp_path, study="cmp", **kw):
-    return JobTracker(rule="evaluate_zero_shot", wildcards={"task": "topic", "objective": "weam", "seed": 1},
-                      params={}, config={"study": study}, project_dir=tmp_path, uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
-                      tags={"arm": "weam", "setting": "zero_shot"}, **kw)
+    return JobTracker(
+        rule="evaluate_zero_shot",
+        wildcards={"task": "topic", "objective": "weam", "seed": 1},
+        params={},
+        config={"study": study},
+        project_dir=tmp_path,
+        uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        tags={"arm": "weam", "setting": "zero_shot"},
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +30,12 @@ def shared(tmp_path_factory):
 
 def test_scores_are_points_and_other_numbers_are_not():
     assert T.points({"accuracy": 0.5, "dev_macro_f1": 0.25, "p_at_1": 0.9, "loss": 0.5, "n": 3}) == {
-        "accuracy": 50.0, "dev_macro_f1": 25.0, "p_at_1": 90.0, "loss": 0.5, "n": 3}
+        "accuracy": 50.0,
+        "dev_macro_f1": 25.0,
+        "p_at_1": 90.0,
+        "loss": 0.5,
+        "n": 3,
+    }
 
 
 def test_per_language_child_runs_average_and_standard_tags(shared):
@@ -31,8 +43,12 @@ def test_per_language_child_runs_average_and_standard_tags(shared):
 
     tmp_path = shared
     with _tracker(tmp_path, study="children") as tracker:
-        scores = {lang: T.log_language_run(tracker, lang, {"accuracy": acc, "macro_f1": acc / 2}, tags={"finetune_run_id": "x"})
-                  for lang, acc in (("en", 0.6), ("de", 0.4))}
+        scores = {
+            lang: T.log_language_run(
+                tracker, lang, {"accuracy": acc, "macro_f1": acc / 2}, tags={"finetune_run_id": "x"}
+            )
+            for lang, acc in (("en", 0.6), ("de", 0.4))
+        }
         T.log_average(tracker, scores)
         parent = tracker.run_id
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -81,8 +97,10 @@ def test_relocate_points_artifacts_at_the_moved_project(tmp_path):
     assert T.relocate(db, new) == 0  # nothing left to move
 
 
-REPORT = ("\x1b[1mBertForSequenceClassification LOAD REPORT\x1b[0m from: m\nKey | Status | \n---+---+-\n"
-          "cls.predictions.bias | UNEXPECTED | \nclassifier.weight | MISSING | \nbert.pooler.dense.bias | MISSING | \n")
+REPORT = (
+    "\x1b[1mBertForSequenceClassification LOAD REPORT\x1b[0m from: m\nKey | Status | \n---+---+-\n"
+    "cls.predictions.bias | UNEXPECTED | \nclassifier.weight | MISSING | \nbert.pooler.dense.bias | MISSING | \n"
+)
 
 
 def test_expected_load_reports_are_dropped_and_real_ones_kept():
@@ -120,9 +138,21 @@ def test_eta_and_labels(monkeypatch):
 def test_gather_headline_names_the_summary_and_the_arms(tmp_path):
     import pandas as pd
 
-    rows = [{"task": "topic", "setting": "zero_shot", "objective": arm, "lang": lang, "seed": seed, "metric": "accuracy",
-             "value": value + 0.01 * seed, "primary": True}
-            for arm, value in (("base", 0.4), ("weam", 0.5)) for lang in ("en", "de") for seed in (1, 2)]
+    rows = [
+        {
+            "task": "topic",
+            "setting": "zero_shot",
+            "objective": arm,
+            "lang": lang,
+            "seed": seed,
+            "metric": "accuracy",
+            "value": value + 0.01 * seed,
+            "primary": True,
+        }
+        for arm, value in (("base", 0.4), ("weam", 0.5))
+        for lang in ("en", "de")
+        for seed in (1, 2)
+    ]
     lines = C.headline({"metrics": pd.DataFrame(rows)}, [{"verdict": "not supported"}] * 2, tmp_path / "summary.md")
     assert lines[0] == f"[gather] summary: {tmp_path / 'summary.md'}"
     assert "base 41.5 ± 0.7, weam 51.5 ± 0.7" in lines[1] and lines[2] == "[gather] claims: 2 not supported"

@@ -40,12 +40,19 @@ def test_bad_config_names_the_key_and_what_is_allowed(bad, expected):
 
 def test_url_source_without_checksums_plans_but_is_listed(tmp_path):
     cfg = {
-        "corpus": {"source": "url", "languages": ["de"], "url": {"pairs": {"de": {"format": "tsv", "url": "file:///x.tsv"}}}},
+        "corpus": {
+            "source": "url",
+            "languages": ["de"],
+            "url": {"pairs": {"de": {"format": "tsv", "url": "file:///x.tsv"}}},
+        },
         "tasks": {"topic": {"enabled": False}},
     }
     validate_config(cfg)  # the DAG can be planned and inspected before the archives are fetched
     (problem,) = missing_checksums(cfg)
-    assert problem.startswith("corpus.url.pairs.de: a url needs its sha256") and "python -m alignxfer.sources.url" in problem
+    assert (
+        problem.startswith("corpus.url.pairs.de: a url needs its sha256")
+        and "python -m alignxfer.sources.url" in problem
+    )
 
 
 # configs/paper.yaml validates once its bitext checksums are filled in: tests/test_paper_scale.py
@@ -66,6 +73,10 @@ def test_describe_base_names_what_the_arms_started_from():
     assert "already aligned model" in describe_base(default)
     mlm = validate_config({"base": {"training": {"objective": "mlm"}}})
     assert describe_base(mlm) == "trained from scratch with MLM only (`base.training.objective: mlm`)."
-    mbert = validate_config({"base": {"source": "pretrained", "name": "bert-base-multilingual-cased"},
-                             "tokenizer": {"source": "pretrained"}})
+    mbert = validate_config(
+        {
+            "base": {"source": "pretrained", "name": "bert-base-multilingual-cased"},
+            "tokenizer": {"source": "pretrained"},
+        }
+    )
     assert describe_base(mbert) == "`bert-base-multilingual-cased` (pretrained)."

@@ -13,9 +13,17 @@ def test_pretraining_labels_name_the_pretraining_seed():
 
 def test_start_and_done_lines_carry_the_jobs_label(tmp_path, monkeypatch):
     monkeypatch.delenv(C.LABEL_ENV, raising=False)
-    smk = SimpleNamespace(rule="finetune", wildcards={"task": "topic", "objective": "weam", "seed": "2"},
-                          log=[str(tmp_path / "job.log")], threads=1, resources=SimpleNamespace(gpu=0),
-                          input=[], output=[], params={}, config={"tracking": {"enabled": False}})
+    smk = SimpleNamespace(
+        rule="finetune",
+        wildcards={"task": "topic", "objective": "weam", "seed": "2"},
+        log=[str(tmp_path / "job.log")],
+        threads=1,
+        resources=SimpleNamespace(gpu=0),
+        input=[],
+        output=[],
+        params={},
+        config={"tracking": {"enabled": False}},
+    )
     with job(smk, project_dir=tmp_path):
         print(f"{C.label()} epoch 1/1")
     out = (tmp_path / "job.log").read_text().splitlines()  # what the console shows too

@@ -16,9 +16,16 @@ FRACTIONS = {"test": 0.15, "dev": 0.05, "train": 0.20}
 LABELS = ["libs", "devel", "games", None]
 BOILERPLATE = ("This package contains the development files.", "Dieses Paket enthält die Entwicklungsdateien.")
 SMALL = {
-    "min_words": 1, "max_words": 200, "max_length_ratio": 4.0, "invalid_utf8": "error",
-    "split": FRACTIONS, "max_pretrain_pairs": 300, "max_train_docs": 40, "max_dev_docs": 10,
-    "max_test_docs": 25, "max_retrieval_pairs": 30,
+    "min_words": 1,
+    "max_words": 200,
+    "max_length_ratio": 4.0,
+    "invalid_utf8": "error",
+    "split": FRACTIONS,
+    "max_pretrain_pairs": 300,
+    "max_train_docs": 40,
+    "max_dev_docs": 10,
+    "max_test_docs": 25,
+    "max_retrieval_pairs": 30,
 }
 
 
@@ -47,8 +54,12 @@ def make_corpus(folder: Path, n_docs: int = 400):
         n_units = 1 + i % 3
         en = [f"synopsis number {i} of package {rng.randint(0, 10**6)}"]
         en += [f"Paragraph {k} of document {i} says something about topic {label}." for k in range(1, n_units)]
-        de = [f"Kurzbeschreibung Nummer {i}"] + [f"Absatz {k} des Dokuments {i} über Thema {label}." for k in range(1, n_units)]
-        fr = [f"résumé numéro {i}"] + [f"Paragraphe {k} du document {i} sur le thème {label}." for k in range(1, n_units)]
+        de = [f"Kurzbeschreibung Nummer {i}"] + [
+            f"Absatz {k} des Dokuments {i} über Thema {label}." for k in range(1, n_units)
+        ]
+        fr = [f"résumé numéro {i}"] + [
+            f"Paragraphe {k} du document {i} sur le thème {label}." for k in range(1, n_units)
+        ]
         if i % 5 == 0:
             en.append(BOILERPLATE[0])
             de.append(BOILERPLATE[1])
@@ -66,18 +77,24 @@ def make_corpus(folder: Path, n_docs: int = 400):
 
 def english_out(root: Path) -> dict:
     return {
-        "train": root / "topic/train.en.jsonl", "dev": root / "topic/dev.en.jsonl",
-        "test": root / "topic/test.en.jsonl", "labels": root / "topic/labels.json",
+        "train": root / "topic/train.en.jsonl",
+        "dev": root / "topic/dev.en.jsonl",
+        "test": root / "topic/test.en.jsonl",
+        "labels": root / "topic/labels.json",
         "summary": root / "summary/en.json",
     }
 
 
 def pair_out(root: Path, lang: str) -> dict:
     return {
-        "pretrain_en": root / f"pretrain/en-{lang}.en", "pretrain_xx": root / f"pretrain/en-{lang}.{lang}",
-        "pretrain_ids": root / f"pretrain/en-{lang}.ids", "train": root / f"topic/train.{lang}.jsonl",
-        "dev": root / f"topic/dev.{lang}.jsonl", "test": root / f"topic/test.{lang}.jsonl",
-        "retrieval": root / f"retrieval/en-{lang}.jsonl", "summary": root / f"summary/en-{lang}.json",
+        "pretrain_en": root / f"pretrain/en-{lang}.en",
+        "pretrain_xx": root / f"pretrain/en-{lang}.{lang}",
+        "pretrain_ids": root / f"pretrain/en-{lang}.ids",
+        "train": root / f"topic/train.{lang}.jsonl",
+        "dev": root / f"topic/dev.{lang}.jsonl",
+        "test": root / f"topic/test.{lang}.jsonl",
+        "retrieval": root / f"retrieval/en-{lang}.jsonl",
+        "summary": root / f"summary/en-{lang}.json",
     }
 
 
@@ -86,8 +103,13 @@ def run(corpus: Path, root: Path, langs=("de",), options=SMALL, english_docs=Fal
     summaries = {}
     for lang in langs:
         summaries[lang] = prepare_pair(
-            corpus / f"en-{lang}.jsonl", lang, pair_out(root, lang), options, SEED,
-            english_train=root / "topic/train.en.jsonl", english_dev=root / "topic/dev.en.jsonl",
+            corpus / f"en-{lang}.jsonl",
+            lang,
+            pair_out(root, lang),
+            options,
+            SEED,
+            english_train=root / "topic/train.en.jsonl",
+            english_dev=root / "topic/dev.en.jsonl",
             english_docs=corpus / "en.jsonl" if english_docs else None,
         )
     return summaries
@@ -133,28 +155,56 @@ def test_normalize():
 def test_cleaning_drop_reasons(tmp_path):
     long = " ".join(["word"] * 12)
     docs = [
-        {"doc_id": "a", "en": ["Hello world.", "  ", "Same text", "one two three four five six seven eight nine ten",
-                               long, "A fine pair here", "Hello  world."],
-         "xx": ["Hallo Welt.", "leer", "Same text", "eins", "lang " * 12, "Ein schönes Paar hier", "Hallo Welt."],
-         "label": None},
-        {"doc_id": "b", "en": ["Hello world.", "日本語"], "xx": ["Hallo\u00a0Welt.", "日本語のテキスト"], "label": None},
+        {
+            "doc_id": "a",
+            "en": [
+                "Hello world.",
+                "  ",
+                "Same text",
+                "one two three four five six seven eight nine ten",
+                long,
+                "A fine pair here",
+                "Hello  world.",
+            ],
+            "xx": ["Hallo Welt.", "leer", "Same text", "eins", "lang " * 12, "Ein schönes Paar hier", "Hallo Welt."],
+            "label": None,
+        },
+        {
+            "doc_id": "b",
+            "en": ["Hello world.", "日本語"],
+            "xx": ["Hallo\u00a0Welt.", "日本語のテキスト"],
+            "label": None,
+        },
     ]
     write_jsonl(tmp_path / "en-xx.jsonl", docs)
     options = {**SMALL, "max_words": 10, "min_words": 1, "split": {"test": 0, "dev": 0, "train": 0}}
     s = prepare_pair(tmp_path / "en-xx.jsonl", "xx", pair_out(tmp_path / "o", "xx"), options, SEED)
-    assert s["drops"] == {"empty": 1, "identical": 1, "too_short": 0, "too_long": 1, "length_ratio": 1,
-                          "test_overlap": 0, "duplicate": 2}
+    assert s["drops"] == {
+        "empty": 1,
+        "identical": 1,
+        "too_short": 0,
+        "too_long": 1,
+        "length_ratio": 1,
+        "test_overlap": 0,
+        "duplicate": 2,
+    }
     en = (tmp_path / "o/pretrain/en-xx.en").read_text().splitlines()
     xx = (tmp_path / "o/pretrain/en-xx.xx").read_text().splitlines()
-    assert sorted(zip(en, xx)) == sorted([("Hello world.", "Hallo Welt."), ("A fine pair here", "Ein schönes Paar hier"),
-                                          ("日本語", "日本語のテキスト")])
+    assert sorted(zip(en, xx)) == sorted(
+        [("Hello world.", "Hallo Welt."), ("A fine pair here", "Ein schönes Paar hier"), ("日本語", "日本語のテキスト")]
+    )
     assert s["pools"]["pretrain"]["clean_pairs"] == 3 and s["clean_pairs"] == 3
     # the first reason that fires is counted: with min_words 2, "eins" is too short (not a ratio outlier)
     s = prepare_pair(tmp_path / "en-xx.jsonl", "xx", pair_out(tmp_path / "p", "xx"), {**options, "min_words": 2}, SEED)
     assert s["drops"]["too_short"] == 1 and s["drops"]["length_ratio"] == 0
     # CJK is segmented per character: the ratio may be judged against the file's median ratio
-    s = prepare_pair(tmp_path / "en-xx.jsonl", "xx", pair_out(tmp_path / "q", "xx"),
-                     {**options, "length_ratio_by_median": True}, SEED)
+    s = prepare_pair(
+        tmp_path / "en-xx.jsonl",
+        "xx",
+        pair_out(tmp_path / "q", "xx"),
+        {**options, "length_ratio_by_median": True},
+        SEED,
+    )
     assert s["length_ratio_by_median"] is True and s["median_length_ratio_xx_en"] > 0
 
 
@@ -169,7 +219,9 @@ def test_bad_pair_files(tmp_path):
     with pytest.raises(ValueError, match=r"b\.jsonl:2: invalid UTF-8"):
         prepare_pair(tmp_path / "b.jsonl", "de", pair_out(tmp_path / "o", "de"), SMALL, SEED)
     assert not (tmp_path / "o" / "summary").exists()
-    s = prepare_pair(tmp_path / "b.jsonl", "de", pair_out(tmp_path / "o", "de"), {**SMALL, "invalid_utf8": "replace"}, SEED)
+    s = prepare_pair(
+        tmp_path / "b.jsonl", "de", pair_out(tmp_path / "o", "de"), {**SMALL, "invalid_utf8": "replace"}, SEED
+    )
     assert s["invalid_utf8_replaced"] == 1 and s["documents"] == 2
 
 
@@ -197,10 +249,14 @@ def test_no_test_text_in_pretraining_or_training(corpus, tmp_path):
         test_ids = {i for i in en_docs if split_of(i, SEED, FRACTIONS) == "test"}
         test_units = {normalize(u) for i in test_ids for u in en_docs[i]["units"]}
         test_units |= {normalize(u) for i in test_ids if i in pair_docs for u in pair_docs[i]["xx"]}
-        test_texts = {r["text"] for name in ("test.en", f"test.{lang}") for r in read_jsonl(tmp_path / f"topic/{name}.jsonl")}
-        held_out_ids = ({r["doc_id"] for r in read_jsonl(tmp_path / f"topic/test.{lang}.jsonl")}
-                        | {r["doc_id"] for r in read_jsonl(tmp_path / f"retrieval/en-{lang}.jsonl")}
-                        | {r["doc_id"] for r in read_jsonl(tmp_path / "topic/test.en.jsonl")})
+        test_texts = {
+            r["text"] for name in ("test.en", f"test.{lang}") for r in read_jsonl(tmp_path / f"topic/{name}.jsonl")
+        }
+        held_out_ids = (
+            {r["doc_id"] for r in read_jsonl(tmp_path / f"topic/test.{lang}.jsonl")}
+            | {r["doc_id"] for r in read_jsonl(tmp_path / f"retrieval/en-{lang}.jsonl")}
+            | {r["doc_id"] for r in read_jsonl(tmp_path / "topic/test.en.jsonl")}
+        )
         assert held_out_ids and held_out_ids <= test_ids
 
         pre_en = (tmp_path / f"pretrain/en-{lang}.en").read_text(encoding="utf-8").splitlines()
@@ -279,13 +335,21 @@ def test_adding_a_language_changes_nothing_else(corpus, tmp_path):
 def test_english_selection_from_another_seed_is_refused(corpus, tmp_path):
     prepare_english(corpus / "en.jsonl", english_out(tmp_path), SMALL, SEED + 1)
     with pytest.raises(ValueError, match="another seed or split"):
-        prepare_pair(corpus / "en-de.jsonl", "de", pair_out(tmp_path, "de"), SMALL, SEED,
-                     english_train=tmp_path / "topic/train.en.jsonl")
+        prepare_pair(
+            corpus / "en-de.jsonl",
+            "de",
+            pair_out(tmp_path, "de"),
+            SMALL,
+            SEED,
+            english_train=tmp_path / "topic/train.en.jsonl",
+        )
 
 
 def test_unlabelled_source_writes_empty_topic_files(tmp_path):
-    docs = [{"doc_id": f"url:de:{i}", "en": [f"sentence number {i}"], "xx": [f"Satz Nummer {i}"], "label": None}
-            for i in range(1, 200)]
+    docs = [
+        {"doc_id": f"url:de:{i}", "en": [f"sentence number {i}"], "xx": [f"Satz Nummer {i}"], "label": None}
+        for i in range(1, 200)
+    ]
     write_jsonl(tmp_path / "en-de.jsonl", docs)
     s = prepare_pair(tmp_path / "en-de.jsonl", "de", pair_out(tmp_path / "o", "de"), SMALL, SEED)
     for split in ("train", "dev", "test"):
@@ -298,8 +362,13 @@ def test_translated_selection_takes_the_most_translated_documents_first(corpus, 
     n_train = {}
     for selection in ("translated", "random"):
         root = tmp_path / selection
-        s = prepare_english(corpus / "en.jsonl", english_out(root), {**SMALL, "max_train_docs": 20, "document_selection": selection}, SEED,
-                            pair_jsonls=pairs)
+        s = prepare_english(
+            corpus / "en.jsonl",
+            english_out(root),
+            {**SMALL, "max_train_docs": 20, "document_selection": selection},
+            SEED,
+            pair_jsonls=pairs,
+        )
         assert s["document_selection"] == selection
         train = read_jsonl(root / "topic/train.en.jsonl")
         assert len(train) == 20 and all(split_of(r["doc_id"], SEED, FRACTIONS) == "train" for r in train)
@@ -309,9 +378,16 @@ def test_translated_selection_takes_the_most_translated_documents_first(corpus, 
         if selection == "translated":
             assert counts == sorted(counts, reverse=True)  # most translated first
             assert sum(s["translated_into"]["train"].values()) == 20
-            de = prepare_pair(corpus / "en-de.jsonl", "de", pair_out(root, "de"), SMALL, SEED,
-                              english_train=root / "topic/train.en.jsonl", english_dev=root / "topic/dev.en.jsonl",
-                              english_test=root / "topic/test.en.jsonl")
+            de = prepare_pair(
+                corpus / "en-de.jsonl",
+                "de",
+                pair_out(root, "de"),
+                SMALL,
+                SEED,
+                english_train=root / "topic/train.en.jsonl",
+                english_dev=root / "topic/dev.en.jsonl",
+                english_test=root / "topic/test.en.jsonl",
+            )
             assert de["topic"]["train_missing"] == sum(int(r["doc_id"], 16) % 3 == 0 for r in train)
         test = read_jsonl(root / "topic/test.en.jsonl")
         test_counts = [(int(r["doc_id"], 16) % 3 != 0) + (int(r["doc_id"], 16) % 2 == 0) for r in test]
@@ -327,9 +403,16 @@ def test_translated_selection_takes_the_most_translated_documents_first(corpus, 
 
 def test_translate_train_is_capped_in_english_order(corpus, tmp_path):
     prepare_english(corpus / "en.jsonl", english_out(tmp_path), SMALL, SEED, pair_jsonls=[corpus / "en-de.jsonl"])
-    s = prepare_pair(corpus / "en-de.jsonl", "de", pair_out(tmp_path, "de"), {**SMALL, "max_translate_train_docs": 5}, SEED,
-                     english_train=tmp_path / "topic/train.en.jsonl", english_dev=tmp_path / "topic/dev.en.jsonl",
-                     english_test=tmp_path / "topic/test.en.jsonl")
+    s = prepare_pair(
+        corpus / "en-de.jsonl",
+        "de",
+        pair_out(tmp_path, "de"),
+        {**SMALL, "max_translate_train_docs": 5},
+        SEED,
+        english_train=tmp_path / "topic/train.en.jsonl",
+        english_dev=tmp_path / "topic/dev.en.jsonl",
+        english_test=tmp_path / "topic/test.en.jsonl",
+    )
     train = [r["doc_id"] for r in read_jsonl(tmp_path / "topic/train.de.jsonl")]
     english = [r["doc_id"] for r in read_jsonl(tmp_path / "topic/train.en.jsonl")]
     assert len(train) == s["topic"]["train"] == 5

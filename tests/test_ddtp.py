@@ -56,7 +56,11 @@ def test_parse_translation_records():
     recs = list(parse_translation(lines("Translation-ja")))
     assert [r.md5 for r in recs] == ["1" * 32, "2" * 32]
     assert recs[0].lang == "ja" and recs[0].package == "foo"
-    assert recs[0].units == ["ウィジェットを処理するツール", "Foo はウィジェットを素早く確実に処理します。", "ガジェットにも対応しています。"]
+    assert recs[0].units == [
+        "ウィジェットを処理するツール",
+        "Foo はウィジェットを素早く確実に処理します。",
+        "ガジェットにも対応しています。",
+    ]
     assert recs[1].units == ["bar ライブラリ", "bar ライブラリは bar を実装します。"]
     zh = list(parse_translation(lines("Translation-zh_CN")))
     assert zh[0].lang == "zh_CN" and zh[0].units == ["bar 库", "bar 库实现了 bar。"]
@@ -65,10 +69,17 @@ def test_parse_translation_records():
 def test_parse_translation_multi_paragraph_english():
     recs = {r.md5: r for r in parse_translation(lines("Translation-en"))}
     assert recs["4" * 32].units == [
-        "multi-paragraph editor", "Qux is an editor.", "Features: * verbatim line one * verbatim line two", "Last paragraph.",
+        "multi-paragraph editor",
+        "Qux is an editor.",
+        "Features: * verbatim line one * verbatim line two",
+        "Last paragraph.",
     ]
     # repeated separators make no empty paragraph
-    assert recs["3" * 32].units == ["documentation for baz", "This package contains the documentation.", "Second paragraph."]
+    assert recs["3" * 32].units == [
+        "documentation for baz",
+        "This package contains the documentation.",
+        "Second paragraph.",
+    ]
 
 
 def test_section_topics():
@@ -89,8 +100,17 @@ def test_parse_packages_join():
     assert foo.packages == {"foo", "foo-extra"} and foo.section == "utils"  # contrib/ stripped
     assert info["4" * 32].section == "editors"
     assert foo.sources == {"foo", "foo-extra"} and foo.source == "foo"  # no Source: field: package names
-    sibling = parse_packages(["Package: libfoo1\n", "Source: foo (1.2-3)\n", "Description-md5: " + "9" * 32 + "\n",
-                              "\n", "Package: foo-doc\n", "Source: foo\n", "Description-md5: " + "8" * 32 + "\n"])
+    sibling = parse_packages(
+        [
+            "Package: libfoo1\n",
+            "Source: foo (1.2-3)\n",
+            "Description-md5: " + "9" * 32 + "\n",
+            "\n",
+            "Package: foo-doc\n",
+            "Source: foo\n",
+            "Description-md5: " + "8" * 32 + "\n",
+        ]
+    )
     assert sibling["9" * 32].source == sibling["8" * 32].source == "foo"  # version dropped
 
 
@@ -116,8 +136,13 @@ def test_parse_release_and_languages():
 
 def test_apt_command_line_is_private(tmp_path):
     paths = write_apt_config(
-        tmp_path / "de", mirror="http://deb.debian.org/debian", suite="bookworm", component="main",
-        architecture="arm64", targets=["Translations"], keyring="/usr/share/keyrings/debian-archive-keyring.gpg",
+        tmp_path / "de",
+        mirror="http://deb.debian.org/debian",
+        suite="bookworm",
+        component="main",
+        architecture="arm64",
+        targets=["Translations"],
+        keyring="/usr/share/keyrings/debian-archive-keyring.gpg",
     )
     argv, env = apt_update_command(paths, languages=["de"], architecture="arm64")
     assert argv[:3] == ["apt-get", "-q", "update"]
@@ -219,8 +244,14 @@ def test_fetch_english_and_pairs(tmp_path, fake_apt):
     assert set(docs) == {"1" * 32, "2" * 32, "3" * 32, "4" * 32, "6" * 32}
     assert docs["1" * 32] == {
         "doc_id": "1" * 32,
-        "units": ["tool for frobnicating widgets", "Foo frobnicates widgets quickly and reliably.", "It also supports gadgets."],
-        "label": "system", "section": "utils", "packages": ["foo", "foo-extra"],
+        "units": [
+            "tool for frobnicating widgets",
+            "Foo frobnicates widgets quickly and reliably.",
+            "It also supports gadgets.",
+        ],
+        "label": "system",
+        "section": "utils",
+        "packages": ["foo", "foo-extra"],
         "source": "foo",  # no Source: field: the package name (the first by name)
     }
     assert docs["3" * 32]["label"] is None and docs["3" * 32]["section"] == "doc"
@@ -231,8 +262,9 @@ def test_fetch_english_and_pairs(tmp_path, fake_apt):
     assert all(f["verified_against_release"] for f in m["files"] if "index" in f)
     assert json.loads((tmp_path / "en.manifest.json").read_text()) == m
 
-    p = src.fetch_pair("de", cache, tmp_path / "en-de.jsonl", tmp_path / "en-de.manifest.json",
-                       english_jsonl=tmp_path / "en.jsonl")
+    p = src.fetch_pair(
+        "de", cache, tmp_path / "en-de.jsonl", tmp_path / "en-de.manifest.json", english_jsonl=tmp_path / "en.jsonl"
+    )
     pairs = read_jsonl(tmp_path / "en-de.jsonl")
     assert [d["doc_id"] for d in pairs] == ["1" * 32, "2" * 32]
     assert all(len(d["en"]) == len(d["xx"]) for d in pairs)
@@ -264,7 +296,9 @@ def test_cache_is_reused_and_reverified(tmp_path, fake_apt):
     assert (tmp_path / "c.jsonl").read_bytes() == (tmp_path / "a.jsonl").read_bytes()
     # the same settings (mirror given with a trailing slash) reuse the cache ...
     n = len(fake_apt.calls)
-    DdtpSource({"mirror": "http://deb.debian.org/debian/"}).fetch_pair("ja", cache, tmp_path / "d.jsonl", tmp_path / "d.json")
+    DdtpSource({"mirror": "http://deb.debian.org/debian/"}).fetch_pair(
+        "ja", cache, tmp_path / "d.jsonl", tmp_path / "d.json"
+    )
     assert len(fake_apt.calls) == n
     # ... other settings never do
     DdtpSource({"keyring": "/other/keyring.gpg"}).fetch_pair("ja", cache, tmp_path / "e.jsonl", tmp_path / "e.json")
@@ -302,8 +336,15 @@ def test_keyring_default(monkeypatch):
 def make_file_mirror(root: Path) -> Path:
     """A local unsigned mirror in Debian's layout, from the fixture indices."""
     dist = root / "dists" / "bookworm"
-    lines = ["Origin: Debian", "Suite: oldstable", "Codename: bookworm", "Date: Sat, 01 Jan 2000 00:00:00 UTC",
-             "Architectures: amd64", "Components: main", "SHA256:"]
+    lines = [
+        "Origin: Debian",
+        "Suite: oldstable",
+        "Codename: bookworm",
+        "Date: Sat, 01 Jan 2000 00:00:00 UTC",
+        "Architectures: amd64",
+        "Components: main",
+        "SHA256:",
+    ]
     for path in sorted(FIXTURES.iterdir()):
         rel = "main/binary-amd64/Packages" if path.name == "Packages" else f"main/i18n/{path.name}"
         (dist / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -320,8 +361,16 @@ def test_unsigned_local_mirror_is_trusted_only_when_local(tmp_path):
     assert DdtpSource({}).unsigned_local_mirror() is False
     (mirror / "dists" / "bookworm" / "Release.gpg").write_text("sig")
     assert DdtpSource({"mirror": mirror.as_uri()}).unsigned_local_mirror() is False
-    paths = write_apt_config(tmp_path / "x", mirror=mirror.as_uri(), suite="bookworm", component="main",
-                             architecture="amd64", targets=["Translations"], keyring="/k.gpg", trusted=True)
+    paths = write_apt_config(
+        tmp_path / "x",
+        mirror=mirror.as_uri(),
+        suite="bookworm",
+        component="main",
+        architecture="amd64",
+        targets=["Translations"],
+        keyring="/k.gpg",
+        trusted=True,
+    )
     assert "trusted=yes" in paths["sources"].read_text() and "signed-by" not in paths["sources"].read_text()
 
 
@@ -333,7 +382,9 @@ def test_real_apt_get_with_file_mirror(tmp_path):
     m = src.fetch_english(cache, tmp_path / "en.jsonl", tmp_path / "en.json")
     assert m["counts"]["documents"] == 5 and m["release"]["codename"] == "bookworm"
     assert sorted(f["index"] for f in m["files"] if "index" in f) == ["Packages", "en"]
-    p = src.fetch_pair("ja", cache, tmp_path / "en-ja.jsonl", tmp_path / "en-ja.json", english_jsonl=tmp_path / "en.jsonl")
+    p = src.fetch_pair(
+        "ja", cache, tmp_path / "en-ja.jsonl", tmp_path / "en-ja.json", english_jsonl=tmp_path / "en.jsonl"
+    )
     assert p["counts"]["documents"] == 2 and [f.get("index") for f in p["files"]] == [None, "ja"]
     assert read_jsonl(tmp_path / "en-ja.jsonl")[0]["xx"][1] == "Foo はウィジェットを素早く確実に処理します。"
     assert not list((cache / "ja" / "lists").glob("*Packages*"))  # a pair fetches only its translation

@@ -57,8 +57,19 @@ def rank_paths_setup(root, *args):
 def test_two_processes_train_like_one_and_only_rank_0_writes(fx, tmp_path):
     objective = "contrastive"  # in-batch negatives: a micro-batch is never split between processes
     one = continue_pretraining(
-        objective, fx["base"], fx["tokenized"], None, tmp_path / "one" / "model", tmp_path / "one" / "history.jsonl",
-        budget=BUDGET, options={}, seed=3, bf16=False, log_every=1, threads=1, device="cpu",
+        objective,
+        fx["base"],
+        fx["tokenized"],
+        None,
+        tmp_path / "one" / "model",
+        tmp_path / "one" / "history.jsonl",
+        budget=BUDGET,
+        options={},
+        seed=3,
+        bf16=False,
+        log_every=1,
+        threads=1,
+        device="cpu",
     )
     seen = []
     train_kwargs = {"bf16": False, "checkpoint_dir": None, "checkpoint_every": 2, "history_path": None, "log_every": 1}
@@ -95,8 +106,20 @@ def test_two_process_resume_equals_uninterrupted(fx, tmp_path):
 
     def run(out, **kw):
         return continue_pretraining(
-            "weam", fx["base_dropout"], fx["tokenized"], fx["align"], out / "model", out / "history.jsonl",
-            budget=budget, options={}, seed=1, bf16=False, log_every=1, threads=2, devices=["cpu", "cpu"], **kw,
+            "weam",
+            fx["base_dropout"],
+            fx["tokenized"],
+            fx["align"],
+            out / "model",
+            out / "history.jsonl",
+            budget=budget,
+            options={},
+            seed=1,
+            bf16=False,
+            log_every=1,
+            threads=2,
+            devices=["cpu", "cpu"],
+            **kw,
         )
 
     run(tmp_path / "straight")
@@ -134,8 +157,10 @@ def test_a_failing_rank_fails_the_job_with_its_error(fx, tmp_path, capsys):
     train_kwargs = {"bf16": False, "checkpoint_dir": None, "checkpoint_every": 0, "history_path": None, "log_every": 1}
     with pytest.raises(RuntimeError, match="rank 1 ended with exit code 1"):
         parallel.run(
-            failing_setup, ("mlm", fx["base"], fx["tokenized"], None, BUDGET, {}, 3, train_kwargs),
-            devices=["cpu", "cpu"], threads=1,
+            failing_setup,
+            ("mlm", fx["base"], fx["tokenized"], None, BUDGET, {}, 3, train_kwargs),
+            devices=["cpu", "cpu"],
+            threads=1,
         )
     assert "rank 1 cannot read its data" in capsys.readouterr().out
 
@@ -146,8 +171,13 @@ def test_a_failing_rank_fails_the_job_with_its_error(fx, tmp_path, capsys):
 def test_config_accepts_several_gpus_per_job_with_a_matching_accumulation():
     from alignxfer.config import ConfigError, validate_config
 
-    cfg = validate_config({"gpus_per_job": 2, "pretraining": {"budget": {"gradient_accumulation": 2}},
-                           "base": {"training": {"gradient_accumulation": 4}}})
+    cfg = validate_config(
+        {
+            "gpus_per_job": 2,
+            "pretraining": {"budget": {"gradient_accumulation": 2}},
+            "base": {"training": {"gradient_accumulation": 4}},
+        }
+    )
     assert cfg["gpus_per_job"] == 2
     with pytest.raises(ConfigError) as err:
         validate_config({"gpus_per_job": 2})
@@ -161,16 +191,46 @@ def test_pretraining_rules_request_gpus_per_job(tmp_path):
     from tests.workflow_helpers import smoke_config, snakemake
 
     config = smoke_config(
-        tmp_path, gpus_per_job=2,
-        pretraining={"budget": {"steps": 8, "batch_size": 4, "max_length": 24, "learning_rate": 1.0e-3,
-                                "gradient_accumulation": 2}},
-        base={"architecture": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                               "intermediate_size": 64, "max_position_embeddings": 64},
-              "training": {"steps": 30, "batch_size": 8, "max_length": 24, "learning_rate": 1.0e-3,
-                           "gradient_accumulation": 2}},
+        tmp_path,
+        gpus_per_job=2,
+        pretraining={
+            "budget": {
+                "steps": 8,
+                "batch_size": 4,
+                "max_length": 24,
+                "learning_rate": 1.0e-3,
+                "gradient_accumulation": 2,
+            }
+        },
+        base={
+            "architecture": {
+                "hidden_size": 32,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 2,
+                "intermediate_size": 64,
+                "max_position_embeddings": 64,
+            },
+            "training": {
+                "steps": 30,
+                "batch_size": 8,
+                "max_length": 24,
+                "learning_rate": 1.0e-3,
+                "gradient_accumulation": 2,
+            },
+        },
     )
-    result = snakemake(tmp_path, config, "-n", "--cores", "1", "pretrain_base", "results/models/mlm/p13/model",
-                       "--resources", "gpu=2", timeout=300)
+    result = snakemake(
+        tmp_path,
+        config,
+        "-n",
+        "--cores",
+        "1",
+        "pretrain_base",
+        "results/models/mlm/p13/model",
+        "--resources",
+        "gpu=2",
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     jobs = re.findall(r"^rule (\w+):\n(.*?)^\s+resources: ([^\n]*)", result.stdout + result.stderr, re.M | re.S)
     resources = {rule: res for rule, _, res in jobs if rule.startswith("pretrain")}
@@ -197,12 +257,18 @@ def test_several_gpu_slots_are_claimed_together(tmp_path):
 def test_several_gpu_slots_wait_without_deadlock(tmp_path):
     """A job asking for 2 of 2 slots while another holds one waits, holding nothing, until it is free."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[2]);"
-         "from alignxfer.devices import claim_slots\n"
-         "with claim_slots(sys.argv[1], 2, 1) as s:\n print(s, flush=True); time.sleep(2)\n"
-         "print('released', flush=True); time.sleep(1)",
-         str(tmp_path), str(REPO)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; sys.path.insert(0, sys.argv[2]);"
+            "from alignxfer.devices import claim_slots\n"
+            "with claim_slots(sys.argv[1], 2, 1) as s:\n print(s, flush=True); time.sleep(2)\n"
+            "print('released', flush=True); time.sleep(1)",
+            str(tmp_path),
+            str(REPO),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout.readline().strip() == "[0]"
     from alignxfer.devices import claim_slots
@@ -225,8 +291,15 @@ def test_job_devices(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("checks the machine without GPU")
     smk = SimpleNamespace(
-        rule="pretrain", wildcards={"objective": "mlm"}, params={}, config={"tracking": {"enabled": False}},
-        log=[str(tmp_path / "job.log")], threads=1, resources=SimpleNamespace(gpu=2), input=[], output=[],
+        rule="pretrain",
+        wildcards={"objective": "mlm"},
+        params={},
+        config={"tracking": {"enabled": False}},
+        log=[str(tmp_path / "job.log")],
+        threads=1,
+        resources=SimpleNamespace(gpu=2),
+        input=[],
+        output=[],
     )
     from alignxfer.devices import NoCudaError
 

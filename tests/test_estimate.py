@@ -17,9 +17,16 @@ def test_parameter_count_matches_transformers():
 
     m = PUBLISHED["mbert"]
     with torch.device("meta"):
-        model = BertModel(BertConfig(vocab_size=m["vocab"], hidden_size=m["hidden"], num_hidden_layers=m["layers"],
-                                     intermediate_size=m["intermediate"], max_position_embeddings=m["positions"]),
-                          add_pooling_layer=False)
+        model = BertModel(
+            BertConfig(
+                vocab_size=m["vocab"],
+                hidden_size=m["hidden"],
+                num_hidden_layers=m["layers"],
+                intermediate_size=m["intermediate"],
+                max_position_embeddings=m["positions"],
+            ),
+            add_pooling_layer=False,
+        )
     assert all_params(m) == sum(p.numel() for p in model.parameters())
     assert encoder_params(m) == sum(p.numel() for n, p in model.named_parameters() if not n.startswith("embeddings"))
 

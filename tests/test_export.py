@@ -28,24 +28,59 @@ from make_ddtp_mirror import ADJS, NOUNS, SECTIONS, VERBS  # noqa: E402  (tests/
 
 # Chinese for the mirror's word lists (the mirror has de, ja, fr)
 ZH = {
-    "library": "库", "game": "游戏", "network": "网络", "font": "字体", "science": "科学", "data": "数据",
-    "tool": "工具", "file": "文件", "user": "用户", "server": "服务器", "image": "图像", "text": "文本",
-    "small": "小的", "fast": "快速的", "simple": "简单的", "free": "自由的", "new": "新的", "graphical": "图形的",
-    "provides": "提供", "reads": "读取", "writes": "写入", "shows": "显示", "sends": "发送",
+    "library": "库",
+    "game": "游戏",
+    "network": "网络",
+    "font": "字体",
+    "science": "科学",
+    "data": "数据",
+    "tool": "工具",
+    "file": "文件",
+    "user": "用户",
+    "server": "服务器",
+    "image": "图像",
+    "text": "文本",
+    "small": "小的",
+    "fast": "快速的",
+    "simple": "简单的",
+    "free": "自由的",
+    "new": "新的",
+    "graphical": "图形的",
+    "provides": "提供",
+    "reads": "读取",
+    "writes": "写入",
+    "shows": "显示",
+    "sends": "发送",
 }
 
 #: real DDTP translations of the fixture mirror (tests/fixtures/ddtp), a line each
 DDTP_TEXTS = {
-    "ja": ["ウィジェットを処理するツール Foo はウィジェットを素早く確実に処理します。", "bar ライブラリ bar ライブラリは bar を実装します。"],
+    "ja": [
+        "ウィジェットを処理するツール Foo はウィジェットを素早く確実に処理します。",
+        "bar ライブラリ bar ライブラリは bar を実装します。",
+    ],
     "zh": ["bar 库 bar 库实现了 bar。"],
     "de": ["Ein Werkzeug, das Widgets verarbeitet (schnell & zuverlässig) — »Foo«."],
 }
 
 #: characters of many kinds: scripts, combining marks, punctuation, symbols, odd spaces, controls
 FUZZ_CHARS = (
-    "abcXYZ019éüßñ" "\u0301\u0308" "абвЖ" "αβΩ" "한국어" "العربية" "हिन्दी" "ไทย"
-    "日本語中文字" "ひらがなカタカナｶﾀｶﾅー" "々〆" ".,;:!?'\"()[]{}<>-_/\\@#$%^&*+=|~`" "«»„“”…—–·•§©®™°±×÷€£¥"
-    "。、「」『』！？（）：；～" "😀👍" " \t\n\u00a0\u2003\u3000\u200b\u200d\ufeff\x1c\x1f\x7f\ufffd\ue000"
+    "abcXYZ019éüßñ"
+    "\u0301\u0308"
+    "абвЖ"
+    "αβΩ"
+    "한국어"
+    "العربية"
+    "हिन्दी"
+    "ไทย"
+    "日本語中文字"
+    "ひらがなカタカナｶﾀｶﾅー"
+    "々〆"
+    ".,;:!?'\"()[]{}<>-_/\\@#$%^&*+=|~`"
+    "«»„“”…—–·•§©®™°±×÷€£¥"
+    "。、「」『』！？（）：；～"
+    "😀👍"
+    " \t\n\u00a0\u2003\u3000\u200b\u200d\ufeff\x1c\x1f\x7f\ufffd\ue000"
 )
 
 
@@ -76,7 +111,9 @@ def _topic_data(root: Path, docs: int = 60, seed: int = 0) -> dict:
     for lang, items in rows.items():
         for part, chunk in (("train", items[:40]), ("dev", items[40:48]), ("test", items[48:])):
             if part == "test":  # real translations, and one input far longer than any model's positions
-                extra = [{"doc_id": f"ddtp{k}", "text": t, "label": "libs"} for k, t in enumerate(DDTP_TEXTS.get(lang, []))]
+                extra = [
+                    {"doc_id": f"ddtp{k}", "text": t, "label": "libs"} for k, t in enumerate(DDTP_TEXTS.get(lang, []))
+                ]
                 long_text = " ".join(x["text"] for x in items) * 3
                 chunk = chunk + extra + [{"doc_id": "long", "text": long_text, "label": "games"}]
             path = root / f"{part}.{lang}.jsonl"
@@ -115,7 +152,11 @@ def test_saved_tokenizer_splits_raw_text_as_the_workflow_and_keeps_its_ids(tmp_p
     new, old, _ = _tokenizers(tmp_path, _lines(data))
     rng = random.Random(1)
     fuzz = ["".join(rng.choice(FUZZ_CHARS) for _ in range(rng.randint(1, 40))) for _ in range(400)]
-    texts = [t for lang in _lines(data).values() for t in lang] + [t for texts_ in DDTP_TEXTS.values() for t in texts_] + fuzz
+    texts = (
+        [t for lang in _lines(data).values() for t in lang]
+        + [t for texts_ in DDTP_TEXTS.values() for t in texts_]
+        + fuzz
+    )
     for text in texts:
         words = segment(text)
         workflow_new = new(words, is_split_into_words=True)["input_ids"] if words else new("")["input_ids"]
@@ -158,13 +199,33 @@ def finetuned(tmp_path_factory):
         tokenized.append(root / "tokenized" / corpus.stem)
         tokenize_pair(corpus, root / "tok", tokenized[-1])
     training = {"objective": "mlm", "steps": 4, "batch_size": 8, "max_length": 24, "learning_rate": 1e-3}
-    pretrain_base(tokenized, root / "tok", root / "base", root / "base.history.jsonl", architecture=TINY_ARCH,
-                  training=training, seed=0, bf16=False, threads=1)
+    pretrain_base(
+        tokenized,
+        root / "tok",
+        root / "base",
+        root / "base.history.jsonl",
+        architecture=TINY_ARCH,
+        training=training,
+        seed=0,
+        bf16=False,
+        threads=1,
+    )
     hparams = {"epochs": 4, "batch_size": 8, "max_length": 24, "learning_rate": 3e-3, "bf16": False}
     task = TopicTask()
-    task.finetune(FinetuneFiles(root / "base", data["paths"][("train", "all")], data["paths"][("dev", "en")],
-                                data["labels"], root / "model", root / "history.jsonl", root / "dev.json"),
-                  hparams=hparams, seed=1, threads=1)
+    task.finetune(
+        FinetuneFiles(
+            root / "base",
+            data["paths"][("train", "all")],
+            data["paths"][("dev", "en")],
+            data["labels"],
+            root / "model",
+            root / "history.jsonl",
+            root / "dev.json",
+        ),
+        hparams=hparams,
+        seed=1,
+        threads=1,
+    )
     return root, data, hparams, task
 
 
@@ -191,7 +252,9 @@ def test_pipeline_reproduces_the_workflow_predictions(finetuned, lang):
     accuracy = sum(o["label"] == r["label"] for o, r in zip(out, rows)) / len(rows)
     assert accuracy == pytest.approx(result["metrics"]["accuracy"])
     # and token for token: the pipeline's tokenizer on raw text gives the workflow's features
-    features = task.encode(classify.tokenizer, [{"text": r["text"], "label_id": 0} for r in rows], hparams["max_length"])
+    features = task.encode(
+        classify.tokenizer, [{"text": r["text"], "label_id": 0} for r in rows], hparams["max_length"]
+    )
     raw = classify.tokenizer([r["text"] for r in rows], truncation=True)["input_ids"]
     assert raw == [f["input_ids"] for f in features]
 
@@ -200,7 +263,11 @@ def test_every_model_folder_has_a_card_and_a_max_length(finetuned):
     root, data, _, _ = finetuned
     base, model = read_card(root / "base"), read_card(root / "model")
     assert base["stage"] == "base" and base["pipeline_tag"] == "fill-mask"
-    assert model["stage"] == "finetuned" and model["objective"] == "base" and model["pipeline_tag"] == "text-classification"
+    assert (
+        model["stage"] == "finetuned"
+        and model["objective"] == "base"
+        and model["pipeline_tag"] == "text-classification"
+    )
     text = (root / "model" / "README.md").read_text()
     for heading in ("## Base", "## Objective", "## Data", "## Labels", "## Metrics", "## Usage"):
         assert heading in text, heading

@@ -48,7 +48,9 @@ def test_a_tab_inside_a_tsv_text_names_the_line_and_the_way_out(tmp_path):
     path = tmp_path / "en-de.tsv"
     path.write_text("Hello .\tHallo .\nA\ttab .\tEin Tab .\n", encoding="utf-8")
     src = get_source("local", {"pairs": {"de": {"format": "tsv", "path": str(path)}}})
-    with pytest.raises(ValueError, match=r"en-de\.tsv:2: expected 2 tab-separated fields \(en, xx\), found 3; .*format moses"):
+    with pytest.raises(
+        ValueError, match=r"en-de\.tsv:2: expected 2 tab-separated fields \(en, xx\), found 3; .*format moses"
+    ):
         src.fetch_pair("de", tmp_path / "c", tmp_path / "o.jsonl", tmp_path / "o.json")
 
 
@@ -62,8 +64,11 @@ def _aligned(tmp_path: Path, forward: str, reverse: str = "0-0\n0-0\n") -> tuple
 
 def test_alignment_indices_out_of_range_name_file_line_and_the_rebuild(tmp_path):
     fwd, rev, corpus = _aligned(tmp_path, "0-0 1-1\n0-3\n")
-    with pytest.raises(AlignmentError, match=r"forward\.txt:2: link 0-3 is out of range for a pair of 1 English and 1 target"
-                                             r" words; .*delete the alignment files .* and rerun"):
+    with pytest.raises(
+        AlignmentError,
+        match=r"forward\.txt:2: link 0-3 is out of range for a pair of 1 English and 1 target"
+        r" words; .*delete the alignment files .* and rerun",
+    ):
         symmetrize_files(fwd, rev, tmp_path / "sym.txt", corpus_path=corpus)
     assert not (tmp_path / "sym.txt").exists()
     with pytest.raises(AlignmentError, match=r"forward\.txt:2: link 0-3 is out of range"):
@@ -72,9 +77,13 @@ def test_alignment_indices_out_of_range_name_file_line_and_the_rebuild(tmp_path)
 
 def test_alignment_line_count_names_both_files_and_the_rebuild(tmp_path):
     fwd, rev, corpus = _aligned(tmp_path, "0-0\n")
-    with pytest.raises(AlignmentError, match=r"forward\.txt has 1 lines but .*reverse\.txt has 2; .*one line per pair: delete"):
+    with pytest.raises(
+        AlignmentError, match=r"forward\.txt has 1 lines but .*reverse\.txt has 2; .*one line per pair: delete"
+    ):
         symmetrize_files(fwd, rev, tmp_path / "sym.txt", corpus_path=corpus)
-    with pytest.raises(AlignmentError, match=r"has 1 lines but .*corpus\.txt has 2; an alignment needs exactly one line per pair"):
+    with pytest.raises(
+        AlignmentError, match=r"has 1 lines but .*corpus\.txt has 2; an alignment needs exactly one line per pair"
+    ):
         validate_alignment(fwd, corpus)
 
 
@@ -82,14 +91,19 @@ def test_a_tracking_database_that_is_not_one_is_refused_before_any_job(tmp_path)
     bad = tmp_path / "mlflow.db"
     bad.write_bytes(b"this is a text file, not SQLite\n" * 20)
     cfg = {"tracking": {"uri": f"sqlite:///{bad}"}}
-    with pytest.raises(preflight.PreflightError, match=rf"the tracking database {bad} is not an SQLite database "
-                                                       r"\(file is not a database\): .*Move the file away"):
+    with pytest.raises(
+        preflight.PreflightError,
+        match=rf"the tracking database {bad} is not an SQLite database "
+        r"\(file is not a database\): .*Move the file away",
+    ):
         preflight.check_tracking_database(cfg, tmp_path)
     preflight.check_tracking_database({"tracking": {"uri": f"sqlite:///{bad}", "enabled": False}}, tmp_path)
     good = tmp_path / "good.db"
     sqlite3.connect(good).execute("create table t (x)").connection.commit()
     preflight.check_tracking_database({"tracking": {"uri": f"sqlite:///{good}"}}, tmp_path)
-    preflight.check_tracking_database({"tracking": {"uri": f"sqlite:///{tmp_path / 'new.db'}"}}, tmp_path)  # created later
+    preflight.check_tracking_database(
+        {"tracking": {"uri": f"sqlite:///{tmp_path / 'new.db'}"}}, tmp_path
+    )  # created later
     empty = tmp_path / "empty.db"
     empty.touch()
     preflight.check_tracking_database({"tracking": {"uri": f"sqlite:///{empty}"}}, tmp_path)
@@ -125,8 +139,14 @@ def test_a_full_disk_is_one_message_that_says_what_to_do(tmp_path):
     script = tmp_path / "job.py"
     script.write_text(FULL_DISK_JOB)
     log = tmp_path / "job.log"
-    result = subprocess.run([sys.executable, str(script), str(log)], capture_output=True, text=True, cwd=tmp_path,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(script), str(log)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
     assert result.returncode == 1
     assert "ERROR in prepare_pair {}: [Errno 28] No space left on device" in result.stderr
     assert "the disk is full: free space on it (df -h .) and rerun" in result.stderr

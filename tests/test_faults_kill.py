@@ -48,13 +48,24 @@ SLOW = textwrap.dedent(
 
 
 def _snakemake(workdir: Path, *args: str, env: dict | None = None, wait: bool = True):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"), "--directory", str(workdir),
-           "--cores", "1", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(workdir / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "1",
+        *args,
+    ]
     full_env = {**os.environ, **(env or {})}
     if wait:
         return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=600)
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env, start_new_session=True
+    )
 
 
 def test_a_killed_job_is_found_by_rule_and_rebuilt_by_the_rerun(tmp_path):
@@ -98,8 +109,9 @@ def test_the_comparison_finds_a_changed_or_missing_file(tmp_path):
 
 def test_the_jobs_of_a_reference_run_are_read_from_its_console_log(tmp_path):
     log = tmp_path / "run.log"
-    log.write_text(textwrap.dedent(
-        """
+    log.write_text(
+        textwrap.dedent(
+            """
         [Tue Dec  1 13:07:31 2026]
         localrule download_pair:
             input: results/corpus/en.jsonl
@@ -122,12 +134,19 @@ def test_the_jobs_of_a_reference_run_are_read_from_its_console_log(tmp_path):
         localrule all:
             input: results/tables/x.csv
         """
-    ).lstrip())
+        ).lstrip()
+    )
     assert kill_suite.reference_jobs(log) == [
-        {"rule": "download_pair", "output": ["results/corpus/en-ja.jsonl", "results/corpus/en-ja.manifest.json"],
-         "wildcards": {"lang": "ja"}},
-        {"rule": "pretrain", "output": ["results/models/weam/p13/model", "results/models/weam/p13/history.jsonl"],
-         "wildcards": {"objective": "weam", "pseed": "13"}},
+        {
+            "rule": "download_pair",
+            "output": ["results/corpus/en-ja.jsonl", "results/corpus/en-ja.manifest.json"],
+            "wildcards": {"lang": "ja"},
+        },
+        {
+            "rule": "pretrain",
+            "output": ["results/models/weam/p13/model", "results/models/weam/p13/history.jsonl"],
+            "wildcards": {"objective": "weam", "pseed": "13"},
+        },
     ]
 
 

@@ -20,8 +20,14 @@ PAPER = REPO / "configs" / "paper.yaml"
 
 
 def offline_env(home: Path) -> dict:
-    env = dict(os.environ, HF_HOME=str(home), HF_HUB_OFFLINE="1", HF_DATASETS_CACHE=str(home / "datasets"),
-               PYTHONPATH=str(REPO), HF_HUB_DISABLE_PROGRESS_BARS="1")
+    env = dict(
+        os.environ,
+        HF_HOME=str(home),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_CACHE=str(home / "datasets"),
+        PYTHONPATH=str(REPO),
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+    )
     env.pop("HF_HUB_CACHE", None)
     return env
 
@@ -63,16 +69,26 @@ def test_real_layouts_load_offline_through_the_hub_cache(tmp_path):
         print("RESULT " + json.dumps(out, default=str))
         """
     )
-    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "home")], capture_output=True, text=True,
-                            env=offline_env(tmp_path / "home"), cwd=REPO, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        env=offline_env(tmp_path / "home"),
+        cwd=REPO,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = json.loads(result.stdout.split("RESULT ", 1)[1])
     xnli = out["xnli"]
     assert xnli["n"] == 6 and xnli["first"]["premise"] == "die Katze sitzt auf der Matte"
     assert xnli["prov"]["kind"] == "hub" and len(xnli["prov"]["commit"]) == 40
     # only the chosen config's files (and the card) belong to the source
-    assert xnli["prov"]["files"] == ["README.md", "de/test-00000-of-00001.parquet", "de/train-00000-of-00001.parquet",
-                                     "de/validation-00000-of-00001.parquet"]
+    assert xnli["prov"]["files"] == [
+        "README.md",
+        "de/test-00000-of-00001.parquet",
+        "de/train-00000-of-00001.parquet",
+        "de/validation-00000-of-00001.parquet",
+    ]
     assert out["squad"]["n"] == 4 and out["squad"]["first"]["answers"]["text"] == ["on the mat"]
     mlqa = out["mlqa"]
     assert mlqa["n"] == 3 and mlqa["prov"]["commit"] == out["export"] == out["mlqa_pinned"]["prov"]["commit"]
@@ -85,8 +101,22 @@ def test_real_layouts_load_offline_through_the_hub_cache(tmp_path):
 
 def test_config_and_data_dir_together_are_refused():
     with pytest.raises(ConfigError, match="give either config .* or data_dir"):
-        validate_config({"tasks": {"mlqa": {"enabled": True, "max_length": 384,
-                                            "test": {"dataset": "facebook/mlqa", "config": "mlqa.de.de", "data_dir": "mlqa.de.de", "split": "test"}}}})
+        validate_config(
+            {
+                "tasks": {
+                    "mlqa": {
+                        "enabled": True,
+                        "max_length": 384,
+                        "test": {
+                            "dataset": "facebook/mlqa",
+                            "config": "mlqa.de.de",
+                            "data_dir": "mlqa.de.de",
+                            "split": "test",
+                        },
+                    }
+                }
+            }
+        )
 
 
 def test_paper_sources_and_pinning():
@@ -94,13 +124,21 @@ def test_paper_sources_and_pinning():
     sources = hub_sources(cfg)
     assert ("base", "model", "google-bert/bert-base-multilingual-cased", "main") in sources
     assert ("tasks.mlqa.test", "dataset", "facebook/mlqa", "refs/convert/parquet") in sources
-    assert cfg["tasks"]["mlqa"]["test"]["data_dir"] == "mlqa.{lang}.{lang}" and cfg["tasks"]["mlqa"]["test"]["config"] is None
+    assert (
+        cfg["tasks"]["mlqa"]["test"]["data_dir"] == "mlqa.{lang}.{lang}"
+        and cfg["tasks"]["mlqa"]["test"]["config"] is None
+    )
     problems = unpinned_revisions(cfg)
-    assert len(problems) == 11 and "tasks.mlqa.test.revision: dataset 'facebook/mlqa' at 'refs/convert/parquet'" in problems
+    assert (
+        len(problems) == 11
+        and "tasks.mlqa.test.revision: dataset 'facebook/mlqa' at 'refs/convert/parquet'" in problems
+    )
     from alignxfer.pin import revision_overlay
 
     calls = []
-    overlay = revision_overlay(cfg, resolve=lambda kind, repo, rev: calls.append((kind, repo, rev)) or "a" * 40, log=lambda m: None)
+    overlay = revision_overlay(
+        cfg, resolve=lambda kind, repo, rev: calls.append((kind, repo, rev)) or "a" * 40, log=lambda m: None
+    )
     assert overlay["base"] == {"revision": "a" * 40}
     assert overlay["tasks"]["mlqa"]["translate_dev"] == {"revision": "a" * 40}
     assert ("dataset", "facebook/mlqa", "refs/convert/parquet") in calls
@@ -140,7 +178,10 @@ def test_a_cuda_build_with_an_old_driver_is_named(monkeypatch):
     assert "CUDA_VISIBLE_DEVICES=''" in message
 
 
-@pytest.mark.parametrize("capability, reported, expected", [((7, 0), True, False), ((7, 5), True, False), ((8, 0), True, True), ((9, 0), True, True)])
+@pytest.mark.parametrize(
+    "capability, reported, expected",
+    [((7, 0), True, False), ((7, 5), True, False), ((8, 0), True, True), ((9, 0), True, True)],
+)
 def test_bf16_auto_is_native_only(monkeypatch, capability, reported, expected):
     """V100 (7.0) and T4 (7.5) report bf16 'supported' by emulation; auto must not use it."""
     from alignxfer import modeling

@@ -43,11 +43,14 @@ def build_hub(home: Path, work: Path) -> dict:
     commits = {
         "facebook/xnli": xnli_repo(hub, {"en": XNLI_EN, "de": XNLI_DE}),
         "rajpurkar/squad": squad_repo(hub, squad_rows("en")),
-        "facebook/mlqa": mlqa_repos(hub, {
-            "mlqa.en.en": {"validation": squad_rows("en"), "test": squad_rows("en")},
-            "mlqa.de.de": {"validation": squad_rows("de"), "test": squad_rows("de")},
-            "mlqa-translate-train.de": {"train": squad_rows("de"), "validation": squad_rows("de")},
-        }),
+        "facebook/mlqa": mlqa_repos(
+            hub,
+            {
+                "mlqa.en.en": {"validation": squad_rows("en"), "test": squad_rows("en")},
+                "mlqa.de.de": {"validation": squad_rows("de"), "test": squad_rows("de")},
+                "mlqa-translate-train.de": {"train": squad_rows("de"), "validation": squad_rows("de")},
+            },
+        ),
         "google-bert/bert-base-multilingual-cased": mbert_stand_in(
             hub, work, TASK_WORDS + ["und", "and", ",", "."], max_position_embeddings=128
         ),
@@ -83,13 +86,34 @@ def rehearse(root: Path) -> tuple[subprocess.CompletedProcess, float]:
     for folder in (home, work, study):
         folder.mkdir(parents=True, exist_ok=True)
     build_hub(home, work)
-    env = dict(os.environ, HF_HOME=str(home), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
-               HF_DATASETS_CACHE=str(home / "datasets"), ALIGNXFER_ALLOW_CPU="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
-               PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ,
+        HF_HOME=str(home),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        HF_DATASETS_CACHE=str(home / "datasets"),
+        ALIGNXFER_ALLOW_CPU="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        PYTHONPATH=str(REPO),
+    )
     env.pop("HF_HUB_CACHE", None)
     env.pop("MLFLOW_TRACKING_URI", None)
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--resources", "gpu=1", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(study), "--configfile", str(PAPER), str(overlay(work))]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "--resources",
+        "gpu=1",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(study),
+        "--configfile",
+        str(PAPER),
+        str(overlay(work)),
+    ]
     started = time.monotonic()
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
     return result, time.monotonic() - started
@@ -119,7 +143,9 @@ def test_paper_dag_runs_offline_on_the_real_hub_layout(tmp_path):
 
     mlqa = json.loads((study / "results" / "data" / "summary" / "mlqa" / "test.de.json").read_text())
     source = mlqa["parts"]["test"]["source"]
-    assert source["kind"] == "hub" and source["revision"] == "refs/convert/parquet" and source["data_dir"] == "mlqa.de.de"
+    assert (
+        source["kind"] == "hub" and source["revision"] == "refs/convert/parquet" and source["data_dir"] == "mlqa.de.de"
+    )
     assert source["files"] == ["mlqa.de.de/test/0000.parquet", "mlqa.de.de/validation/0000.parquet"]
     xnli = json.loads((study / "results" / "data" / "summary" / "xnli" / "en.json").read_text())
     assert xnli["parts"]["train"]["source"]["config"] == "en" and xnli["parts"]["train"]["source"]["kind"] == "hub"
@@ -128,4 +154,6 @@ def test_paper_dag_runs_offline_on_the_real_hub_layout(tmp_path):
 if __name__ == "__main__":  # python -m tests.test_hub_rehearsal DIR: run it by hand and keep DIR
     out, secs = rehearse(Path(sys.argv[1]))
     print(out.stdout[-3000:], out.stderr[-6000:])
-    print(f"rc {out.returncode} in {secs:.0f} s; jobs per rule: {dict(sorted(jobs_per_rule(out.stdout + out.stderr).items()))}")
+    print(
+        f"rc {out.returncode} in {secs:.0f} s; jobs per rule: {dict(sorted(jobs_per_rule(out.stdout + out.stderr).items()))}"
+    )

@@ -25,8 +25,14 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from make_ddtp_mirror import make_mirror  # noqa: E402
 
 SEED = 13
-OPTIONS = {"split": {"test": 0.2, "dev": 0.1, "train": 0.3}, "max_pretrain_pairs": 4000, "max_train_docs": 120,
-           "max_dev_docs": 40, "max_test_docs": 60, "max_retrieval_pairs": 60}
+OPTIONS = {
+    "split": {"test": 0.2, "dev": 0.1, "train": 0.3},
+    "max_pretrain_pairs": 4000,
+    "max_train_docs": 120,
+    "max_dev_docs": 40,
+    "max_test_docs": 60,
+    "max_retrieval_pairs": 60,
+}
 LANGS = ("de", "ja")
 
 pytestmark = pytest.mark.skipif(shutil.which("apt-get") is None, reason="needs apt-get (Debian/Ubuntu)")
@@ -48,21 +54,41 @@ def prepared(tmp_path_factory):
     corpus = root / "corpus"
     src.fetch_english(root / "cache", corpus / "en.jsonl", corpus / "en.manifest.json")
     for lang in LANGS:
-        src.fetch_pair(lang, root / "cache", corpus / f"en-{lang}.jsonl", corpus / f"en-{lang}.manifest.json",
-                       english_jsonl=corpus / "en.jsonl")
+        src.fetch_pair(
+            lang,
+            root / "cache",
+            corpus / f"en-{lang}.jsonl",
+            corpus / f"en-{lang}.manifest.json",
+            english_jsonl=corpus / "en.jsonl",
+        )
     out = root / "out"
     eng = {k: out / f"topic/{k}.en.jsonl" for k in ("train", "dev", "test")}
     eng.update(labels=out / "topic/labels.json", summary=out / "summary/en.json")
-    summaries = {"en": prepare_english(corpus / "en.jsonl", eng, OPTIONS, SEED,
-                                       pair_jsonls=[corpus / f"en-{lang}.jsonl" for lang in LANGS])}
+    summaries = {
+        "en": prepare_english(
+            corpus / "en.jsonl", eng, OPTIONS, SEED, pair_jsonls=[corpus / f"en-{lang}.jsonl" for lang in LANGS]
+        )
+    }
     for lang in LANGS:
-        files = {"pretrain_en": out / f"pretrain/en-{lang}.en", "pretrain_xx": out / f"pretrain/en-{lang}.{lang}",
-                 "pretrain_ids": out / f"pretrain/en-{lang}.ids", "retrieval": out / f"retrieval/en-{lang}.jsonl",
-                 "summary": out / f"summary/en-{lang}.json"}
+        files = {
+            "pretrain_en": out / f"pretrain/en-{lang}.en",
+            "pretrain_xx": out / f"pretrain/en-{lang}.{lang}",
+            "pretrain_ids": out / f"pretrain/en-{lang}.ids",
+            "retrieval": out / f"retrieval/en-{lang}.jsonl",
+            "summary": out / f"summary/en-{lang}.json",
+        }
         files.update({k: out / f"topic/{k}.{lang}.jsonl" for k in ("train", "dev", "test")})
-        summaries[lang] = prepare_pair(corpus / f"en-{lang}.jsonl", lang, files, OPTIONS, SEED,
-                                       english_train=eng["train"], english_dev=eng["dev"], english_test=eng["test"],
-                                       english_docs=corpus / "en.jsonl")
+        summaries[lang] = prepare_pair(
+            corpus / f"en-{lang}.jsonl",
+            lang,
+            files,
+            OPTIONS,
+            SEED,
+            english_train=eng["train"],
+            english_dev=eng["dev"],
+            english_test=eng["test"],
+            english_docs=corpus / "en.jsonl",
+        )
     return {"corpus": corpus, "out": out, "summaries": summaries}
 
 
@@ -117,8 +143,12 @@ def test_no_unit_or_sentence_of_any_test_document_in_training_text(prepared):
         if d["doc_id"] in test_ids and d["doc_id"] not in ja_ids:
             for u in d["units"]:
                 untranslated_test_units.add(normalize(u))
-    ja_pretrain_pool = [u for d in read_jsonl(corpus / "en-ja.jsonl")
-                        if pool_of(d, SEED, OPTIONS["split"]) == "pretrain" for u in d["en"]]
+    ja_pretrain_pool = [
+        u
+        for d in read_jsonl(corpus / "en-ja.jsonl")
+        if pool_of(d, SEED, OPTIONS["split"]) == "pretrain"
+        for u in d["en"]
+    ]
     assert any(untranslated_test_units.leaks(normalize(u)) for u in ja_pretrain_pool)
 
     for lang in LANGS:

@@ -17,7 +17,9 @@ LOCK = E.read_lock(REPO / E.LOCK_FILE)
 
 def _requirements() -> dict[str, list[Requirement]]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    out = {"pyproject.toml": [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]}
+    out = {
+        "pyproject.toml": [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    }
     for env_file in sorted((REPO / "envs").glob("*.yaml")):
         env = yaml.safe_load(env_file.read_text())
         pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
@@ -29,8 +31,12 @@ def _requirements() -> dict[str, list[Requirement]]:
 def test_lock_pins_every_requirement_within_its_range(source):
     for req in _requirements()[source]:
         name = E.normalize(req.name)
-        assert name in LOCK, f"{source}: {req} is not in requirements.lock; rerun python -m alignxfer.environment --lock requirements.lock"
-        assert req.specifier.contains(LOCK[name], prereleases=True), f"{source}: {req} excludes the locked {name}=={LOCK[name]}"
+        assert name in LOCK, (
+            f"{source}: {req} is not in requirements.lock; rerun python -m alignxfer.environment --lock requirements.lock"
+        )
+        assert req.specifier.contains(LOCK[name], prereleases=True), (
+            f"{source}: {req} excludes the locked {name}=={LOCK[name]}"
+        )
 
 
 def test_setup_installs_with_the_lock():

@@ -69,10 +69,13 @@ def test_integer_labels_and_numpy_arrays():
 def test_macro_f1_agrees_with_sklearn():
     skm = pytest.importorskip("sklearn.metrics")
     assert M.macro_f1(GOLD, PRED) == pytest.approx(skm.f1_score(GOLD, PRED, average="macro"))
-    assert M.macro_f1(["a", "a"], ["a", "b"]) == pytest.approx(skm.f1_score(["a", "a"], ["a", "b"], average="macro", zero_division=0))
+    assert M.macro_f1(["a", "a"], ["a", "b"]) == pytest.approx(
+        skm.f1_score(["a", "a"], ["a", "b"], average="macro", zero_division=0)
+    )
     labels = ["a", "b", "c", "d"]
     assert M.macro_f1(GOLD, PRED, labels=labels) == pytest.approx(
-        skm.f1_score(GOLD, PRED, labels=labels, average="macro", zero_division=0))
+        skm.f1_score(GOLD, PRED, labels=labels, average="macro", zero_division=0)
+    )
     per_class = skm.f1_score(GOLD, PRED, labels=["a", "b", "c"], average=None)
     assert [M.per_class_f1(GOLD, PRED)[k] for k in "abc"] == pytest.approx(list(per_class))
 

@@ -28,8 +28,14 @@ def fixture(tmp_path_factory, tiny_tokenizer, tiny_pairs):
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_tokenizer))
     specials = D.Specials.from_tokenizer(tokenizer)
     examples = D.load_pairs(data_dir, align, max_length=32)
-    return {"root": root, "tok": tiny_tokenizer, "data": data_dir, "align": align, "specials": specials,
-            "examples": examples}
+    return {
+        "root": root,
+        "tok": tiny_tokenizer,
+        "data": data_dir,
+        "align": align,
+        "specials": specials,
+        "examples": examples,
+    }
 
 
 def _objective(name, fx, **options):
@@ -158,9 +164,7 @@ def test_weam_scrambled_alignment_changes_cp(fixture):
     assert not torch.allclose(good["cp"], bad["cp"])
 
 
-@pytest.mark.parametrize(
-    "swap_layer,mapping", [(-1, "first"), (1, "first"), (0, "first"), (-2, "first"), (-1, "all")]
-)
+@pytest.mark.parametrize("swap_layer,mapping", [(-1, "first"), (1, "first"), (0, "first"), (-2, "first"), (-1, "all")])
 def test_weam_self_aligned_pair_swapped_equals_ordinary(fixture, swap_layer, mapping):
     """x == y, identity word alignment, identical masking: the swapped prediction is the ordinary one."""
     obj = _objective("weam", fixture, mask_prob=0.4, swap_layer=swap_layer, subword_mapping=mapping)

@@ -69,14 +69,25 @@ def test_xnli_from_save_to_disk_folders(tmp_path):
     assert counts["test.examples"] == 6
     test = read_jsonl(out["test"])
     assert test[0] == {"id": "de-0", "premise": XNLI_DE[0][0], "hypothesis": XNLI_DE[0][1], "label": "entailment"}
-    assert [r["label"] for r in test] == ["entailment", "neutral", "contradiction", "entailment", "contradiction", "neutral"]
+    assert [r["label"] for r in test] == [
+        "entailment",
+        "neutral",
+        "contradiction",
+        "entailment",
+        "contradiction",
+        "neutral",
+    ]
     assert json.loads(out["labels"].read_text()) == ["entailment", "neutral", "contradiction"]
     summary = json.loads(out["summary"].read_text())
     assert summary["parts"]["test"]["source"]["kind"] == "disk"
     assert summary["parts"]["test"]["source"]["dataset"] == str(tmp_path / "xnli" / "de")  # {lang} resolved
     train = summary["parts"]["train"]
     assert train["selected"] == 4  # max_examples, chosen by the seed
-    assert train["written"] + sum(train["drops"].values()) == 4 == counts["train.examples"] + train["drops"].get("empty_text", 0)
+    assert (
+        train["written"] + sum(train["drops"].values())
+        == 4
+        == counts["train.examples"] + train["drops"].get("empty_text", 0)
+    )
 
 
 def test_subsampling_picks_the_same_rows_in_every_language():
@@ -120,7 +131,9 @@ def test_squad_json_and_answer_offsets(tmp_path):
     assert provenance["kind"] == "squad_json" and len(provenance["sha256"]) == 64 and len(loaded) == 3
     drops = Counter()
     records = list(get_task("mlqa").records_from_rows(loaded, "de", drops))
-    assert records[0]["answers"] == [{"text": "auf der Matte", "answer_start": rows[0]["context"].index("auf der Matte")}]
+    assert records[0]["answers"] == [
+        {"text": "auf der Matte", "answer_start": rows[0]["context"].index("auf der Matte")}
+    ]
     assert records[1]["answers"] == [{"text": "nirgends", "answer_start": -1}]
     assert records[2]["lang"] == "de"
     assert drops == {"answer_offset_moved": 1, "answer_not_in_context": 1}
@@ -156,7 +169,9 @@ def test_xnli_pairs_get_segment_ids_and_train(tiny_bert, tmp_path):
     src = lambda lang, split: {"source": {"dataset": str(tmp_path / "xnli" / "{lang}"), "split": split}, "lang": lang}  # noqa: E731
     files = {k: tmp_path / f"{k}.jsonl" for k in ("train", "dev", "test")}
     files["labels"] = tmp_path / "labels.json"
-    prepare_task_data("xnli", {"train": src("en", "train"), "dev": src("en", "validation"), "test": src("de", "test")}, files)
+    prepare_task_data(
+        "xnli", {"train": src("en", "train"), "dev": src("en", "validation"), "test": src("de", "test")}, files
+    )
 
     task = get_task("xnli")
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
@@ -167,14 +182,32 @@ def test_xnli_pairs_get_segment_ids_and_train(tiny_bert, tmp_path):
     assert first["labels"] == 0
 
     hp = {"epochs": 1, "batch_size": 4, "max_length": 32, "learning_rate": 1e-3, "bf16": False}
-    task.finetune(FinetuneFiles(tiny_bert, files["train"], files["dev"], files["labels"], tmp_path / "ft",
-                                tmp_path / "h.jsonl", tmp_path / "dev.json"), hp, seed=12)
-    result = task.evaluate(EvalFiles(tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json",
-                                     tmp_path / "m.predictions.jsonl"), {"lang": "de", "seed": 12}, hp)
+    task.finetune(
+        FinetuneFiles(
+            tiny_bert,
+            files["train"],
+            files["dev"],
+            files["labels"],
+            tmp_path / "ft",
+            tmp_path / "h.jsonl",
+            tmp_path / "dev.json",
+        ),
+        hp,
+        seed=12,
+    )
+    result = task.evaluate(
+        EvalFiles(
+            tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json", tmp_path / "m.predictions.jsonl"
+        ),
+        {"lang": "de", "seed": 12},
+        hp,
+    )
     assert result["task"] == "xnli" and result["n"] == 6 and set(result["metrics"]) == {"accuracy", "macro_f1"}
     preds = [json.loads(line) for line in (tmp_path / "m.predictions.jsonl").read_text().splitlines()]
     assert len(preds) == 6 and all(set(p) == {"id", "gold", "pred", "correct", "scores"} for p in preds)
-    assert all(p["correct"] == int(p["gold"] == p["pred"]) and sum(p["scores"]) == pytest.approx(1, abs=1e-3) for p in preds)
+    assert all(
+        p["correct"] == int(p["gold"] == p["pred"]) and sum(p["scores"]) == pytest.approx(1, abs=1e-3) for p in preds
+    )
     assert sum(p["correct"] for p in preds) / 6 == pytest.approx(result["metrics"]["accuracy"])
     assert 0.0 <= result["majority_baseline"] <= 1.0
     assert json.loads((tmp_path / "dev.json").read_text())["primary_metric"] == "accuracy"
@@ -191,8 +224,13 @@ def test_qa_windows_label_the_answer_tokens(tiny_bert):
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
     context = "the dog runs in the house . the cat sits on the mat and the fish is in the water"
     answer = "on the mat"
-    example = {"id": "x", "context": context, "question": "where does the cat sit ?", "lang": "en",
-               "answers": [{"text": answer, "answer_start": context.index(answer)}]}
+    example = {
+        "id": "x",
+        "context": context,
+        "question": "where does the cat sit ?",
+        "lang": "en",
+        "answers": [{"text": answer, "answer_start": context.index(answer)}],
+    }
     options = {"max_length": 20, "doc_stride": 4, "max_query_length": 8, "max_answer_length": 30, "n_best": 20}
     features = build_features(tokenizer, [example], options, training=False)
     assert len(features) > 2  # a long context becomes several overlapping windows
@@ -245,13 +283,34 @@ def test_mlqa_finetune_and_evaluate(tiny_bert, tmp_path):
     )
     assert json.loads(files["labels"].read_text()) == []
     task = get_task("mlqa")
-    hp = {"epochs": 1, "batch_size": 4, "max_length": 24, "learning_rate": 1e-3, "bf16": False,
-          "doc_stride": 4, "max_query_length": 8}
-    summary = task.finetune(FinetuneFiles(tiny_bert, files["train"], files["dev"], files["labels"], tmp_path / "ft",
-                                          tmp_path / "h.jsonl", tmp_path / "dev.json"), hp, seed=12)
+    hp = {
+        "epochs": 1,
+        "batch_size": 4,
+        "max_length": 24,
+        "learning_rate": 1e-3,
+        "bf16": False,
+        "doc_stride": 4,
+        "max_query_length": 8,
+    }
+    summary = task.finetune(
+        FinetuneFiles(
+            tiny_bert,
+            files["train"],
+            files["dev"],
+            files["labels"],
+            tmp_path / "ft",
+            tmp_path / "h.jsonl",
+            tmp_path / "dev.json",
+        ),
+        hp,
+        seed=12,
+    )
     assert "dev_f1" in summary and "dev_exact_match" in summary
-    result = task.evaluate(EvalFiles(tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json",
-                                     tmp_path / "p.jsonl"), {"lang": "de", "setting": "zero_shot"}, hp)
+    result = task.evaluate(
+        EvalFiles(tmp_path / "ft", files["test"], files["labels"], tmp_path / "m.json", tmp_path / "p.jsonl"),
+        {"lang": "de", "setting": "zero_shot"},
+        hp,
+    )
     assert result["primary_metric"] == "f1" and set(result["metrics"]) == {"f1", "exact_match"}
     contexts = {r["id"]: r["context"] for r in squad_rows("de")}
     preds = list(read_jsonl(tmp_path / "p.jsonl"))
@@ -310,7 +369,11 @@ def test_paper_config_settings(tmp_path):
     assert cfg["base"] == {**cfg["base"], "source": "pretrained", "name": "google-bert/bert-base-multilingual-cased"}
     assert cfg["tokenizer"]["source"] == "pretrained"
     assert cfg["finetuning"]["seeds"] == [12, 156, 78, 37, 8]
-    assert (cfg["finetuning"]["learning_rate"], cfg["finetuning"]["batch_size"], cfg["finetuning"]["max_length"]) == (5e-5, 32, 128)
+    assert (cfg["finetuning"]["learning_rate"], cfg["finetuning"]["batch_size"], cfg["finetuning"]["max_length"]) == (
+        5e-5,
+        32,
+        128,
+    )
     assert (cfg["pretraining"]["weam"]["mask_prob"], cfg["pretraining"]["weam"]["lambda"]) == (0.3, 1.0)
     assert cfg["tasks"]["xnli"]["enabled"] and cfg["tasks"]["mlqa"]["enabled"] and not cfg["tasks"]["topic"]["enabled"]
     assert len(cfg["tasks"]["xnli"]["languages"]) == 14 and cfg["gpus_per_job"] == 1
@@ -320,13 +383,24 @@ def test_paper_config_settings(tmp_path):
 @pytest.mark.parametrize(
     "change, expected",
     [
-        ({"tasks": {"mlqa": {"enabled": True, "max_length": 256, "doc_stride": 200}}}, "tasks.mlqa.doc_stride: 200 must be smaller"),
-        ({"tasks": {"mlqa": {"enabled": True}}}, "finetuning.max_length (tasks.mlqa.max_length is null): 64 leaves no room"),
-        ({"tasks": {"xnli": {"enabled": True, "test": {"dataset": "facebook/xnli", "config": "{lang}"}}}},
-         "tasks.xnli.test.split: a hub dataset ('facebook/xnli') needs the split"),
+        (
+            {"tasks": {"mlqa": {"enabled": True, "max_length": 256, "doc_stride": 200}}},
+            "tasks.mlqa.doc_stride: 200 must be smaller",
+        ),
+        (
+            {"tasks": {"mlqa": {"enabled": True}}},
+            "finetuning.max_length (tasks.mlqa.max_length is null): 64 leaves no room",
+        ),
+        (
+            {"tasks": {"xnli": {"enabled": True, "test": {"dataset": "facebook/xnli", "config": "{lang}"}}}},
+            "tasks.xnli.test.split: a hub dataset ('facebook/xnli') needs the split",
+        ),
         ({"tasks": {"xnli": {"languages": ["de", "klingon"]}}}, "tasks.xnli.languages[1]: 'klingon' is not allowed"),
         ({"tasks": {"mlqa": {"languages": ["fr"]}}}, "tasks.mlqa.languages[0]: 'fr' is not allowed"),
-        ({"tasks": {"xnli": {"train": {"dataset": "x", "splits": "train"}}}}, "tasks.xnli.train: unknown key(s) ['splits']"),
+        (
+            {"tasks": {"xnli": {"train": {"dataset": "x", "splits": "train"}}}},
+            "tasks.xnli.train: unknown key(s) ['splits']",
+        ),
         ({"gpus_per_job": 2}, "pretraining.budget.gradient_accumulation: 1 is not a multiple of gpus_per_job (2)"),
     ],
 )
@@ -341,8 +415,25 @@ def test_checksum_helper_fills_in_and_seeds_the_cache(tmp_path, capsys):
 
     url, sha = opus_zip(tmp_path / "de-en.txt.zip", "de-en", "de", ["Hello."], ["Hallo."])
     config = tmp_path / "study.yaml"
-    config.write_text(yaml.safe_dump({"corpus": {"source": "url", "url": {"pairs": {
-        "de": {"format": "moses", "url": url, "en": {"member": "TED2020.de-en.en"}, "xx": {"member": "TED2020.de-en.de"}}}}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "corpus": {
+                    "source": "url",
+                    "url": {
+                        "pairs": {
+                            "de": {
+                                "format": "moses",
+                                "url": url,
+                                "en": {"member": "TED2020.de-en.en"},
+                                "xx": {"member": "TED2020.de-en.de"},
+                            }
+                        }
+                    },
+                }
+            }
+        )
+    )
     cache = tmp_path / "cache"
     assert main([str(config), "--cache-dir", str(cache), "--output", str(tmp_path / "sums.yaml")]) == 0
     overlay = yaml.safe_load((tmp_path / "sums.yaml").read_text())
@@ -381,23 +472,57 @@ def expected_paper_jobs(cfg: dict) -> dict:
     gold = len(set(gold_sets(cfg)) & set(cfg["corpus"]["languages"])) if cfg["alignment"]["quality"]["enabled"] else 0
     return {
         **({"alignment_gold": gold, "alignment_quality": 1} if gold else {}),
-        "download_pair": langs, "prepare_pair": langs, "segment_pair": langs, "align": 2 * langs,
-        "symmetrize": langs, "intersect": langs, "tokenize_pair": langs, "save_tokenizer": 1, "load_base": 1, "pretrain": arms - 1,
-        "prepare_task_english": 2, "prepare_task_test": xnli + mlqa, "prepare_task_translated": xnli + mlqa,
-        "finetune": 2 * arms * seeds, "evaluate_zero_shot_xnli": arms * seeds, "evaluate_zero_shot_mlqa": arms * seeds,
-        "translate_train": arms * seeds * (xnli + mlqa), "retrieval": arms, "gather": 1, "environment": 1, "all": 1,
-        "retrieval_string_match": 1, "retrieval_paired": 1,  # model-free baseline, McNemar table (rules/readouts.smk)
+        "download_pair": langs,
+        "prepare_pair": langs,
+        "segment_pair": langs,
+        "align": 2 * langs,
+        "symmetrize": langs,
+        "intersect": langs,
+        "tokenize_pair": langs,
+        "save_tokenizer": 1,
+        "load_base": 1,
+        "pretrain": arms - 1,
+        "prepare_task_english": 2,
+        "prepare_task_test": xnli + mlqa,
+        "prepare_task_translated": xnli + mlqa,
+        "finetune": 2 * arms * seeds,
+        "evaluate_zero_shot_xnli": arms * seeds,
+        "evaluate_zero_shot_mlqa": arms * seeds,
+        "translate_train": arms * seeds * (xnli + mlqa),
+        "retrieval": arms,
+        "gather": 1,
+        "environment": 1,
+        "all": 1,
+        "retrieval_string_match": 1,
+        "retrieval_paired": 1,  # model-free baseline, McNemar table (rules/readouts.smk)
     }
 
 
 def test_paper_config_plans_the_full_dag(tmp_path):
     overlay = paper_overlay(tmp_path)
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-q", "rules", "--cores", "2", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(tmp_path), "--configfile", str(PAPER), str(overlay)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-q",
+        "rules",
+        "--cores",
+        "2",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(PAPER),
+        str(overlay),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     stats = result.stdout.split("Job stats:", 1)[1]
-    jobs = dict((m.group(1), int(m.group(2))) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m.group(1) != "total")
+    jobs = dict(
+        (m.group(1), int(m.group(2))) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m.group(1) != "total"
+    )
     assert jobs == expected_paper_jobs(validate_config(merged(PAPER, overlay)))
     # the SLURM profile's per-rule settings name rules of this DAG
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "profile.yaml").read_text())
@@ -408,7 +533,16 @@ def test_profiles_use_snakemake_9_names():
     slurm = yaml.safe_load((REPO / "profiles" / "slurm" / "profile.yaml").read_text())
     local = yaml.safe_load((REPO / "profiles" / "local" / "profile.yaml").read_text())
     for rule, res in slurm["set-resources"].items():
-        assert set(res) <= {"slurm_partition", "runtime", "mem_mb", "cpus_per_task", "gpu", "gres", "slurm_extra", "nodes"}, rule
+        assert set(res) <= {
+            "slurm_partition",
+            "runtime",
+            "mem_mb",
+            "cpus_per_task",
+            "gpu",
+            "gres",
+            "slurm_extra",
+            "nodes",
+        }, rule
     assert {"slurm_partition", "runtime", "mem_mb"} <= set(slurm["default-resources"])
     # a data-parallel pre-training job stays on one host; its memory comes from the rule (per GPU)
     assert slurm["set-resources"]["pretrain"]["nodes"] == 1 and "mem_mb" not in slurm["set-resources"]["pretrain"]
@@ -417,8 +551,22 @@ def test_profiles_use_snakemake_9_names():
 
 
 def test_paper_config_as_shipped_plans_and_warns_about_checksums(tmp_path):
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-q", "rules", "--cores", "2", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(tmp_path), "--configfile", str(PAPER)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-q",
+        "rules",
+        "--cores",
+        "2",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(PAPER),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr.count("WARNING: corpus.url.pairs.") == 14

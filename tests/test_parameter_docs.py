@@ -13,8 +13,9 @@ import make_parameter_docs as M  # noqa: E402
 
 
 def test_parameter_reference_is_up_to_date():
-    result = subprocess.run([sys.executable, str(REPO / "scripts" / "make_parameter_docs.py"), "--check"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_parameter_docs.py"), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -37,5 +38,5 @@ def test_every_key_of_the_default_config_is_documented():
 
 
 def test_schema_comments_become_descriptions():
-    schema = "properties:\n  a:\n    properties:\n      # above b\n      b: {type: integer, pattern: \"#x\"}   # after\n"
+    schema = 'properties:\n  a:\n    properties:\n      # above b\n      b: {type: integer, pattern: "#x"}   # after\n'
     assert M.schema_comments(schema) == {"a.b": "above b after"}

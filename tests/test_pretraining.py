@@ -30,8 +30,14 @@ def fx(tmp_path_factory):
     tok = make_tokenizer(root / "tok")
     data, align = make_pair_data(root, tok)
     # a second language pair: the same sentences reversed word order, so links are crossing
-    rev = [(en, " ".join(reversed(xx.split())), " ".join(f"{i}-{len(xx.split()) - 1 - j}" for i, j in
-            (map(int, link.split("-")) for link in a.split()))) for en, xx, a in PAIRS]
+    rev = [
+        (
+            en,
+            " ".join(reversed(xx.split())),
+            " ".join(f"{i}-{len(xx.split()) - 1 - j}" for i, j in (map(int, link.split("-")) for link in a.split())),
+        )
+        for en, xx, a in PAIRS
+    ]
     data2, align2 = make_pair_data(root, tok, rev, name="en-xx")
     base = make_base_model(root / "base", tok, seed=0, dropout=0.1)
     return {
@@ -67,13 +73,30 @@ def _run(fx, tmp, objective="weam", seed=1, budget=None, **kw):
 def test_pretrain_base_outputs(fx, tmp_path):
     from transformers import AutoModelForMaskedLM, AutoTokenizer, BertForMaskedLM
 
-    training = {"steps": 8, "batch_size": 4, "max_length": 16, "learning_rate": 2e-3, "warmup_ratio": 0.1,
-                "weight_decay": 0.01, "mask_prob": 0.15}
+    training = {
+        "steps": 8,
+        "batch_size": 4,
+        "max_length": 16,
+        "learning_rate": 2e-3,
+        "warmup_ratio": 0.1,
+        "weight_decay": 0.01,
+        "mask_prob": 0.15,
+    }
     seen = []
     summary = pretrain_base(
-        list(fx["tokenized"].values()), fx["tok"], tmp_path / "model", tmp_path / "history.jsonl", TINY_ARCH,
-        training, seed=3, bf16=True, checkpoint_dir=tmp_path / "ck", checkpoint_every=4, threads=1,
-        callback=lambda step, m: seen.append(step), log_every=3,
+        list(fx["tokenized"].values()),
+        fx["tok"],
+        tmp_path / "model",
+        tmp_path / "history.jsonl",
+        TINY_ARCH,
+        training,
+        seed=3,
+        bf16=True,
+        checkpoint_dir=tmp_path / "ck",
+        checkpoint_every=4,
+        threads=1,
+        callback=lambda step, m: seen.append(step),
+        log_every=3,
     )
     model = AutoModelForMaskedLM.from_pretrained(str(tmp_path / "model"))
     assert isinstance(model, BertForMaskedLM)
@@ -94,13 +117,30 @@ def test_pretrain_base_outputs(fx, tmp_path):
 def test_pretrain_base_contrastive(fx, tmp_path):
     """objective contrastive: pairs (batch_size / 2 per step), MLM + ranking logged, same seed ->
     same weights, and the ranking loss falls on the training pairs."""
-    training = {"objective": "contrastive", "steps": 12, "batch_size": 8, "max_length": 16, "learning_rate": 2e-3,
-                "warmup_ratio": 0.1, "weight_decay": 0.01, "mask_prob": 0.15, "contrastive": {"margin": 0.3}}
+    training = {
+        "objective": "contrastive",
+        "steps": 12,
+        "batch_size": 8,
+        "max_length": 16,
+        "learning_rate": 2e-3,
+        "warmup_ratio": 0.1,
+        "weight_decay": 0.01,
+        "mask_prob": 0.15,
+        "contrastive": {"margin": 0.3},
+    }
 
     def run(name, seed=3):
         return pretrain_base(
-            list(fx["tokenized"].values()), fx["tok"], tmp_path / name, tmp_path / f"{name}.jsonl", TINY_ARCH,
-            training, seed=seed, bf16=False, threads=1, log_every=4,
+            list(fx["tokenized"].values()),
+            fx["tok"],
+            tmp_path / name,
+            tmp_path / f"{name}.jsonl",
+            TINY_ARCH,
+            training,
+            seed=seed,
+            bf16=False,
+            threads=1,
+            log_every=4,
         )
 
     summary = run("a")
@@ -114,11 +154,27 @@ def test_pretrain_base_contrastive(fx, tmp_path):
     a, b, c = (model_state(tmp_path / x) for x in "abc")
     assert _same(a, b) and not _same(a, c)
     with pytest.raises(ValueError, match="batch_size must be even"):
-        pretrain_base(list(fx["tokenized"].values()), fx["tok"], tmp_path / "d", tmp_path / "d.jsonl", TINY_ARCH,
-                      {**training, "batch_size": 7}, seed=3, threads=1)
+        pretrain_base(
+            list(fx["tokenized"].values()),
+            fx["tok"],
+            tmp_path / "d",
+            tmp_path / "d.jsonl",
+            TINY_ARCH,
+            {**training, "batch_size": 7},
+            seed=3,
+            threads=1,
+        )
     with pytest.raises(ValueError, match="objective must be 'mlm' or 'contrastive'"):
-        pretrain_base(list(fx["tokenized"].values()), fx["tok"], tmp_path / "e", tmp_path / "e.jsonl", TINY_ARCH,
-                      {**training, "objective": "tlm"}, seed=3, threads=1)
+        pretrain_base(
+            list(fx["tokenized"].values()),
+            fx["tok"],
+            tmp_path / "e",
+            tmp_path / "e.jsonl",
+            TINY_ARCH,
+            {**training, "objective": "tlm"},
+            seed=3,
+            threads=1,
+        )
 
 
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))
@@ -167,8 +223,16 @@ def test_resume_equals_uninterrupted(fx, tmp_path, objective, accumulation):
     assert not (resumed / "model").exists()
     assert [p.name for p in ck.iterdir()] == ["step-00000003"]
     steps = []
-    summary = _run(fx, resumed, objective, budget=budget, log_every=1, checkpoint_dir=ck, checkpoint_every=3,
-                   callback=lambda s, m: steps.append(s))
+    summary = _run(
+        fx,
+        resumed,
+        objective,
+        budget=budget,
+        log_every=1,
+        checkpoint_dir=ck,
+        checkpoint_every=3,
+        callback=lambda s, m: steps.append(s),
+    )
     assert summary["resumed_from_step"] == 3
     assert steps == [4, 5, 6]
     assert _same(model_state(straight / "model"), model_state(resumed / "model"))
@@ -186,8 +250,9 @@ def test_checkpoint_from_other_settings_is_ignored(fx, tmp_path, capsys):
 
     with pytest.raises(RuntimeError):
         _run(fx, tmp_path / "a", "mlm", checkpoint_dir=ck, checkpoint_every=2, callback=crash)
-    summary = _run(fx, tmp_path / "a", "mlm", checkpoint_dir=ck, checkpoint_every=2,
-                   budget={**BUDGET, "learning_rate": 5e-4})
+    summary = _run(
+        fx, tmp_path / "a", "mlm", checkpoint_dir=ck, checkpoint_every=2, budget={**BUDGET, "learning_rate": 5e-4}
+    )
     assert summary["resumed_from_step"] == 0
     assert "other settings" in capsys.readouterr().err
 
@@ -204,11 +269,29 @@ def test_bad_alignment_fails_with_file_line_index(fx, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match=r"bad\.txt:2: target word index 7"):
-        continue_pretraining("weam", fx["base"], {"de": fx["tokenized"]["de"]}, {"de": bad}, tmp_path / "m",
-                             tmp_path / "h.jsonl", BUDGET, {}, seed=1)
+        continue_pretraining(
+            "weam",
+            fx["base"],
+            {"de": fx["tokenized"]["de"]},
+            {"de": bad},
+            tmp_path / "m",
+            tmp_path / "h.jsonl",
+            BUDGET,
+            {},
+            seed=1,
+        )
     with pytest.raises(ValueError, match="needs word alignments"):
-        continue_pretraining("word_aligned", fx["base"], {"de": fx["tokenized"]["de"]}, None, tmp_path / "m",
-                             tmp_path / "h.jsonl", BUDGET, {}, seed=1)
+        continue_pretraining(
+            "word_aligned",
+            fx["base"],
+            {"de": fx["tokenized"]["de"]},
+            None,
+            tmp_path / "m",
+            tmp_path / "h.jsonl",
+            BUDGET,
+            {},
+            seed=1,
+        )
     with pytest.raises(ValueError, match="unknown objective"):
         continue_pretraining("nope", fx["base"], {}, None, tmp_path / "m", tmp_path / "h.jsonl", BUDGET, {}, seed=1)
 

@@ -72,17 +72,22 @@ def test_duplicate_candidates_are_not_errors():
 def test_string_match_uses_latin_tokens_and_numbers_only(tmp_path):
     assert R.latin_tokens("パッケージ libfoo-dev 3.11 と python3") == {"libfoo-dev", "3.11", "python3"}
     assert R.latin_tokens("Пакет для работы") == set()
-    pairs = _jsonl(tmp_path / "en-ja.jsonl", [
-        {"doc_id": "a", "en": "library libfoo-dev version 3.11", "xx": "ライブラリ libfoo-dev 3.11"},
-        {"doc_id": "b", "en": "Python bindings for gtk", "xx": "gtk の Python バインディング"},
-        {"doc_id": "c", "en": "a text editor", "xx": "テキストエディタ"},
-        {"doc_id": "d", "en": "a game", "xx": "ゲーム"},
-    ])
+    pairs = _jsonl(
+        tmp_path / "en-ja.jsonl",
+        [
+            {"doc_id": "a", "en": "library libfoo-dev version 3.11", "xx": "ライブラリ libfoo-dev 3.11"},
+            {"doc_id": "b", "en": "Python bindings for gtk", "xx": "gtk の Python バインディング"},
+            {"doc_id": "c", "en": "a text editor", "xx": "テキストエディタ"},
+            {"doc_id": "d", "en": "a game", "xx": "ゲーム"},
+        ],
+    )
     out = tmp_path / "sm" / "ja.json"
     result = R.string_match(pairs, out, "ja")
     # a, b are found by their shared strings; c has no Latin token (ties go to the first column, a)
     assert result["metrics"]["p@1_xx_en"] == pytest.approx(0.5)
-    assert result["baseline"] == "string_match" and result["pool_size"] == 4 and result["pairs_without_latin_token"] == 2
+    assert (
+        result["baseline"] == "string_match" and result["pool_size"] == 4 and result["pairs_without_latin_token"] == 2
+    )
     rows = [json.loads(line) for line in (tmp_path / "sm" / "ja.predictions.jsonl").read_text().splitlines()]
     assert [r["correct"] for r in rows] == [True, True, False, False]
     assert rows[2]["pred"] == "a#1" and rows[0]["id"] == "a#1"
@@ -91,15 +96,26 @@ def test_string_match_uses_latin_tokens_and_numbers_only(tmp_path):
 def test_retrieval_writes_every_layer_raw_and_centred_with_predictions(tmp_path):
     tok = make_tokenizer(tmp_path / "tok")
     model = make_base_model(tmp_path / "model", tok, seed=0)
-    pairs = _jsonl(tmp_path / "en-de.jsonl", [
-        {"doc_id": f"d{i}", "en": en, "xx": xx}
-        for i, (en, xx) in enumerate([("the cat sits", "die katze sitzt"), ("the dog runs", "der hund läuft"),
-                                      ("the house is red", "das haus ist rot"), ("a big dog", "ein großer hund"),
-                                      ("the fish eats", "der fisch frisst"), ("a small cat", "eine kleine katze")])
-    ])
+    pairs = _jsonl(
+        tmp_path / "en-de.jsonl",
+        [
+            {"doc_id": f"d{i}", "en": en, "xx": xx}
+            for i, (en, xx) in enumerate(
+                [
+                    ("the cat sits", "die katze sitzt"),
+                    ("the dog runs", "der hund läuft"),
+                    ("the house is red", "das haus ist rot"),
+                    ("a big dog", "ein großer hund"),
+                    ("the fish eats", "der fisch frisst"),
+                    ("a small cat", "eine kleine katze"),
+                ]
+            )
+        ],
+    )
     out = tmp_path / "metrics" / "retrieval" / "base" / "de.json"
-    result = R.evaluate_retrieval(model, pairs, out, layer=-1, max_length=16, meta={"objective": "base", "lang": "de"},
-                                  pool_size=4, pool_seed=13)
+    result = R.evaluate_retrieval(
+        model, pairs, out, layer=-1, max_length=16, meta={"objective": "base", "lang": "de"}, pool_size=4, pool_seed=13
+    )
     stored = json.loads(out.read_text())
     assert stored["pool_size"] == stored["n"] == 4 and stored["n_pairs_available"] == 6
     assert set(stored["metrics"]) == {"p@1_xx_en", "p@1_en_xx", "p@1_xx_en_centred", "p@1_en_xx_centred"}
@@ -110,8 +126,16 @@ def test_retrieval_writes_every_layer_raw_and_centred_with_predictions(tmp_path)
     assert np.mean([r["correct"] for r in rows]) == pytest.approx(result["metrics"]["p@1_xx_en"])
     # the same model and pool give byte-identical files
     again = tmp_path / "again" / "de.json"
-    R.evaluate_retrieval(model, pairs, again, layer=-1, max_length=16, meta={"objective": "base", "lang": "de"},
-                         pool_size=4, pool_seed=13)
+    R.evaluate_retrieval(
+        model,
+        pairs,
+        again,
+        layer=-1,
+        max_length=16,
+        meta={"objective": "base", "lang": "de"},
+        pool_size=4,
+        pool_seed=13,
+    )
     assert (again.parent / "de.predictions.jsonl").read_bytes() == (out.parent / "de.predictions.jsonl").read_bytes()
 
 
@@ -140,7 +164,9 @@ def test_compare_predictions_needs_the_same_examples(tmp_path):
 
 
 def test_delexicalise_replaces_english_training_words_but_not_punctuation(tmp_path):
-    train = _jsonl(tmp_path / "train.en.jsonl", [{"doc_id": "1", "text": "libfoo library for Python 3.", "label": "libs"}])
+    train = _jsonl(
+        tmp_path / "train.en.jsonl", [{"doc_id": "1", "text": "libfoo library for Python 3.", "label": "libs"}]
+    )
     vocab = english_vocabulary([train])
     words, replaced, lexical = delexicalise("Bibliothek libfoo für Python (3).", vocab)
     assert words == ["Bibliothek", UNK, "für", UNK, "(", UNK, ")", "."]
@@ -160,11 +186,19 @@ def test_delex_task_feeds_the_unknown_token_not_its_characters(tmp_path):
     tok = AutoTokenizer.from_pretrained(str(make_tokenizer(tmp_path / "tok")))
     labels = tmp_path / "labels.json"
     labels.write_text('["a", "b"]')
-    path = _jsonl(tmp_path / "d.jsonl", [{"doc_id": "1", "text": "die [UNK] katze", "label": "a", "words": ["die", UNK, "katze"]}])
+    path = _jsonl(
+        tmp_path / "d.jsonl", [{"doc_id": "1", "text": "die [UNK] katze", "label": "a", "words": ["die", UNK, "katze"]}]
+    )
     task = DelexTopicTask()
     features = task.encode(tok, task.load_examples(path, ["a", "b"]), 16)
     ids = features[0]["input_ids"]
-    assert ids == [tok.cls_token_id, tok.convert_tokens_to_ids("die"), tok.unk_token_id, tok.convert_tokens_to_ids("katze"), tok.sep_token_id]
+    assert ids == [
+        tok.cls_token_id,
+        tok.convert_tokens_to_ids("die"),
+        tok.unk_token_id,
+        tok.convert_tokens_to_ids("katze"),
+        tok.sep_token_id,
+    ]
 
 
 # --------------------------------------------------------------------------- probe
@@ -190,16 +224,43 @@ def test_probe_writes_metric_and_prediction_files_per_language(tmp_path):
     model = make_base_model(tmp_path / "model", tok, seed=0)
     labels = tmp_path / "labels.json"
     labels.write_text('["animal", "house"]')
-    rows = [{"doc_id": f"t{i}", "text": t, "label": lab} for i, (t, lab) in enumerate(
-        [("the cat sits", "animal"), ("the dog runs", "animal"), ("the house is red", "house"),
-         ("a big house", "house"), ("a cat eats fish", "animal"), ("the small house", "house")])]
+    rows = [
+        {"doc_id": f"t{i}", "text": t, "label": lab}
+        for i, (t, lab) in enumerate(
+            [
+                ("the cat sits", "animal"),
+                ("the dog runs", "animal"),
+                ("the house is red", "house"),
+                ("a big house", "house"),
+                ("a cat eats fish", "animal"),
+                ("the small house", "house"),
+            ]
+        )
+    ]
     train = _jsonl(tmp_path / "train.en.jsonl", rows)
     dev = _jsonl(tmp_path / "dev.en.jsonl", rows[:4])
-    test_de = _jsonl(tmp_path / "test.de.jsonl", [{"doc_id": "x", "text": "die katze sitzt", "label": "animal"},
-                                                   {"doc_id": "y", "text": "das haus ist rot", "label": "house"}])
-    outputs = {lang: (tmp_path / f"m/{lang}/seed0.json", tmp_path / f"m/{lang}/seed0.predictions.jsonl") for lang in ("en", "de")}
-    results = run_probe(model, train, dev, {"en": dev, "de": test_de}, labels, outputs, meta={"objective": "base"},
-                        max_length=16, options={"l2_grid": [1e-3, 1e-1]})
+    test_de = _jsonl(
+        tmp_path / "test.de.jsonl",
+        [
+            {"doc_id": "x", "text": "die katze sitzt", "label": "animal"},
+            {"doc_id": "y", "text": "das haus ist rot", "label": "house"},
+        ],
+    )
+    outputs = {
+        lang: (tmp_path / f"m/{lang}/seed0.json", tmp_path / f"m/{lang}/seed0.predictions.jsonl")
+        for lang in ("en", "de")
+    }
+    results = run_probe(
+        model,
+        train,
+        dev,
+        {"en": dev, "de": test_de},
+        labels,
+        outputs,
+        meta={"objective": "base"},
+        max_length=16,
+        options={"l2_grid": [1e-3, 1e-1]},
+    )
     de = json.loads(outputs["de"][0].read_text())
     assert de["setting"] == "probe" and de["seed"] == 0 and de["train_docs"] == 6 and de["l2"] in (1e-3, 1e-1)
     assert len(de["l2_grid"]) == 2 and 0 <= de["metrics"]["accuracy"] <= 1
@@ -207,8 +268,17 @@ def test_probe_writes_metric_and_prediction_files_per_language(tmp_path):
     assert [p["id"] for p in preds] == ["x", "y"] and len(preds[0]["scores"]) == 2
     assert np.mean([p["correct"] for p in preds]) == pytest.approx(results["de"]["metrics"]["accuracy"])
     again = {lang: (tmp_path / f"n/{lang}.json", tmp_path / f"n/{lang}.p.jsonl") for lang in ("en", "de")}
-    run_probe(model, train, dev, {"en": dev, "de": test_de}, labels, again, meta={"objective": "base"},
-              max_length=16, options={"l2_grid": [1e-3, 1e-1]})
+    run_probe(
+        model,
+        train,
+        dev,
+        {"en": dev, "de": test_de},
+        labels,
+        again,
+        meta={"objective": "base"},
+        max_length=16,
+        options={"l2_grid": [1e-3, 1e-1]},
+    )
     assert again["de"][1].read_bytes() == outputs["de"][1].read_bytes()
 
 
@@ -245,10 +315,17 @@ def test_patience_stops_on_the_dev_curve(tmp_path, patience, epochs_run):
     scores = iter([0.5, 0.6, 0.55, 0.58, 0.7, 0.4])  # best at epoch 2, then 2 worse epochs
     features = [{"input_ids": [1, 0], "labels": 0}, {"input_ids": [0, 1], "labels": 1}]
     summary = train_with_dev_selection(
-        _Linear(), _Tok(), features, lambda m: {"accuracy": next(scores), "loss": 1.0},
-        {"epochs": 6, "batch_size": 2, "patience": patience, "bf16": False}, seed=1,
-        out_dir=tmp_path / "model", history_path=tmp_path / "h.jsonl", dev_metrics_path=tmp_path / "dev.json",
-        primary_metric="accuracy", device=torch.device("cpu"),
+        _Linear(),
+        _Tok(),
+        features,
+        lambda m: {"accuracy": next(scores), "loss": 1.0},
+        {"epochs": 6, "batch_size": 2, "patience": patience, "bf16": False},
+        seed=1,
+        out_dir=tmp_path / "model",
+        history_path=tmp_path / "h.jsonl",
+        dev_metrics_path=tmp_path / "dev.json",
+        primary_metric="accuracy",
+        device=torch.device("cpu"),
     )
     assert summary["epochs_run"] == epochs_run
     assert len((tmp_path / "h.jsonl").read_text().splitlines()) == epochs_run
@@ -279,9 +356,15 @@ def test_readout_settings_plan_their_jobs(tmp_path):
     evaluation and one probe per arm (dry run, no job runs)."""
     from tests.workflow_helpers import planned_jobs, smoke_config, snakemake
 
-    config = smoke_config(tmp_path, tasks={"topic": {"settings": ["zero_shot", "translate_train", "zero_shot_delex",
-                                                                  "probe", "zero_shot_matched"],
-                                                     "translate_train_languages": None}})
+    config = smoke_config(
+        tmp_path,
+        tasks={
+            "topic": {
+                "settings": ["zero_shot", "translate_train", "zero_shot_delex", "probe", "zero_shot_matched"],
+                "translate_train_languages": None,
+            }
+        },
+    )
     jobs = planned_jobs(snakemake(tmp_path, config, "-n", "--cores", "2"))
     assert jobs["zero_shot_matched"] == jobs["translate_train"] == 12
     assert jobs["prepare_matched"] == 2 and jobs["evaluate_zero_shot_delex"] == 6 and jobs["probe"] == 6
@@ -293,7 +376,9 @@ def test_holm_and_the_paired_table():
 
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert holm([0.5]) == [0.5]
-    rows = [{"objective": arm, "reference": "base", "lang": "de", "key": "correct", "diff": d, "p_value": p}
-            for arm, d, p in (("mlm", 0.02, 0.01), ("weam", -0.01, 0.04))]
+    rows = [
+        {"objective": arm, "reference": "base", "lang": "de", "key": "correct", "diff": d, "p_value": p}
+        for arm, d, p in (("mlm", 0.02, 0.01), ("weam", -0.01, 0.04))
+    ]
     text = render_retrieval_comparisons(rows)
     assert "| mlm | +2.0 (p=0.02)* |" in text and "| weam | -1.0 (p=0.04)* |" in text

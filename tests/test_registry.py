@@ -62,8 +62,9 @@ def test_finetuning_defaults_are_the_hparams_dataclass():
     schema = {k: _default(v) for k, v in _section("finetuning")["properties"].items()}
     own = registry.option_defaults(FinetuneHparams)
     assert own == DEFAULT_HPARAMS
-    assert {k: v for k, v in schema.items() if k not in ("seeds", "group_seeds")} == {k: own[k] for k in schema
-                                                                                     if k in own}
+    assert {k: v for k, v in schema.items() if k not in ("seeds", "group_seeds")} == {
+        k: own[k] for k in schema if k in own
+    }
     assert set(schema) - {"seeds", "group_seeds"} <= set(own)
 
 
@@ -87,15 +88,19 @@ def test_implementations_agree_with_their_records():
 
 
 def test_planning_and_the_report_layer_import_no_torch():
-    code = ("import sys; import alignxfer.config as c, alignxfer.report as r, alignxfer.registry as g; "
-            "g.builtins(); c.validate_config({}); r.table_stems(['results/metrics/mlqa/zero_shot/mlm/de/seed1.json']); "
-            "print(sorted(m for m in ('torch', 'transformers', 'pandas') if m in sys.modules))")
+    code = (
+        "import sys; import alignxfer.config as c, alignxfer.report as r, alignxfer.registry as g; "
+        "g.builtins(); c.validate_config({}); r.table_stems(['results/metrics/mlqa/zero_shot/mlm/de/seed1.json']); "
+        "print(sorted(m for m in ('torch', 'transformers', 'pandas') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     # gather's layer (tables and claims) reads the task records, not the task classes
-    code = ("import sys; import alignxfer.results as r, alignxfer.claims as c; "
-            "print(r._primary_for('mlqa', {'f1': 1, 'exact_match': 1}), c._sentence_classification('xnli'), "
-            "c._sentence_classification('mlqa'), 'torch' in sys.modules)")
+    code = (
+        "import sys; import alignxfer.results as r, alignxfer.claims as c; "
+        "print(r._primary_for('mlqa', {'f1': 1, 'exact_match': 1}), c._sentence_classification('xnli'), "
+        "c._sentence_classification('mlqa'), 'torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["f1", "True", "False", "False"]
 
@@ -110,8 +115,13 @@ def test_registering_twice_or_a_reserved_name_is_refused():
 
 
 def test_a_plugin_module_extends_only_its_own_configs_schema():
-    cfg = validate_config({"plugins": [PLUGIN], "pretraining": {"objectives": ["mlm", "target_mlm"]},
-                           "tasks": {"topic_short": {"enabled": True, "settings": ["zero_shot"]}}})
+    cfg = validate_config(
+        {
+            "plugins": [PLUGIN],
+            "pretraining": {"objectives": ["mlm", "target_mlm"]},
+            "tasks": {"topic_short": {"enabled": True, "settings": ["zero_shot"]}},
+        }
+    )
     assert cfg["pretraining"]["target_mlm"] == {"mask_prob": 0.25}
     assert cfg["tasks"]["topic_short"] == {"enabled": True, "settings": ["zero_shot"], "max_length": 12}
     plain = validate_config({})
@@ -130,8 +140,12 @@ def test_a_dataset_task_plugin_gets_a_dataset_section_and_its_checks():
     cfg = validate_config({"plugins": [plugin], "tasks": {"paws_toy": {"enabled": True, "languages": ["de"], **parts}}})
     assert cfg["tasks"]["paws_toy"]["max_length"] is None and cfg["tasks"]["paws_toy"]["max_train_examples"] is None
     with pytest.raises(ConfigError, match=r"tasks.paws_toy: no \['translate_train', 'translate_dev'\]"):
-        validate_config({"plugins": [plugin], "tasks": {"paws_toy": {"enabled": True, "train": source, "dev": source,
-                                                                     "test": source}}})
+        validate_config(
+            {
+                "plugins": [plugin],
+                "tasks": {"paws_toy": {"enabled": True, "train": source, "dev": source, "test": source}},
+            }
+        )
     with pytest.raises(ConfigError, match=r"tasks.paws_toy.languages\[0\]: 'xx' is not allowed"):
         validate_config({"plugins": [plugin], "tasks": {"paws_toy": {"languages": ["xx"]}}})
 
@@ -149,8 +163,7 @@ def _toy_config(workdir):
         alignment={"enabled": False},
         pretraining={"objectives": ["base", "target_mlm"], "seeds": [13]},
         finetuning={"seeds": [1]},
-        tasks={"topic": {"settings": ["zero_shot"]}, "topic_short": {"enabled": True},
-               "retrieval": {"enabled": False}},
+        tasks={"topic": {"settings": ["zero_shot"]}, "topic_short": {"enabled": True}, "retrieval": {"enabled": False}},
     )
 
 
@@ -169,10 +182,13 @@ def test_the_workflow_runs_a_plugin_objective_and_task(tmp_path):
     result = snakemake(tmp_path, config, "--cores", "2")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-8000:]
     history = (tmp_path / "results/models/target_mlm/p13/history.jsonl").read_text().splitlines()
-    assert [json.loads(line)["step"] for line in history][-1] == yaml.safe_load(config.read_text())[
-        "pretraining"]["budget"]["steps"]
+    assert [json.loads(line)["step"] for line in history][-1] == yaml.safe_load(config.read_text())["pretraining"][
+        "budget"
+    ]["steps"]
     metric = json.loads((tmp_path / "results/metrics/topic_short/zero_shot/target_mlm/de/seed1.json").read_text())
     assert metric["task"] == "topic_short" and 0 <= metric["metrics"]["accuracy"] <= 1
-    info = json.loads((tmp_path / "results/finetune/topic_short/target_mlm/en/seed1/model/finetune_info.json").read_text())
+    info = json.loads(
+        (tmp_path / "results/finetune/topic_short/target_mlm/en/seed1/model/finetune_info.json").read_text()
+    )
     assert info["hparams"]["max_length"] == 12  # the task's own hyperparameter won over finetuning.max_length
     assert (tmp_path / "results/tables/topic_short_zero_shot.md").exists()

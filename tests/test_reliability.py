@@ -64,7 +64,9 @@ def run_job(tmp_path, mode, uri=None, env=None, wait=True):
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     cmd = [sys.executable, str(script), mode, str(log), uri]
     if not wait:
-        return subprocess.Popen(cmd, cwd=tmp_path, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), log
+        return subprocess.Popen(
+            cmd, cwd=tmp_path, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ), log
     return subprocess.run(cmd, cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=300), log
 
 
@@ -195,8 +197,12 @@ def test_apt_fields_refuse_injection(key, value):
 
 
 def test_apt_fields_accept_real_values():
-    ddtp = {"mirror": "https://snapshot.debian.org/archive/debian/20240101T000000Z", "suite": "bookworm-updates",
-            "component": "non-free-firmware", "architecture": "arm64"}
+    ddtp = {
+        "mirror": "https://snapshot.debian.org/archive/debian/20240101T000000Z",
+        "suite": "bookworm-updates",
+        "component": "non-free-firmware",
+        "architecture": "arm64",
+    }
     assert validate_config({"corpus": {"ddtp": ddtp}})["corpus"]["ddtp"] == ddtp
     validate_config({"corpus": {"ddtp": {"mirror": "file:///tmp/mirror", "suite": "updates/main"}}})
 
@@ -205,15 +211,26 @@ def test_the_invalid_utf8_advice_can_be_followed(tmp_path):
     from alignxfer.sources import get_source
 
     pair = {"de": {"format": "tsv", "path": str(BITEXT / "bad-utf8.tsv")}}
-    strict = validate_config({"corpus": {"source": "local", "languages": ["de"], "local": {"pairs": pair}},
-                              "tasks": {"topic": {"enabled": False}}})
+    strict = validate_config(
+        {
+            "corpus": {"source": "local", "languages": ["de"], "local": {"pairs": pair}},
+            "tasks": {"topic": {"enabled": False}},
+        }
+    )
     with pytest.raises(ValueError, match=r"bad-utf8\.tsv:2: invalid UTF-8 .* set corpus\.local\.invalid_utf8: replace"):
-        get_source("local", strict["corpus"]["local"]).fetch_pair("de", tmp_path / "c", tmp_path / "a.jsonl", tmp_path / "a.json")
+        get_source("local", strict["corpus"]["local"]).fetch_pair(
+            "de", tmp_path / "c", tmp_path / "a.jsonl", tmp_path / "a.json"
+        )
     # the key the message names is accepted and reaches the source (rule download_pair passes corpus.local)
-    cfg = validate_config({"corpus": {"source": "local", "languages": ["de"],
-                                      "local": {"invalid_utf8": "replace", "pairs": pair}},
-                           "tasks": {"topic": {"enabled": False}}})
-    manifest = get_source("local", cfg["corpus"]["local"]).fetch_pair("de", tmp_path / "c", tmp_path / "b.jsonl", tmp_path / "b.json")
+    cfg = validate_config(
+        {
+            "corpus": {"source": "local", "languages": ["de"], "local": {"invalid_utf8": "replace", "pairs": pair}},
+            "tasks": {"topic": {"enabled": False}},
+        }
+    )
+    manifest = get_source("local", cfg["corpus"]["local"]).fetch_pair(
+        "de", tmp_path / "c", tmp_path / "b.jsonl", tmp_path / "b.json"
+    )
     assert manifest["counts"]["invalid_utf8_replaced"] == 1
 
 
@@ -291,15 +308,23 @@ def test_a_read_only_results_folder_is_found_before_any_job(open_tmp):
     code = f"from alignxfer import preflight; preflight.check_writable({str(tmp_path)!r})"
     result = subprocess.run(
         ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd="/",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd="/",
     )
     if "Permission denied" in result.stderr and "alignxfer" not in result.stderr:
         pytest.skip("the checkout is not readable by nobody")
     assert result.returncode == 1
     assert f"PreflightError: cannot write to {logs}" in result.stderr
     os.chmod(logs, 0o777)
-    ok = subprocess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
-                        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd="/")
+    ok = subprocess.run(
+        ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd="/",
+    )
     assert ok.returncode == 0, ok.stderr
 
 
@@ -354,8 +379,9 @@ def _server_job(args):
     cfg = validate_config({"study": "race-fresh"})
     while time.time() < start_at:  # every process calls MLflow at the same moment
         time.sleep(0.001)
-    with JobTracker(rule="finetune", wildcards={"seed": index}, params={"i": index}, config=cfg,
-                    project_dir=project, uri=uri) as tracker:
+    with JobTracker(
+        rule="finetune", wildcards={"seed": index}, params={"i": index}, config=cfg, project_dir=project, uri=uri
+    ) as tracker:
         tracker.log_metrics({"accuracy": index / 10})
         return tracker.run_id, tracker.enabled
 
@@ -369,10 +395,25 @@ def mlflow_server(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--default-artifact-root", (tmp_path / "artifacts").as_uri()],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--default-artifact-root",
+            (tmp_path / "artifacts").as_uri(),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -445,13 +486,29 @@ def test_hostile_archive_members_are_refused_by_a_check(tmp_path, name, kind, me
     from alignxfer.sources import get_source
 
     info = tarfile.TarInfo(name)
-    info.type = {"reg": tarfile.REGTYPE, "hardlink": tarfile.LNKTYPE, "symlink": tarfile.SYMTYPE,
-                 "chr": tarfile.CHRTYPE, "dir": tarfile.DIRTYPE}[kind]
+    info.type = {
+        "reg": tarfile.REGTYPE,
+        "hardlink": tarfile.LNKTYPE,
+        "symlink": tarfile.SYMTYPE,
+        "chr": tarfile.CHRTYPE,
+        "dir": tarfile.DIRTYPE,
+    }[kind]
     if kind in ("hardlink", "symlink"):
         info.linkname = "/etc/hostname"
     archive = _tar_with(tmp_path / "en-de.tar.gz", info, b"Hallo\n")
-    src = get_source("local", {"pairs": {"de": {"format": "moses", "path": str(archive),
-                                                "en": {"member": "en-de/train.en"}, "xx": {"member": name}}}})
+    src = get_source(
+        "local",
+        {
+            "pairs": {
+                "de": {
+                    "format": "moses",
+                    "path": str(archive),
+                    "en": {"member": "en-de/train.en"},
+                    "xx": {"member": name},
+                }
+            }
+        },
+    )
     with pytest.raises(ValueError, match=r"member .* refused") as err:
         src.fetch_pair("de", tmp_path / "c", tmp_path / "o.jsonl", tmp_path / "o.json")
     assert message in str(err.value)

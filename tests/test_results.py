@@ -92,7 +92,13 @@ def test_load_metrics_tidy_rows(study):
     ret = df[df["task"] == "retrieval"]
     assert set(ret["setting"]) == {R.NO_FINETUNING} and ret["seed"].isna().all()
     assert set(ret[ret["primary"]]["metric"]) == {"p@1_xx_en"}
-    row = topic[(topic["setting"] == "zero_shot") & (topic["objective"] == "tlm") & (topic["lang"] == "de") & (topic["seed"] == 2) & (topic["metric"] == "accuracy")]
+    row = topic[
+        (topic["setting"] == "zero_shot")
+        & (topic["objective"] == "tlm")
+        & (topic["lang"] == "de")
+        & (topic["seed"] == 2)
+        & (topic["metric"] == "accuracy")
+    ]
     assert row["value"].tolist() == [pytest.approx(0.61)]  # raw fractions, not points
     assert row["majority_baseline"].tolist() == [0.21]
     assert R.primary_metrics(df) == {"topic": "accuracy", "retrieval": "p@1_xx_en"}
@@ -239,13 +245,27 @@ def test_build_table_translate_train(study):
 def test_gather_writes_tables_summary_and_plots(gathered_dir):
     gathered, tmp_path = gathered_dir
     tables = tmp_path / "tables"
-    for name in ("all_metrics.csv", "topic_zero_shot.csv", "topic_zero_shot.md", "topic_translate_train.csv",
-                 "topic_translate_train.md", "topic_zero_shot_macro_f1.csv", "topic_zero_shot_macro_f1.md",
-                 "retrieval.csv", "retrieval.md", "summary.md"):
+    for name in (
+        "all_metrics.csv",
+        "topic_zero_shot.csv",
+        "topic_zero_shot.md",
+        "topic_translate_train.csv",
+        "topic_translate_train.md",
+        "topic_zero_shot_macro_f1.csv",
+        "topic_zero_shot_macro_f1.md",
+        "retrieval.csv",
+        "retrieval.md",
+        "summary.md",
+    ):
         assert (tables / name).is_file(), name
         assert str(tables / name) in gathered["files"]
-    assert set(gathered["tables"]) == {"topic/zero_shot", "topic/translate_train", "topic/zero_shot/macro_f1",
-                                       "topic/translate_train/macro_f1", "retrieval"}
+    assert set(gathered["tables"]) == {
+        "topic/zero_shot",
+        "topic/translate_train",
+        "topic/zero_shot/macro_f1",
+        "topic/translate_train/macro_f1",
+        "retrieval",
+    }
     assert gathered["primary_metrics"] == {"topic": "accuracy", "retrieval": "p@1_xx_en"}
     # the CSV holds the long table
     csv = pd.read_csv(tables / "topic_zero_shot.csv")
@@ -257,8 +277,13 @@ def test_gather_writes_tables_summary_and_plots(gathered_dir):
     assert len(pd.read_csv(tables / "all_metrics.csv")) == len(gathered["metrics"])
     # plots: one per (task, setting) with its primary metric, and retrieval; real PNG files
     plots = sorted(p.split("/")[-1] for p in gathered["plots"])
-    assert plots == ["forest_topic_translate_train.png", "forest_topic_zero_shot.png", "retrieval.png",
-                     "topic_translate_train.png", "topic_zero_shot.png"]
+    assert plots == [
+        "forest_topic_translate_train.png",
+        "forest_topic_zero_shot.png",
+        "retrieval.png",
+        "topic_translate_train.png",
+        "topic_zero_shot.png",
+    ]
     for name in plots:
         assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -293,8 +318,12 @@ def test_markdown_table_means_and_marks(gathered_dir):
                 a, b = _per_seed(objective, column), _per_seed(ref, column)
                 expected.append(f"{np.mean(a) - np.mean(b):+.1f}{_cell(long, objective, column)[f'sig_vs_{ref}']}")
             avg = _cell(long, objective, "avg")
-            expected += [f"[{avg[f'ci_low_vs_{ref}']:+.1f}, {avg[f'ci_high_vs_{ref}']:+.1f}]", S.format_p(avg[f"p_vs_{ref}"]),
-                         S.format_p(avg[f"p_holm_vs_{ref}"]), f"{avg[f'mde_vs_{ref}']:.1f}"]
+            expected += [
+                f"[{avg[f'ci_low_vs_{ref}']:+.1f}, {avg[f'ci_high_vs_{ref}']:+.1f}]",
+                S.format_p(avg[f"p_vs_{ref}"]),
+                S.format_p(avg[f"p_holm_vs_{ref}"]),
+                f"{avg[f'mde_vs_{ref}']:.1f}",
+            ]
             assert row == expected
     assert _md_row(text, "Difference to `base`", "tlm")[1:4] == ["+3.0**", "+11.0**", "+7.0**"]  # every seed agrees
     assert _md_row(text, "Difference to `base`", "mlm")[3] == "+0.3"  # no mark

@@ -65,8 +65,18 @@ def test_local_tsv(tmp_path):
 
 
 def test_local_moses(tmp_path):
-    src = get_source("local", {"pairs": {"de": {
-        "format": "moses", "en": {"path": str(BITEXT / "train.en")}, "xx": {"path": str(BITEXT / "train.de")}}}})
+    src = get_source(
+        "local",
+        {
+            "pairs": {
+                "de": {
+                    "format": "moses",
+                    "en": {"path": str(BITEXT / "train.en")},
+                    "xx": {"path": str(BITEXT / "train.de")},
+                }
+            }
+        },
+    )
     docs, m = fetch(src, "de", tmp_path)
     assert [d["doc_id"] for d in docs] == ["local:de:1", "local:de:2", "local:de:4"]
     assert docs[2]["en"] == ["Writes output."] and docs[2]["xx"] == ["Schreibt Ausgaben."]
@@ -74,8 +84,18 @@ def test_local_moses(tmp_path):
 
 
 def test_moses_line_count_mismatch(tmp_path):
-    src = get_source("local", {"pairs": {"de": {
-        "format": "moses", "en": {"path": str(BITEXT / "train.en")}, "xx": {"path": str(BITEXT / "short.de")}}}})
+    src = get_source(
+        "local",
+        {
+            "pairs": {
+                "de": {
+                    "format": "moses",
+                    "en": {"path": str(BITEXT / "train.en")},
+                    "xx": {"path": str(BITEXT / "short.de")},
+                }
+            }
+        },
+    )
     with pytest.raises(ValueError, match=r"train\.en has 4 lines, .*short\.de has 3 lines"):
         fetch(src, "de", tmp_path)
     assert not (tmp_path / "en-de.jsonl").exists()
@@ -89,8 +109,9 @@ def test_invalid_utf8_error_names_file_and_line(tmp_path):
 
 
 def test_invalid_utf8_replace_is_counted(tmp_path):
-    src = get_source("local", {"invalid_utf8": "replace",
-                               "pairs": {"de": {"format": "tsv", "path": str(BITEXT / "bad-utf8.tsv")}}})
+    src = get_source(
+        "local", {"invalid_utf8": "replace", "pairs": {"de": {"format": "tsv", "path": str(BITEXT / "bad-utf8.tsv")}}}
+    )
     docs, m = fetch(src, "de", tmp_path)
     assert docs[1]["xx"] == ["Schlecht \ufffd Byte."]
     assert m["counts"]["invalid_utf8_replaced"] == 1 and m["counts"]["documents"] == 3
@@ -122,7 +143,11 @@ def test_option_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown option"):
         get_source("local", {"pair": {}})
     with pytest.raises(FileNotFoundError):
-        fetch(get_source("local", {"pairs": {"de": {"format": "tsv", "path": str(tmp_path / "nope.tsv")}}}), "de", tmp_path)
+        fetch(
+            get_source("local", {"pairs": {"de": {"format": "tsv", "path": str(tmp_path / "nope.tsv")}}}),
+            "de",
+            tmp_path,
+        )
 
 
 # ----------------------------------------------------------------------------- archives
@@ -146,12 +171,23 @@ def archives(tmp_path):
 
 @pytest.mark.parametrize("name", ["bitext.zip", "bitext.tar.gz"])
 def test_archive_members(tmp_path, archives, name):
-    plain, _ = fetch(get_source("local", {"pairs": {"de": {"format": "tsv", "path": str(BITEXT / "en-de.tsv")}}}), "de", tmp_path)
-    src = get_source("local", {"pairs": {
-        "de": {"format": "tsv", "path": str(archives / name), "member": "data/en-de.tsv"},
-        "fr": {"format": "moses", "path": str(archives / name),
-               "en": {"member": "moses/train.en"}, "xx": {"member": "moses/train.de"}},
-    }})
+    plain, _ = fetch(
+        get_source("local", {"pairs": {"de": {"format": "tsv", "path": str(BITEXT / "en-de.tsv")}}}), "de", tmp_path
+    )
+    src = get_source(
+        "local",
+        {
+            "pairs": {
+                "de": {"format": "tsv", "path": str(archives / name), "member": "data/en-de.tsv"},
+                "fr": {
+                    "format": "moses",
+                    "path": str(archives / name),
+                    "en": {"member": "moses/train.en"},
+                    "xx": {"member": "moses/train.de"},
+                },
+            }
+        },
+    )
     docs, m = fetch(src, "de", tmp_path)
     assert [d["en"] for d in docs] == [d["en"] for d in plain]
     assert m["files"][0]["member"] == "data/en-de.tsv"
@@ -166,7 +202,11 @@ def test_archive_members(tmp_path, archives, name):
 
 
 def test_gzip_file(tmp_path, archives):
-    docs, _ = fetch(get_source("local", {"pairs": {"de": {"format": "tsv", "path": str(archives / "en-de.tsv.gz")}}}), "de", tmp_path)
+    docs, _ = fetch(
+        get_source("local", {"pairs": {"de": {"format": "tsv", "path": str(archives / "en-de.tsv.gz")}}}),
+        "de",
+        tmp_path,
+    )
     assert len(docs) == 3
 
 
@@ -176,7 +216,9 @@ def test_gzip_file(tmp_path, archives):
 def test_url_file_scheme_and_cache(tmp_path, archives, monkeypatch):
     url = (archives / "bitext.zip").as_uri()
     digest = sha(archives / "bitext.zip")
-    src = get_source("url", {"pairs": {"de": {"format": "tsv", "url": url, "sha256": digest, "member": "data/en-de.tsv"}}})
+    src = get_source(
+        "url", {"pairs": {"de": {"format": "tsv", "url": url, "sha256": digest, "member": "data/en-de.tsv"}}}
+    )
     docs, m = fetch(src, "de", tmp_path)
     assert docs[0]["doc_id"] == "url:de:1" and len(docs) == 3
     f = m["files"][0]
@@ -191,9 +233,18 @@ def test_url_file_scheme_and_cache(tmp_path, archives, monkeypatch):
 
 
 def test_url_moses_two_files(tmp_path):
-    src = get_source("url", {"pairs": {"de": {"format": "moses",
-        "en": {"url": (BITEXT / "train.en").as_uri(), "sha256": sha(BITEXT / "train.en")},
-        "xx": {"url": (BITEXT / "train.de").as_uri(), "sha256": sha(BITEXT / "train.de")}}}})
+    src = get_source(
+        "url",
+        {
+            "pairs": {
+                "de": {
+                    "format": "moses",
+                    "en": {"url": (BITEXT / "train.en").as_uri(), "sha256": sha(BITEXT / "train.en")},
+                    "xx": {"url": (BITEXT / "train.de").as_uri(), "sha256": sha(BITEXT / "train.de")},
+                }
+            }
+        },
+    )
     docs, m = fetch(src, "de", tmp_path)
     assert [d["doc_id"] for d in docs] == ["url:de:1", "url:de:2", "url:de:4"]
     assert [f["url"] for f in m["files"]] == [(BITEXT / "train.en").as_uri(), (BITEXT / "train.de").as_uri()]
@@ -222,7 +273,9 @@ def test_url_requires_sha256_and_scheme():
     with pytest.raises(ValueError, match="needs a sha256"):
         get_source("url", {"pairs": {"de": {"format": "tsv", "url": "https://example.org/x.tsv"}}})._spec("de")
     with pytest.raises(ValueError, match="not an http"):
-        get_source("url", {"pairs": {"de": {"format": "tsv", "url": "ftp://example.org/x", "sha256": "0" * 64}}})._spec("de")
+        get_source("url", {"pairs": {"de": {"format": "tsv", "url": "ftp://example.org/x", "sha256": "0" * 64}}})._spec(
+            "de"
+        )
 
 
 def test_download_helper_reuses(tmp_path):

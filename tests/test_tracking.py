@@ -8,8 +8,14 @@ from alignxfer.tracking import JobTracker, flatten
 def _job(args):
     uri, project, index = args
     cfg = validate_config({"study": "concurrency"})
-    with JobTracker(rule="pretrain", wildcards={"objective": f"arm{index}"}, params={"budget": {"steps": index}},
-                    config=cfg, project_dir=project, uri=uri) as tracker:
+    with JobTracker(
+        rule="pretrain",
+        wildcards={"objective": f"arm{index}"},
+        params={"budget": {"steps": index}},
+        config=cfg,
+        project_dir=project,
+        uri=uri,
+    ) as tracker:
         for step in range(30):
             tracker.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
             tracker.flush()
@@ -52,10 +58,14 @@ def test_tracking_failure_never_fails_the_job(tmp_path, capsys):
 def test_failed_job_is_marked_failed_and_linked_runs_are_found(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     cfg = validate_config({"study": "links"})
-    with JobTracker(rule="pretrain", wildcards={"objective": "weam"}, params={}, config=cfg, project_dir=tmp_path, uri=uri) as pre:
+    with JobTracker(
+        rule="pretrain", wildcards={"objective": "weam"}, params={}, config=cfg, project_dir=tmp_path, uri=uri
+    ) as pre:
         pass
     try:
-        with JobTracker(rule="finetune", wildcards={"seed": 1}, params={}, config=cfg, project_dir=tmp_path, uri=uri) as ft:
+        with JobTracker(
+            rule="finetune", wildcards={"seed": 1}, params={}, config=cfg, project_dir=tmp_path, uri=uri
+        ) as ft:
             assert ft.find_run("pretrain", {"objective": "weam"}) == pre.run_id
             assert ft.find_run("pretrain", {"objective": "tlm"}) is None
             raise RuntimeError("boom")
@@ -72,8 +82,15 @@ def test_flatten():
 def test_child_runs_are_nested_and_carry_their_own_wildcards(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     cfg = validate_config({"study": "nested"})
-    with JobTracker(rule="translate_train", wildcards={"lang": "de", "objective": "weam"}, params={}, config=cfg,
-                    project_dir=tmp_path, uri=uri, tags={"setting": "translate_train"}) as parent:
+    with JobTracker(
+        rule="translate_train",
+        wildcards={"lang": "de", "objective": "weam"},
+        params={},
+        config=cfg,
+        project_dir=tmp_path,
+        uri=uri,
+        tags={"setting": "translate_train"},
+    ) as parent:
         for seed in (1, 2):
             with parent.child({"seed": seed}, tags={"extra": "x"}) as child:
                 child.log_metrics({"de.accuracy": 0.5 + seed / 10})

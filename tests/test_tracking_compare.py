@@ -14,8 +14,14 @@ from alignxfer.tracking import JobTracker
 
 def _check_file(path, job, before, after):
     """A held-out check file as alignxfer.pretraining.write_heldout_check writes it."""
-    record = {"objective": job, "pretrain_seed": 13, "split_seed": 13, "pairs": 10, "after": after,
-              "mechanism": H.judge(job, before, after)}
+    record = {
+        "objective": job,
+        "pretrain_seed": 13,
+        "split_seed": 13,
+        "pairs": 10,
+        "after": after,
+        "mechanism": H.judge(job, before, after),
+    }
     if before is not None:
         record["before"] = before
     path.write_text(json.dumps(record))
@@ -23,9 +29,16 @@ def _check_file(path, job, before, after):
 
 
 def _tracker(project, rule, arm, **kw):
-    return JobTracker(rule=rule, wildcards={"objective": arm} if arm != "base" else {}, params={},
-                      config={"study": "cmp"}, project_dir=project, uri=f"sqlite:///{project / 'mlflow.db'}",
-                      tags={"arm": arm}, **kw)
+    return JobTracker(
+        rule=rule,
+        wildcards={"objective": arm} if arm != "base" else {},
+        params={},
+        config={"study": "cmp"},
+        project_dir=project,
+        uri=f"sqlite:///{project / 'mlflow.db'}",
+        tags={"arm": arm},
+        **kw,
+    )
 
 
 def test_base_and_arms_log_the_same_heldout_and_mechanism_names(tmp_path, capsys):
@@ -57,18 +70,29 @@ def test_base_and_arms_log_the_same_heldout_and_mechanism_names(tmp_path, capsys
         assert shared <= set(run.data.metrics), (arm, sorted(run.data.metrics))
         for key in ("mechanism_after", "mechanism_learned", "run_loss", "steps"):  # at the curve's last step
             assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [8], (arm, key)
-    assert {a: r.data.metrics["heldout_mlm_loss"] for a, r in runs.items()} == {"base": 5.0, "weam": 4.9, "contrastive": 5.1}
+    assert {a: r.data.metrics["heldout_mlm_loss"] for a, r in runs.items()} == {
+        "base": 5.0,
+        "weam": 4.9,
+        "contrastive": 5.1,
+    }
     # an overlay of the arms: each arm's line starts at the base's value (its model at step 0)
-    curve = {a: [(m.step, m.value) for m in client.get_metric_history(r.info.run_id, "heldout_mlm_loss")]
-             for a, r in runs.items()}
+    curve = {
+        a: [(m.step, m.value) for m in client.get_metric_history(r.info.run_id, "heldout_mlm_loss")]
+        for a, r in runs.items()
+    }
     assert curve == {"base": [(8, 5.0)], "weam": [(0, 5.0), (8, 4.9)], "contrastive": [(0, 5.0), (8, 5.1)]}
     assert {a: r.data.tags["mechanism"] for a, r in runs.items()} == {
-        "base": "mlm_loss", "weam": "weam_cp_loss", "contrastive": "ranking_accuracy"}
+        "base": "mlm_loss",
+        "weam": "weam_cp_loss",
+        "contrastive": "ranking_accuracy",
+    }
     weam, contrastive = runs["weam"].data.metrics, runs["contrastive"].data.metrics
     assert weam["mechanism_before"] == 6.0 and weam["mechanism_after"] == 5.5
     assert weam["mechanism_improvement"] == pytest.approx(0.5) and weam["mechanism_learned"] == 1.0
     # a score is in points, like every score in MLflow
-    assert contrastive["mechanism_after"] == pytest.approx(60.0) and contrastive["heldout_ranking_accuracy"] == pytest.approx(60.0)
+    assert contrastive["mechanism_after"] == pytest.approx(60.0) and contrastive[
+        "heldout_ranking_accuracy"
+    ] == pytest.approx(60.0)
     assert contrastive["mechanism_improvement"] == pytest.approx(40.0)
     assert runs["base"].data.metrics["mechanism_improvement"] == pytest.approx(0.6)  # below word frequency
     assert "mechanism_before" not in runs["base"].data.metrics
@@ -95,7 +119,8 @@ def test_a_moved_project_writes_artifacts_into_its_own_folder(tmp_path):
     assert client.get_run(run_id).info.artifact_uri.startswith((new / "mlartifacts").as_uri())
     con = sqlite3.connect(new / "mlflow.db")
     uris = [r[0] for r in con.execute("select artifact_uri from runs")] + [
-        r[0] for r in con.execute("select artifact_location from experiments where name = 'cmp'")]
+        r[0] for r in con.execute("select artifact_location from experiments where name = 'cmp'")
+    ]
     assert all(u.startswith((new / "mlartifacts").as_uri()) for u in uris), uris
     con = sqlite3.connect(old / "mlflow.db")
     assert all(str(old) in r[0] for r in con.execute("select artifact_uri from runs"))
@@ -129,7 +154,8 @@ def test_commit_is_the_code_checkouts_and_summaries_follow_the_curve(tmp_path):
 def test_runs_table_address_carries_the_filter():
     assert T.runs_table_url("127.0.0.1", 5000, "1") == "http://127.0.0.1:5000/#/experiments/1/runs"
     assert T.runs_table_url("127.0.0.1", 5000, "1", "tags.arm = 'weam'") == (
-        "http://127.0.0.1:5000/#/experiments/1/runs?searchFilter=tags.arm%20%3D%20%27weam%27")
+        "http://127.0.0.1:5000/#/experiments/1/runs?searchFilter=tags.arm%20%3D%20%27weam%27"
+    )
     assert T.runs_table_url("h", 1, None) == "http://h:1/"
 
 
@@ -137,8 +163,10 @@ def test_retrieval_and_seeded_language_runs_log_points_under_shared_names(tmp_pa
     from mlflow.tracking import MlflowClient
 
     with _tracker(tmp_path, "retrieval", "weam") as tracker:
-        scores = {lang: T.log_language_run(tracker, lang, {"p@1_xx_en": p, "p@1_en_xx": p / 2, "ok": True})
-                  for lang, p in (("de", 0.5), ("ja", 0.25))}
+        scores = {
+            lang: T.log_language_run(tracker, lang, {"p@1_xx_en": p, "p@1_en_xx": p / 2, "ok": True})
+            for lang, p in (("de", 0.5), ("ja", 0.25))
+        }
         T.log_average(tracker, scores)
         child = T.log_language_run(tracker, "de", {"accuracy": 0.4}, wildcards={"seed": 2})
     assert scores["de"] == {"p@1_xx_en": 50.0, "p@1_en_xx": 25.0} and child == {"accuracy": 40.0}

@@ -55,7 +55,9 @@ def test_one_bf16_probe_for_every_stage():
 
 
 def test_no_import_circle_between_pretraining_and_parallel():
-    code = ("import sys; import alignxfer.parallel; a = 'alignxfer.pretraining' in sys.modules; "
-            "import alignxfer.training.loop; b = 'alignxfer.pretraining' in sys.modules; print(a, b)")
+    code = (
+        "import sys; import alignxfer.parallel; a = 'alignxfer.pretraining' in sys.modules; "
+        "import alignxfer.training.loop; b = 'alignxfer.pretraining' in sys.modules; print(a, b)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

@@ -41,9 +41,20 @@ def test_arm_trains_on_its_pool_and_writes_the_check(fx, tmp_path):
     parts = [D.pretrain_part(e.src, 13, HELDOUT) for e in all_pairs]
     assert "heldout" in parts and "arm" in parts  # the fixture exercises both
     summary = continue_pretraining(
-        "tlm", fx["base"], {"de": fx["data"]}, None, tmp_path / "model", tmp_path / "history.jsonl",
-        budget=TINY_BUDGET, options={}, seed=13, bf16=False, log_every=2, heldout=HELDOUT,
-        heldout_path=tmp_path / "heldout.json", split_seed=13,
+        "tlm",
+        fx["base"],
+        {"de": fx["data"]},
+        None,
+        tmp_path / "model",
+        tmp_path / "history.jsonl",
+        budget=TINY_BUDGET,
+        options={},
+        seed=13,
+        bf16=False,
+        log_every=2,
+        heldout=HELDOUT,
+        heldout_path=tmp_path / "heldout.json",
+        split_seed=13,
         check_alignments={"symmetrized": {"de": fx["align"]}, "intersection": {"de": fx["align"]}},
     )
     assert summary["pairs"] == parts.count("arm") and summary["pretrain_seed"] == 13
@@ -51,8 +62,16 @@ def test_arm_trains_on_its_pool_and_writes_the_check(fx, tmp_path):
     assert check["pairs"] == parts.count("heldout") and check["pretrain_seed"] == 13
     for state in ("before", "after"):
         values = check[state]
-        for key in ("mlm_loss", "unigram_entropy", "unigram_cross_entropy", "tlm_loss_visible", "tlm_loss_hidden",
-                    "ranking_accuracy", "weam_cp_loss", "aligned_word_distance_ratio"):
+        for key in (
+            "mlm_loss",
+            "unigram_entropy",
+            "unigram_cross_entropy",
+            "tlm_loss_visible",
+            "tlm_loss_hidden",
+            "ranking_accuracy",
+            "weam_cp_loss",
+            "aligned_word_distance_ratio",
+        ):
             assert isinstance(values[key], float), (state, key)
         assert values["tlm_translation_gain"] == pytest.approx(values["tlm_loss_hidden"] - values["tlm_loss_visible"])
         assert 0.0 <= values["ranking_accuracy"] <= 1.0
@@ -61,14 +80,33 @@ def test_arm_trains_on_its_pool_and_writes_the_check(fx, tmp_path):
 
 
 def test_treatment_table_and_not_learned(tmp_path):
-    base = {"objective": "base", "pretrain_seed": 13, "pairs": 40,
-            "after": {"mlm_loss": 5.0, "unigram_entropy": 5.5, "unigram_cross_entropy": 6.0},
-            "mechanism": {"metric": "mlm_loss", "after": 5.0, "reference": "unigram_cross_entropy",
-                          "reference_value": 6.0, "learned": True}}
-    tlm = {"objective": "tlm", "pretrain_seed": 13, "pairs": 40, "before": {"tlm_translation_gain": 0.1},
-           "after": {"mlm_loss": 5.0, "tlm_translation_gain": 0.1},
-           "mechanism": {"metric": "tlm_translation_gain", "before": 0.1, "after": 0.1, "improvement": 0.0,
-                         "learned": False}}
+    base = {
+        "objective": "base",
+        "pretrain_seed": 13,
+        "pairs": 40,
+        "after": {"mlm_loss": 5.0, "unigram_entropy": 5.5, "unigram_cross_entropy": 6.0},
+        "mechanism": {
+            "metric": "mlm_loss",
+            "after": 5.0,
+            "reference": "unigram_cross_entropy",
+            "reference_value": 6.0,
+            "learned": True,
+        },
+    }
+    tlm = {
+        "objective": "tlm",
+        "pretrain_seed": 13,
+        "pairs": 40,
+        "before": {"tlm_translation_gain": 0.1},
+        "after": {"mlm_loss": 5.0, "tlm_translation_gain": 0.1},
+        "mechanism": {
+            "metric": "tlm_translation_gain",
+            "before": 0.1,
+            "after": 0.1,
+            "improvement": 0.0,
+            "learned": False,
+        },
+    }
     paths = []
     for c in (tlm, base):
         paths.append(tmp_path / f"{c['objective']}.json")
@@ -77,6 +115,7 @@ def test_treatment_table_and_not_learned(tmp_path):
     assert [c["objective"] for c in checks] == ["base", "tlm"]
     table = (tmp_path / "treatment.md").read_text()
     assert "| tlm | 13 | 40 |" in table and "**no**" in table
-    assert not_learned(paths) == [{"objective": "tlm", "pretrain_seed": 13, "metric": "tlm_translation_gain",
-                                   "before": 0.1, "after": 0.1}]
+    assert not_learned(paths) == [
+        {"objective": "tlm", "pretrain_seed": 13, "metric": "tlm_translation_gain", "before": 0.1, "after": 0.1}
+    ]
     assert not_learned(read_checks(paths)) == not_learned(paths)

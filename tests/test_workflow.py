@@ -9,8 +9,19 @@ from tests.workflow_helpers import REPO, planned_jobs, smoke_config, snakemake
 
 pytestmark = pytest.mark.slow
 
-UPSTREAM = {"download_english", "download_pair", "prepare_english", "prepare_pair", "segment_pair",
-            "train_tokenizer", "tokenize_pair", "align", "symmetrize", "pretrain_base", "pretrain"}
+UPSTREAM = {
+    "download_english",
+    "download_pair",
+    "prepare_english",
+    "prepare_pair",
+    "segment_pair",
+    "train_tokenizer",
+    "tokenize_pair",
+    "align",
+    "symmetrize",
+    "pretrain_base",
+    "pretrain",
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +59,9 @@ def test_whole_dag_produces_tables_claims_plots(study):
     assert "arm − base" in (workdir / "results/tables/retrieval_mcnemar.md").read_text()
     # fine-tuning seeds 1 and 2 continue the arms of pre-training seeds 13 and 14 (nested)
     assert one["pretrain_seed"] == 13
-    assert json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed2.json").read_text())["pretrain_seed"] == 14
+    assert (
+        json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed2.json").read_text())["pretrain_seed"] == 14
+    )
     tfidf = json.loads((workdir / "results/metrics/topic/baselines/tfidf/de.json").read_text())
     assert tfidf["baseline"] == "tfidf" and tfidf["n"] > 0
     # every pre-training job's held-out check, and the treatment table
@@ -88,8 +101,14 @@ def test_report_shows_overview_tables_and_claims(study):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = (workdir / "report.html").read_text()
     assert "Headline result" in html and "Claims" in html  # the workflow description, filled from gather
-    for name in ("topic_zero_shot.html", "topic_translate_train.html", "retrieval.html", "claims.html", "summary.html",
-                 "forest_topic_zero_shot.png"):
+    for name in (
+        "topic_zero_shot.html",
+        "topic_translate_train.html",
+        "retrieval.html",
+        "claims.html",
+        "summary.html",
+        "forest_topic_zero_shot.png",
+    ):
         assert name in html, name
 
 
@@ -131,15 +150,18 @@ def test_every_job_is_an_mlflow_run_with_tags(study):
         "where r.name like 'translate_train[%seed=%' and t.key = 'mlflow.parentRunId'"
     ).fetchall()
     assert len(children) == 24 and {parent for _, parent in children} == set(parents)
-    tags = dict(db.execute(
-        "select key, value from tags where run_uuid = (select run_uuid from runs where name like 'evaluate_zero_shot[%objective=tlm%seed=2%')"
-    ).fetchall())
+    tags = dict(
+        db.execute(
+            "select key, value from tags where run_uuid = (select run_uuid from runs where name like 'evaluate_zero_shot[%objective=tlm%seed=2%')"
+        ).fetchall()
+    )
     assert tags["arm"] == "tlm" and tags["seed"] == "2" and tags["setting"] == "zero_shot"
     assert tags["pretrain_run_id"] not in ("", "unknown")
     # fine-tuning seed 2 continues the arm of pre-training seed 14: both seeds on the run
     assert tags["pretrain_seed"] == "14"
     assert db.execute("select name from runs where run_uuid = ?", (tags["pretrain_run_id"],)).fetchone()[0] == (
-        "pretrain[objective=tlm,pseed=14]")
+        "pretrain[objective=tlm,pseed=14]"
+    )
     assert tags["finetune_run_id"] not in ("", "unknown")
     assert {"git_commit", "config_hash", "rule"} <= set(tags)
 
@@ -184,7 +206,12 @@ def test_runs_compare_by_tags_in_points_and_models_carry_cards(study):
     file = json.loads((workdir / "results/metrics/topic/zero_shot/weam/ja/seed1.json").read_text())
     tags, metrics = run("evaluate_zero_shot[lang=ja,objective=weam,seed=1,task=topic]")
     assert {k: tags[k] for k in ("lang", "arm", "seed", "task", "setting")} == {
-        "lang": "ja", "arm": "weam", "seed": "1", "task": "topic", "setting": "zero_shot"}
+        "lang": "ja",
+        "arm": "weam",
+        "seed": "1",
+        "task": "topic",
+        "setting": "zero_shot",
+    }
     assert metrics["accuracy"] == pytest.approx(100 * file["metrics"]["accuracy"])  # points, one name
     assert not any(k.startswith(("ja.", "de.", "en.")) for k in metrics)
     parent_tags, parent = run("evaluate_zero_shot[objective=weam,seed=1,task=topic]")
@@ -193,5 +220,9 @@ def test_runs_compare_by_tags_in_points_and_models_carry_cards(study):
     assert tags["mlflow.source.type"] == "JOB" and "env.cpu.avx512_bf16" in tags
     env = json.loads((workdir / "results/environment.json").read_text())
     assert env["packages"]["torch"] and "avx512_bf16" in env["cpu"]["flags"]
-    for folder in ("results/models/base/model", "results/models/weam/p13/model", "results/finetune/topic/weam/en/seed1/model"):
+    for folder in (
+        "results/models/base/model",
+        "results/models/weam/p13/model",
+        "results/finetune/topic/weam/en/seed1/model",
+    ):
         assert (workdir / folder / "README.md").read_text().startswith("---\n"), folder

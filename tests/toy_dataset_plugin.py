@@ -13,7 +13,8 @@ class PawsHparams:
     max_length: int | None = None
 
 
-@register_task("paws_toy", primary_metric="accuracy", metric_names=("accuracy", "macro_f1"), hparams=PawsHparams,
-               data="dataset")
+@register_task(
+    "paws_toy", primary_metric="accuracy", metric_names=("accuracy", "macro_f1"), hparams=PawsHparams, data="dataset"
+)
 class PawsToyTask(XnliTask):
     pass

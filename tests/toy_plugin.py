@@ -41,7 +41,13 @@ class ShortTopicHparams:
     max_length: int | None = 12
 
 
-@register_task("topic_short", primary_metric="accuracy", metric_names=("accuracy", "macro_f1"),
-               hparams=ShortTopicHparams, data="corpus", data_of="topic")
+@register_task(
+    "topic_short",
+    primary_metric="accuracy",
+    metric_names=("accuracy", "macro_f1"),
+    hparams=ShortTopicHparams,
+    data="corpus",
+    data_of="topic",
+)
 class ShortTopicTask(TopicTask):
     pass

@@ -14,5 +14,7 @@ from alignxfer.jobs import job
 with job(snakemake) as ctx:
     from alignxfer.alignment import align
 
-    stats = align(ctx.input.corpus, ctx.output[0], reverse=ctx.wildcards.direction == "reverse", options=ctx.params.options)
+    stats = align(
+        ctx.input.corpus, ctx.output[0], reverse=ctx.wildcards.direction == "reverse", options=ctx.params.options
+    )
     ctx.tracker.log_metrics(stats)

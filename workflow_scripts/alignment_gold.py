@@ -16,8 +16,13 @@ with job(snakemake) as ctx:
     from alignxfer.io import write_json
 
     gold = dict(ctx.params.gold)
-    report = evaluate(ctx.input.corpus, read_gold(gold), dict(ctx.params.options), ctx.params.heuristic,
-                      segmentations=list(ctx.params.segmentations))
+    report = evaluate(
+        ctx.input.corpus,
+        read_gold(gold),
+        dict(ctx.params.options),
+        ctx.params.heuristic,
+        segmentations=list(ctx.params.segmentations),
+    )
     ctx.tracker.log_metrics(flat_metrics(report))
     del report["seconds"]  # the file stays byte-identical across runs (the time is in MLflow and the log)
     report["gold"] = gold.get("name", "")
@@ -25,5 +30,8 @@ with job(snakemake) as ctx:
     from alignxfer.console import label
 
     for row in report["results"]:
-        print(f"{label()} en-{ctx.wildcards.lang} {row['segmentation']:8s} {row['method']:20s} AER {row['aer']:.1f} "
-              f"P {row['precision']:.1f} R {row['recall']:.1f}", flush=True)
+        print(
+            f"{label()} en-{ctx.wildcards.lang} {row['segmentation']:8s} {row['method']:20s} AER {row['aer']:.1f} "
+            f"P {row['precision']:.1f} R {row['recall']:.1f}",
+            flush=True,
+        )

@@ -16,8 +16,14 @@ with job(snakemake) as ctx:
         lang = Path(path).parent.name.split("-", 1)[1]  # results/align/en-{lang}/gold_quality.json
         reports[lang] = read_json(path)
     gold = {lang: {"name": name} for lang, name in dict(ctx.params.gold).items()}
-    rows = write_tables(reports, list(ctx.params.langs), ctx.output.md, ctx.output.csv,
-                        eval_langs=list(ctx.params.eval_langs), gold=gold)
+    rows = write_tables(
+        reports,
+        list(ctx.params.langs),
+        ctx.output.md,
+        ctx.output.csv,
+        eval_langs=list(ctx.params.eval_langs),
+        gold=gold,
+    )
     metrics = {}
     for lang, rep in reports.items():
         for row in rep["results"]:

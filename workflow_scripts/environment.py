@@ -15,7 +15,11 @@ with job(snakemake) as ctx:
     write_json(ctx.output[0], record)
     lock = record["lock"]
     ctx.tracker.set_tags(
-        {**environment_tags(), "env.lock_sha256": lock.get("sha256", "none"), "env.lock_matches": str(lock.get("matches")).lower()}
+        {
+            **environment_tags(),
+            "env.lock_sha256": lock.get("sha256", "none"),
+            "env.lock_matches": str(lock.get("matches")).lower(),
+        }
     )
     ctx.tracker.log_artifact(ctx.output[0])
     cpu = record["cpu"]

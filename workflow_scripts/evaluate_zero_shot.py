@@ -24,10 +24,25 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
     }
     ctx.tracker.set_tags(links)
     zero_shot(
-        wc.task, ctx.input.model, ctx.input.tests, ctx.input.labels, ctx.output.metrics, ctx.output.predictions,
+        wc.task,
+        ctx.input.model,
+        ctx.input.tests,
+        ctx.input.labels,
+        ctx.output.metrics,
+        ctx.output.predictions,
         ctx.params.languages,
-        meta={"task": wc.task, "setting": "zero_shot", "objective": wc.objective, "lang": None, "train_lang": "en",
-              "seed": int(wc.seed), "pretrain_seed": int(ctx.params.pretrain_seed)},
-        hparams=ctx.params.hparams, threads=ctx.threads, tracker=ctx.tracker, tags=links,
+        meta={
+            "task": wc.task,
+            "setting": "zero_shot",
+            "objective": wc.objective,
+            "lang": None,
+            "train_lang": "en",
+            "seed": int(wc.seed),
+            "pretrain_seed": int(ctx.params.pretrain_seed),
+        },
+        hparams=ctx.params.hparams,
+        threads=ctx.threads,
+        tracker=ctx.tracker,
+        tags=links,
         label=f"evaluate_zero_shot {wc.task}/{wc.objective}/seed{wc.seed}",
     )

@@ -17,11 +17,22 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
     rule, wildcards = pretraining_job(wc.objective, ctx.config)
     if rule == "pretrain":  # the arm's pre-training run of this fine-tuning seed
         wildcards = {**wildcards, "pseed": str(ctx.params.pretrain_seed)}
-    ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown",
-                          "pretrain_seed": str(ctx.params.pretrain_seed)})
+    ctx.tracker.set_tags(
+        {
+            "pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown",
+            "pretrain_seed": str(ctx.params.pretrain_seed),
+        }
+    )
     curves = CurveLogger(ctx.tracker)  # points; the summary at the last step, dev_* -> best_dev_*
-    files = FinetuneFiles(model=ctx.input.model, train=ctx.input.train, dev=ctx.input.dev, labels=ctx.input.labels,
-                          out_model=ctx.output.model, history=ctx.output.history, dev_metrics=ctx.output.dev)
+    files = FinetuneFiles(
+        model=ctx.input.model,
+        train=ctx.input.train,
+        dev=ctx.input.dev,
+        labels=ctx.input.labels,
+        out_model=ctx.output.model,
+        history=ctx.output.history,
+        dev_metrics=ctx.output.dev,
+    )
     summary = get_task(wc.task).finetune(
         files,
         hparams=ctx.params.hparams,

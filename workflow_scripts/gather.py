@@ -43,10 +43,18 @@ with job(snakemake) as ctx:
     with atomic_open(report_dir / "claims.html") as handle:
         handle.write(markdown_html(render_claims(claims, claims_config), "claims"))
     with atomic_open(ctx.output.overview) as handle:
-        handle.write(overview_rst(claims, headline_rows(out["tables"], ctx.params.baseline),
-                                  "Δ and 95% CI: paired hierarchical bootstrap; Holm across the arms of each table."))
-    print(f"[gather] tables, claims and plots in {time.perf_counter() - started:.1f} s: {tables_dir}/summary.md, "
-          f"{ctx.output.claims}, {ctx.output.plots}/", flush=True)
+        handle.write(
+            overview_rst(
+                claims,
+                headline_rows(out["tables"], ctx.params.baseline),
+                "Δ and 95% CI: paired hierarchical bootstrap; Holm across the arms of each table.",
+            )
+        )
+    print(
+        f"[gather] tables, claims and plots in {time.perf_counter() - started:.1f} s: {tables_dir}/summary.md, "
+        f"{ctx.output.claims}, {ctx.output.plots}/",
+        flush=True,
+    )
     ctx.tracker.log_artifact(str(tables_dir), "tables")
     ctx.tracker.log_artifact(ctx.output.plots, "plots")
     from alignxfer.console import headline

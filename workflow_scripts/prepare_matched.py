@@ -10,5 +10,7 @@ with job(snakemake, tags={"task": "topic", "setting": "zero_shot_matched"}) as c
     from alignxfer.matched import matched_english
 
     for part in ("train", "dev"):
-        counts = matched_english(getattr(ctx.input, f"english_{part}"), getattr(ctx.input, part), getattr(ctx.output, part))
+        counts = matched_english(
+            getattr(ctx.input, f"english_{part}"), getattr(ctx.input, part), getattr(ctx.output, part)
+        )
         print(f"[prepare_matched] {snakemake.wildcards.lang} {part}: {counts['docs']} English documents", flush=True)

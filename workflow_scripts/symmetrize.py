@@ -10,5 +10,7 @@ from alignxfer.jobs import job
 with job(snakemake) as ctx:
     from alignxfer.alignment import symmetrize_files
 
-    stats = symmetrize_files(ctx.input.fwd, ctx.input.rev, ctx.output[0], ctx.params.heuristic, corpus_path=ctx.input.corpus)
+    stats = symmetrize_files(
+        ctx.input.fwd, ctx.input.rev, ctx.output[0], ctx.params.heuristic, corpus_path=ctx.input.corpus
+    )
     ctx.tracker.log_metrics(stats)

@@ -11,6 +11,11 @@ with job(snakemake) as ctx:
     from alignxfer.tokenization import train_tokenizer
 
     stats = train_tokenizer(
-        list(ctx.input.corpora), ctx.output[0], ctx.params.vocab_size, ctx.params.lowercase, ctx.params.seed, threads=ctx.threads
+        list(ctx.input.corpora),
+        ctx.output[0],
+        ctx.params.vocab_size,
+        ctx.params.lowercase,
+        ctx.params.seed,
+        threads=ctx.threads,
     )
     ctx.tracker.log_metrics(stats)

@@ -24,14 +24,34 @@ with job(snakemake, tags=tags) as ctx:
     # one path per seed; without group_seeds each named output is a single path (a str), not a list
     outputs = {
         name: [p] if isinstance(p, str) else list(p)
-        for name, p in (("history", ctx.output.history), ("dev", ctx.output.dev), ("metrics", ctx.output.metrics),
-                        ("predictions", ctx.output.predictions))
+        for name, p in (
+            ("history", ctx.output.history),
+            ("dev", ctx.output.dev),
+            ("metrics", ctx.output.metrics),
+            ("predictions", ctx.output.predictions),
+        )
     }
     translate_train(
-        wc.task, ctx.params.seeds, ctx.params.models, ctx.params.pretrain_seeds, pretrain_runs, ctx.input.train,
-        ctx.input.dev, ctx.input.test, ctx.input.labels, outputs,
-        meta={"task": wc.task, "setting": "translate_train", "objective": wc.objective, "lang": wc.lang,
-              "train_lang": wc.lang},
-        hparams=ctx.params.hparams, threads=ctx.threads, tracker=ctx.tracker, job=dict(wc.items()),
+        wc.task,
+        ctx.params.seeds,
+        ctx.params.models,
+        ctx.params.pretrain_seeds,
+        pretrain_runs,
+        ctx.input.train,
+        ctx.input.dev,
+        ctx.input.test,
+        ctx.input.labels,
+        outputs,
+        meta={
+            "task": wc.task,
+            "setting": "translate_train",
+            "objective": wc.objective,
+            "lang": wc.lang,
+            "train_lang": wc.lang,
+        },
+        hparams=ctx.params.hparams,
+        threads=ctx.threads,
+        tracker=ctx.tracker,
+        job=dict(wc.items()),
         label=f"translate_train {wc.task}/{wc.objective}/{wc.lang}",
     )

@@ -26,18 +26,43 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
             Path(history).parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
-                files = FinetuneFiles(model=ctx.params.models[int(seed)], train=ctx.input.train, dev=ctx.input.dev,
-                                      labels=ctx.input.labels, out_model=model_dir, history=history, dev_metrics=dev)
+                files = FinetuneFiles(
+                    model=ctx.params.models[int(seed)],
+                    train=ctx.input.train,
+                    dev=ctx.input.dev,
+                    labels=ctx.input.labels,
+                    out_model=model_dir,
+                    history=history,
+                    dev_metrics=dev,
+                )
                 summary = task.finetune(
                     files,
-                    hparams=ctx.params.hparams, seed=int(seed), threads=ctx.threads,
+                    hparams=ctx.params.hparams,
+                    seed=int(seed),
+                    threads=ctx.threads,
                     callback=lambda step, values: run.log_metrics(values, step=step),
                 )
                 run.log_metrics(summary)
-                meta = {"task": wc.task, "setting": "zero_shot_matched", "objective": wc.objective, "lang": wc.lang,
-                        "train_lang": "en", "seed": int(seed), "matched_to": "translate_train",
-                        "pretrain_seed": int(ctx.params.pretrain_seeds[int(seed)])}
-                result = task.evaluate(EvalFiles(model=model_dir, test=ctx.input.test, labels=ctx.input.labels,
-                                                 metrics=metrics, predictions=predictions),
-                                       meta, ctx.params.hparams, threads=ctx.threads)
+                meta = {
+                    "task": wc.task,
+                    "setting": "zero_shot_matched",
+                    "objective": wc.objective,
+                    "lang": wc.lang,
+                    "train_lang": "en",
+                    "seed": int(seed),
+                    "matched_to": "translate_train",
+                    "pretrain_seed": int(ctx.params.pretrain_seeds[int(seed)]),
+                }
+                result = task.evaluate(
+                    EvalFiles(
+                        model=model_dir,
+                        test=ctx.input.test,
+                        labels=ctx.input.labels,
+                        metrics=metrics,
+                        predictions=predictions,
+                    ),
+                    meta,
+                    ctx.params.hparams,
+                    threads=ctx.threads,
+                )
             run.log_metrics({f"{wc.lang}.{k}": v for k, v in result["metrics"].items()})

@@ -57,12 +57,20 @@ class ContrastiveOptions:
 _HERE = __name__
 register_objective("mlm", options=MaskOptions, impl=f"{_HERE}.mlm:MLMObjective", builtin=True)
 register_objective("tlm", options=TLMOptions, impl=f"{_HERE}.tlm:TLMObjective", builtin=True)
-register_objective("weam", options=WEAMOptions, alignments="symmetrized", impl=f"{_HERE}.weam:WEAMObjective", builtin=True)
+register_objective(
+    "weam", options=WEAMOptions, alignments="symmetrized", impl=f"{_HERE}.weam:WEAMObjective", builtin=True
+)
 # Cao et al.: the intersection of both directions
-register_objective("word_aligned", options=WordAlignedOptions, alignments="intersection",
-                   impl=f"{_HERE}.word_aligned:WordAlignedObjective", builtin=True)
-register_objective("contrastive", options=ContrastiveOptions, impl=f"{_HERE}.contrastive:ContrastiveObjective",
-                   builtin=True)
+register_objective(
+    "word_aligned",
+    options=WordAlignedOptions,
+    alignments="intersection",
+    impl=f"{_HERE}.word_aligned:WordAlignedObjective",
+    builtin=True,
+)
+register_objective(
+    "contrastive", options=ContrastiveOptions, impl=f"{_HERE}.contrastive:ContrastiveObjective", builtin=True
+)
 
 _LAZY = {"Objective": ".base", "SentenceMLM": ".mlm"}
 
@@ -76,5 +84,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["OBJECTIVES", "ContrastiveOptions", "MaskOptions", "Objective", "SentenceMLM", "TLMOptions",
-           "WEAMOptions", "WordAlignedOptions"]
+__all__ = [
+    "OBJECTIVES",
+    "ContrastiveOptions",
+    "MaskOptions",
+    "Objective",
+    "SentenceMLM",
+    "TLMOptions",
+    "WEAMOptions",
+    "WordAlignedOptions",
+]

@@ -19,9 +19,7 @@ from .base import Objective
 
 def masked_side(contents, specials, mask_prob, generator) -> dict:
     side = encode_side(contents, specials)
-    side["input_ids"], side["labels"] = mask_tokens(
-        side["input_ids"], side["content"], mask_prob, generator, specials
-    )
+    side["input_ids"], side["labels"] = mask_tokens(side["input_ids"], side["content"], mask_prob, generator, specials)
     return side
 
 

@@ -97,7 +97,9 @@ class WEAMObjective(Objective):
         p = self.options["mask_prob"]
         x = masked_side([e.src for e in examples], self.specials, p, generator)
         y = masked_side([e.tgt for e in examples], self.specials, p, generator)
-        A = alignment_matrix(examples, x["input_ids"].shape[1], y["input_ids"].shape[1], self.options["subword_mapping"])
+        A = alignment_matrix(
+            examples, x["input_ids"].shape[1], y["input_ids"].shape[1], self.options["subword_mapping"]
+        )
         return {"x": x, "y": y, **self.swap_matrices(A)}
 
     @staticmethod

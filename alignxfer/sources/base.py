@@ -30,8 +30,7 @@ class Source:
         unknown = sorted(set(options) - set(self.option_keys))
         if unknown:
             raise ValueError(
-                f"corpus.{self.name}: unknown option(s) {unknown}; "
-                f"known options: {sorted(self.option_keys)}"
+                f"corpus.{self.name}: unknown option(s) {unknown}; known options: {sorted(self.option_keys)}"
             )
         self.options = options
 

@@ -64,35 +64,80 @@ DEBIAN_LANGUAGE_CODES = {"zh": "zh_CN"}
 _OUR_CODES = {debian: ours for ours, debian in DEBIAN_LANGUAGE_CODES.items()}
 
 TOPICS = (
-    "libs", "devel", "system", "text", "network", "desktop",
-    "science", "games", "multimedia", "graphics", "fonts",
+    "libs",
+    "devel",
+    "system",
+    "text",
+    "network",
+    "desktop",
+    "science",
+    "games",
+    "multimedia",
+    "graphics",
+    "fonts",
 )
 
 #: Debian section (area prefix stripped) -> topic; a section not listed has no topic (None)
 SECTION_TOPICS = {
     # shared libraries, their development files, introspection data
-    "libs": "libs", "oldlibs": "libs", "libdevel": "libs", "introspection": "libs",
+    "libs": "libs",
+    "oldlibs": "libs",
+    "libdevel": "libs",
+    "introspection": "libs",
     # programming: tools, languages and their module ecosystems, editors
-    "devel": "devel", "python": "devel", "perl": "devel", "ruby": "devel", "java": "devel",
-    "javascript": "devel", "golang": "devel", "rust": "devel", "haskell": "devel",
-    "ocaml": "devel", "lisp": "devel", "php": "devel", "interpreters": "devel",
-    "vcs": "devel", "debug": "devel", "editors": "devel", "cli-mono": "devel",
+    "devel": "devel",
+    "python": "devel",
+    "perl": "devel",
+    "ruby": "devel",
+    "java": "devel",
+    "javascript": "devel",
+    "golang": "devel",
+    "rust": "devel",
+    "haskell": "devel",
+    "ocaml": "devel",
+    "lisp": "devel",
+    "php": "devel",
+    "interpreters": "devel",
+    "vcs": "devel",
+    "debug": "devel",
+    "editors": "devel",
+    "cli-mono": "devel",
     # operating the system
-    "admin": "system", "utils": "system", "kernel": "system", "shells": "system",
-    "otherosfs": "system", "embedded": "system", "database": "system",
+    "admin": "system",
+    "utils": "system",
+    "kernel": "system",
+    "shells": "system",
+    "otherosfs": "system",
+    "embedded": "system",
+    "database": "system",
     # documents and typesetting, language resources
-    "text": "text", "tex": "text", "localization": "text",
+    "text": "text",
+    "tex": "text",
+    "localization": "text",
     # networking and communication
-    "net": "network", "web": "network", "httpd": "network", "mail": "network",
-    "news": "network", "comm": "network", "hamradio": "network", "zope": "network",
+    "net": "network",
+    "web": "network",
+    "httpd": "network",
+    "mail": "network",
+    "news": "network",
+    "comm": "network",
+    "hamradio": "network",
+    "zope": "network",
     # desktop environments and X
-    "x11": "desktop", "gnome": "desktop", "kde": "desktop", "xfce": "desktop",
+    "x11": "desktop",
+    "gnome": "desktop",
+    "kde": "desktop",
+    "xfce": "desktop",
     "gnustep": "desktop",
     # science, mathematics, statistics (GNU R), electronics, education
-    "science": "science", "math": "science", "gnu-r": "science", "electronics": "science",
+    "science": "science",
+    "math": "science",
+    "gnu-r": "science",
+    "electronics": "science",
     "education": "science",
     "games": "games",
-    "sound": "multimedia", "video": "multimedia",
+    "sound": "multimedia",
+    "video": "multimedia",
     "graphics": "graphics",
     "fonts": "fonts",
 }
@@ -208,7 +253,7 @@ def parse_translation(lines: Iterable[str], source: str = "Translation index") -
             elif lower == "description-md5":
                 md5 = value.lower()
             elif lower.startswith("description-") or lower == "description":
-                lang = field[len("Description-"):] if "-" in field else None
+                lang = field[len("Description-") :] if "-" in field else None
                 units = description_units(value, cont)
         yield TranslationRecord(package, md5, lang, units)
 
@@ -386,7 +431,9 @@ def write_apt_config(
     paths["status"].touch()
     for key, value in (("mirror", mirror), ("suite", suite), ("component", component), ("architecture", architecture)):
         if not value or any(ch.isspace() or ord(ch) < 32 or ch in "[]" for ch in str(value)):
-            raise ValueError(f"corpus.ddtp.{key}: {value!r} cannot go into apt's sources.list (whitespace, a control character or a bracket)")
+            raise ValueError(
+                f"corpus.ddtp.{key}: {value!r} cannot go into apt's sources.list (whitespace, a control character or a bracket)"
+            )
     opts = [f"arch={architecture}", f"target={','.join(targets)}"]
     if trusted:
         opts.append("trusted=yes")
@@ -507,10 +554,18 @@ class DdtpSource(Source):
                     cached["reused"] = True
                     return cached
             paths = write_apt_config(
-                root, mirror=s["mirror"], suite=s["suite"], component=s["component"],
-                architecture=s["architecture"], targets=targets, keyring=s["keyring"], trusted=trusted,
+                root,
+                mirror=s["mirror"],
+                suite=s["suite"],
+                component=s["component"],
+                architecture=s["architecture"],
+                targets=targets,
+                keyring=s["keyring"],
+                trusted=trusted,
             )
-            argv, env = apt_update_command(paths, languages=languages, architecture=s["architecture"], mirror=s["mirror"])
+            argv, env = apt_update_command(
+                paths, languages=languages, architecture=s["architecture"], mirror=s["mirror"]
+            )
             start = time.time()
             run_apt_update(argv, env)
             elapsed = time.time() - start
@@ -535,7 +590,9 @@ class DdtpSource(Source):
             cache = {
                 "settings": wanted,
                 "release": {
-                    "signature": "none: unsigned local file:// mirror" if trusted else (s["keyring"] or "apt's trusted keys"),
+                    "signature": "none: unsigned local file:// mirror"
+                    if trusted
+                    else (s["keyring"] or "apt's trusted keys"),
                     "file": files[0]["path"],
                     "sha256": files[0]["sha256"],
                     "date": fields.get("Date"),
@@ -594,8 +651,9 @@ class DdtpSource(Source):
                     f"ddtp: {path} does not match the signed release: sha256 of content "
                     f"{content_sha}, release says {expected[0]} for {rel_path}"
                 )
-            entry.update(index=index, content_sha256=content_sha, content_bytes=content_bytes,
-                         verified_against_release=True)
+            entry.update(
+                index=index, content_sha256=content_sha, content_bytes=content_bytes, verified_against_release=True
+            )
         return entry
 
     @staticmethod
@@ -651,8 +709,16 @@ class DdtpSource(Source):
                 counts.add("not_in_packages")
             label = section_topic(section)
             source = (info.source if info else None) or rec.package or rec.md5
-            docs.append({"doc_id": rec.md5, "units": rec.units, "label": label,
-                         "section": section, "packages": names, "source": source})
+            docs.append(
+                {
+                    "doc_id": rec.md5,
+                    "units": rec.units,
+                    "label": label,
+                    "section": section,
+                    "packages": names,
+                    "source": source,
+                }
+            )
         counts.add("packages_without_translation_en", len(set(packages) - seen))
         counts.add("documents", len(docs))
         counts.add("units", sum(len(d["units"]) for d in docs))
@@ -734,8 +800,12 @@ class DdtpSource(Source):
             "settings": {k: v for k, v in self.settings.items()},
             "release": cache["release"],
             "files": self._manifest_files(cache_dir, key, cache),
-            "cache": {"folder": str(Path(cache_dir) / key), "reused": cache["reused"],
-                      "fetched_at": cache.get("fetched_at"), "fetch_seconds": cache.get("fetch_seconds")},
+            "cache": {
+                "folder": str(Path(cache_dir) / key),
+                "reused": cache["reused"],
+                "fetched_at": cache.get("fetched_at"),
+                "fetch_seconds": cache.get("fetch_seconds"),
+            },
             "apt_command": cache.get("apt_command"),
             "counts": counts.sorted(),
             "drops": drops.sorted(),

@@ -68,8 +68,12 @@ class FileRef:
 def _member_kind(info) -> str:
     if isinstance(info, zipfile.ZipInfo):
         mode = (info.external_attr >> 16) & 0o170000
-        return {0o120000: "a symbolic link", 0o020000: "a device file", 0o060000: "a device file",
-                0o010000: "a FIFO"}.get(mode, "a folder" if info.is_dir() else "")
+        return {
+            0o120000: "a symbolic link",
+            0o020000: "a device file",
+            0o060000: "a device file",
+            0o010000: "a FIFO",
+        }.get(mode, "a folder" if info.is_dir() else "")
     if info.issym():
         return f"a symbolic link (to {info.linkname!r})"
     if info.islnk():
@@ -90,10 +94,14 @@ def check_member(info, display: str) -> None:
     name = info.filename if isinstance(info, zipfile.ZipInfo) else info.name
     parts = Path(name).parts
     if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-        raise ValueError(f"{display}: member {name!r} has an absolute path or '..'; refused (the archive is not trusted)")
+        raise ValueError(
+            f"{display}: member {name!r} has an absolute path or '..'; refused (the archive is not trusted)"
+        )
     kind = _member_kind(info)
     if kind:
-        raise ValueError(f"{display}: member {name!r} is {kind}, not a regular file; refused (name a regular file as 'member')")
+        raise ValueError(
+            f"{display}: member {name!r} is {kind}, not a regular file; refused (name a regular file as 'member')"
+        )
     if isinstance(info, tarfile.TarInfo):  # and what tarfile's own 'data' extraction filter refuses
         try:
             tarfile.data_filter(info, "/nonexistent-extraction-root")
@@ -144,8 +152,9 @@ def open_bitext_file(path: str | Path, member: str | None, display: str) -> Iter
         yield handle
 
 
-def decode_lines(stream: IO[bytes], display: str, invalid_utf8: str, counts: Counter,
-                 key: str = "corpus.local.invalid_utf8") -> Iterator[str]:
+def decode_lines(
+    stream: IO[bytes], display: str, invalid_utf8: str, counts: Counter, key: str = "corpus.local.invalid_utf8"
+) -> Iterator[str]:
     """Lines (without line ending) of a UTF-8 stream; invalid UTF-8 fails with file and line,
     or is replaced with U+FFFD and counted (``invalid_utf8_replaced``)."""
     for lineno, raw in enumerate(stream, 1):
@@ -176,7 +185,9 @@ class LocalSource(Source):
         self.pairs = dict(self.options.get("pairs") or {})
         self.invalid_utf8 = self.options.get("invalid_utf8", "error")
         if self.invalid_utf8 not in INVALID_UTF8:
-            raise ValueError(f"corpus.{self.name}.invalid_utf8 must be one of {INVALID_UTF8}, not {self.invalid_utf8!r}")
+            raise ValueError(
+                f"corpus.{self.name}.invalid_utf8 must be one of {INVALID_UTF8}, not {self.invalid_utf8!r}"
+            )
 
     def languages(self) -> list[str] | None:
         return sorted(self.pairs)
@@ -249,12 +260,19 @@ class LocalSource(Source):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def read_pairs(self, fmt: str, paths: list[Path], refs: list[FileRef], counts: Counter) -> Iterator[tuple[int, str, str]]:
+    def read_pairs(
+        self, fmt: str, paths: list[Path], refs: list[FileRef], counts: Counter
+    ) -> Iterator[tuple[int, str, str]]:
         """``(line number, en, xx)`` of every line (empty ones included)."""
         with contextlib.ExitStack() as stack:
             streams = [
-                decode_lines(stack.enter_context(open_bitext_file(p, r.member, r.display)), r.display, self.invalid_utf8, counts,
-                             key=f"corpus.{self.name}.invalid_utf8")
+                decode_lines(
+                    stack.enter_context(open_bitext_file(p, r.member, r.display)),
+                    r.display,
+                    self.invalid_utf8,
+                    counts,
+                    key=f"corpus.{self.name}.invalid_utf8",
+                )
                 for p, r in zip(paths, refs)
             ]
             if fmt == "tsv":

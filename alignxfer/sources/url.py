@@ -88,7 +88,9 @@ class UrlSource(LocalSource):
             if scheme not in SCHEMES:
                 raise ValueError(f"{where}: {ref.location!r} is not an http(s):// or file:// URL")
             if not ref.sha256:
-                raise ValueError(f"{where}: {ref.location} needs a sha256 (a download is checked against it); {CHECKSUM_HINT}")
+                raise ValueError(
+                    f"{where}: {ref.location} needs a sha256 (a download is checked against it); {CHECKSUM_HINT}"
+                )
             if not _SHA256.match(ref.sha256):
                 raise ValueError(f"{where}: sha256 of {ref.location} must be 64 hex digits, not {ref.sha256!r}")
 
@@ -164,7 +166,9 @@ def main(argv=None) -> int:
         "Check what you downloaded before trusting it.",
     )
     parser.add_argument("configs", nargs="+", help="config files, merged in order like snakemake --configfile")
-    parser.add_argument("--cache-dir", default="resources/url", help="the workflow's download cache (default: %(default)s)")
+    parser.add_argument(
+        "--cache-dir", default="resources/url", help="the workflow's download cache (default: %(default)s)"
+    )
     parser.add_argument("--output", help="write the overlay YAML here (default: standard output)")
     args = parser.parse_args(argv)
     cfg: dict = {}
@@ -175,7 +179,9 @@ def main(argv=None) -> int:
         print("every corpus.url file already has a sha256", file=sys.stderr)
         return 0
     overlay = checksum_overlay(cfg, args.cache_dir, log=lambda msg: print(msg, file=sys.stderr))
-    text = "# sha256 of the corpus.url files, computed by python -m alignxfer.sources.url\n" + yaml.safe_dump(overlay, sort_keys=True)
+    text = "# sha256 of the corpus.url files, computed by python -m alignxfer.sources.url\n" + yaml.safe_dump(
+        overlay, sort_keys=True
+    )
     return emit_overlay(text, args.output, args.configs)
 
 

@@ -34,12 +34,34 @@ class MlqaHparams:
 
 
 _CLASSIFY = ("accuracy", "macro_f1")
-register_task("topic", primary_metric="accuracy", metric_names=_CLASSIFY, hparams=NoOptions, data="corpus",
-              impl="alignxfer.tasks.topic:TopicTask", builtin=True)
-register_task("xnli", primary_metric="accuracy", metric_names=_CLASSIFY, hparams=XnliHparams, data="dataset",
-              impl="alignxfer.tasks.xnli:XnliTask", builtin=True)
-register_task("mlqa", primary_metric="f1", metric_names=("f1", "exact_match"), hparams=MlqaHparams,
-              data="dataset", classifies=False, impl="alignxfer.tasks.mlqa:MlqaTask", builtin=True)
+register_task(
+    "topic",
+    primary_metric="accuracy",
+    metric_names=_CLASSIFY,
+    hparams=NoOptions,
+    data="corpus",
+    impl="alignxfer.tasks.topic:TopicTask",
+    builtin=True,
+)
+register_task(
+    "xnli",
+    primary_metric="accuracy",
+    metric_names=_CLASSIFY,
+    hparams=XnliHparams,
+    data="dataset",
+    impl="alignxfer.tasks.xnli:XnliTask",
+    builtin=True,
+)
+register_task(
+    "mlqa",
+    primary_metric="f1",
+    metric_names=("f1", "exact_match"),
+    hparams=MlqaHparams,
+    data="dataset",
+    classifies=False,
+    impl="alignxfer.tasks.mlqa:MlqaTask",
+    builtin=True,
+)
 
 
 #: task name -> its record (every registered task, plug-ins included; ``.load()`` gives the class)

@@ -100,8 +100,14 @@ class Task:
 
     # ---- fine-tuning and evaluation, written once; a task supplies the hooks below
 
-    def finetune(self, files: FinetuneFiles, hparams: dict, seed: int, threads: int | None = None,
-                 callback: Callable[[int, dict], None] | None = None) -> dict:
+    def finetune(
+        self,
+        files: FinetuneFiles,
+        hparams: dict,
+        seed: int,
+        threads: int | None = None,
+        callback: Callable[[int, dict], None] | None = None,
+    ) -> dict:
         """Fine-tune the pre-trained model ``files.model`` on ``files.train``; keep the best dev
         epoch (on ``files.dev``) in ``files.out_model`` (:func:`train_with_dev_selection`)."""
         from transformers import AutoTokenizer
@@ -127,11 +133,25 @@ class Task:
             preds, loss, _ = self.predict(m, dev_features, dev, ctx, hp, pad_id, device)
             return {**self.score(dev, dev_features, preds, ctx), "loss": loss}
 
-        info = {"task": self.name, **self.train_info(train, dev, train_features, train_drops, ctx),
-                "source_model": str(model_dir)}
+        info = {
+            "task": self.name,
+            **self.train_info(train, dev, train_features, train_drops, ctx),
+            "source_model": str(model_dir),
+        }
         return train_with_dev_selection(
-            model, tokenizer, train_features, evaluate_dev, hp, int(seed), files.out_model, files.history,
-            files.dev_metrics, self.primary_metric, info=info, callback=callback, device=device,
+            model,
+            tokenizer,
+            train_features,
+            evaluate_dev,
+            hp,
+            int(seed),
+            files.out_model,
+            files.history,
+            files.dev_metrics,
+            self.primary_metric,
+            info=info,
+            callback=callback,
+            device=device,
         )
 
     def evaluate(self, files: EvalFiles, meta: dict, hparams: dict, threads: int | None = None) -> dict:
@@ -185,7 +205,9 @@ class Task:
     def read_examples(self, path, ctx) -> list[dict]:
         raise NotImplementedError
 
-    def features(self, tokenizer, examples: list[dict], ctx, hp: dict, training: bool, drops: dict | None = None) -> list[dict]:
+    def features(
+        self, tokenizer, examples: list[dict], ctx, hp: dict, training: bool, drops: dict | None = None
+    ) -> list[dict]:
         """Token-id lists plus targets, one dict per model input (``training``: the training set;
         ``drops`` counts what was left out)."""
         raise NotImplementedError
@@ -357,8 +379,20 @@ def train_with_dev_selection(
     )
     for epoch in range(1, int(hp["epochs"]) + 1):
         epoch_start = time.perf_counter()
-        loss_sum, seen, step = _train_epoch(model, train_features, lengths, generator, optimizer, scheduler, hp,
-                                            pad_id, device, use_bf16, step, callback)
+        loss_sum, seen, step = _train_epoch(
+            model,
+            train_features,
+            lengths,
+            generator,
+            optimizer,
+            scheduler,
+            hp,
+            pad_id,
+            device,
+            use_bf16,
+            step,
+            callback,
+        )
         train_seconds = time.perf_counter() - epoch_start
         model.eval()
         with torch.no_grad():
@@ -390,16 +424,28 @@ def train_with_dev_selection(
             callback(step, {k: v for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
         if hp.get("patience") and epoch - best["epoch"] >= int(hp["patience"]) and epoch < int(hp["epochs"]):
             stopped_at = epoch
-            print(f"early stopping after epoch {epoch}: no better dev {primary_metric} for {hp['patience']} epochs", flush=True)
+            print(
+                f"early stopping after epoch {epoch}: no better dev {primary_metric} for {hp['patience']} epochs",
+                flush=True,
+            )
             break
 
     model.load_state_dict(best_state)
     info = dict(info or {})
-    info.update({"seed": int(seed), "hparams": hp, "best_epoch": best["epoch"], "bf16": use_bf16,
-                 "epochs_run": len(history), "stopped_early": stopped_at is not None,
-                 "dev": {k: v for k, v in best.items() if k not in ("epoch", "step")}})
-    _write_outputs(model, tokenizer, hp, info, history, best, seed, primary_metric, out_dir, history_path,
-                   dev_metrics_path)
+    info.update(
+        {
+            "seed": int(seed),
+            "hparams": hp,
+            "best_epoch": best["epoch"],
+            "bf16": use_bf16,
+            "epochs_run": len(history),
+            "stopped_early": stopped_at is not None,
+            "dev": {k: v for k, v in best.items() if k not in ("epoch", "step")},
+        }
+    )
+    _write_outputs(
+        model, tokenizer, hp, info, history, best, seed, primary_metric, out_dir, history_path, dev_metrics_path
+    )
     return {
         "best_epoch": best["epoch"],
         "epochs_run": len(history),
@@ -409,8 +455,20 @@ def train_with_dev_selection(
     }
 
 
-def _train_epoch(model, train_features, lengths, generator, optimizer, scheduler, hp: dict, pad_id: int, device,
-                 use_bf16: bool, step: int, callback) -> tuple[float, int, int]:
+def _train_epoch(
+    model,
+    train_features,
+    lengths,
+    generator,
+    optimizer,
+    scheduler,
+    hp: dict,
+    pad_id: int,
+    device,
+    use_bf16: bool,
+    step: int,
+    callback,
+) -> tuple[float, int, int]:
     """One epoch of length-bucketed batches; returns (summed loss x examples, examples, step)."""
     model.train()
     loss_sum, seen, batch_size = 0.0, 0, int(hp["batch_size"])
@@ -429,25 +487,35 @@ def _train_epoch(model, train_features, lengths, generator, optimizer, scheduler
     return loss_sum, seen, step
 
 
-def _write_outputs(model, tokenizer, hp, info, history, best, seed, primary_metric, out_dir, history_path,
-                   dev_metrics_path) -> None:
+def _write_outputs(
+    model, tokenizer, hp, info, history, best, seed, primary_metric, out_dir, history_path, dev_metrics_path
+) -> None:
     """The selected model (with ``finetune_info.json`` and its card), the history and the dev metrics."""
     from alignxfer.modelcard import finetuning_card
 
     # max_length: pipeline(truncation=True) cuts where training did
-    save_model(model, tokenizer, out_dir, max_length=int(hp["max_length"]), card=finetuning_card(info),
-               json_files={INFO_FILE: info})
+    save_model(
+        model,
+        tokenizer,
+        out_dir,
+        max_length=int(hp["max_length"]),
+        card=finetuning_card(info),
+        json_files={INFO_FILE: info},
+    )
     with atomic_open(history_path) as handle:
         for record in history:
             handle.write(json.dumps(record) + "\n")
-    write_json(dev_metrics_path, {
-        "epoch": best["epoch"],
-        "step": best["step"],
-        "seed": int(seed),
-        "primary_metric": primary_metric,
-        "metrics": {k: v for k, v in best.items() if k not in ("epoch", "step")},
-        **{k: v for k, v in info.items() if k in ("task", "n_train", "n_dev", "epochs_run", "stopped_early")},
-    })
+    write_json(
+        dev_metrics_path,
+        {
+            "epoch": best["epoch"],
+            "step": best["step"],
+            "seed": int(seed),
+            "primary_metric": primary_metric,
+            "metrics": {k: v for k, v in best.items() if k not in ("epoch", "step")},
+            **{k: v for k, v in info.items() if k in ("task", "n_train", "n_dev", "epochs_run", "stopped_early")},
+        },
+    )
 
 
 def _pad_id(tokenizer) -> int:

@@ -231,7 +231,9 @@ def load_hub_split(name: str, config, data_dir, split: str, revision, where: str
         loaded = datasets.load_dataset(str(folder), config, data_dir=data_dir, split=split)
     except Exception as err:
         raise _hub_error(
-            where, f"datasets.load_dataset({name!r} at {folder.name}, {config!r}, data_dir={data_dir!r}, split={split!r})", err
+            where,
+            f"datasets.load_dataset({name!r} at {folder.name}, {config!r}, data_dir={data_dir!r}, split={split!r})",
+            err,
         ) from err
     from fnmatch import fnmatch
 
@@ -285,7 +287,9 @@ def prepare_task_data(task_name: str, parts: dict, outputs: dict, seed: int = 0)
         indices = subsample_indices(len(rows), spec.get("max_examples"), seed)
         selected = rows.select(indices) if hasattr(rows, "select") else [rows[i] for i in indices]
         drops: Counter = Counter()
-        records = list(task.records_from_rows(selected, lang, drops, label_names=feature_names(rows, "label"), where=where))
+        records = list(
+            task.records_from_rows(selected, lang, drops, label_names=feature_names(rows, "label"), where=where)
+        )
         if not records:
             raise ValueError(f"{where}: no usable examples in {provenance} (dropped: {dict(drops)})")
         n = write_records(outputs[part], records)
@@ -296,9 +300,11 @@ def prepare_task_data(task_name: str, parts: dict, outputs: dict, seed: int = 0)
             "written": n,
             "drops": dict(sorted(drops.items())),
         }
-        print(f"{task_name} {part} ({lang}): {n} examples from {provenance.get('kind')} {provenance['dataset']}"
-              f"{' [' + str(provenance.get('config')) + ']' if provenance.get('config') else ''}, dropped {dict(drops)}",
-              flush=True)
+        print(
+            f"{task_name} {part} ({lang}): {n} examples from {provenance.get('kind')} {provenance['dataset']}"
+            f"{' [' + str(provenance.get('config')) + ']' if provenance.get('config') else ''}, dropped {dict(drops)}",
+            flush=True,
+        )
     if "labels" in outputs:
         write_json(outputs["labels"], task.label_names())
     if "summary" in outputs:

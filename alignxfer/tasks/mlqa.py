@@ -70,7 +70,9 @@ def load_qa_examples(path) -> list[dict]:
             if key not in record:
                 raise ValueError(f"{path}:{lineno}: missing key {key!r}")
         if record["lang"] not in MLQA_LANGUAGES:
-            raise ValueError(f"{path}:{lineno}: language {record['lang']!r} has no MLQA normalisation ({list(MLQA_LANGUAGES)})")
+            raise ValueError(
+                f"{path}:{lineno}: language {record['lang']!r} has no MLQA normalisation ({list(MLQA_LANGUAGES)})"
+            )
         if not record["answers"]:
             raise ValueError(f"{path}:{lineno}: question {record['id']!r} has no gold answer")
         examples.append(record)
@@ -100,7 +102,9 @@ def truncate_question(tokenizer, questions: list[list[str]], max_query_length: i
     return out
 
 
-def build_features(tokenizer, examples: list[dict], options: dict, training: bool, drops: dict | None = None) -> list[dict]:
+def build_features(
+    tokenizer, examples: list[dict], options: dict, training: bool, drops: dict | None = None
+) -> list[dict]:
     """Windows of every example (see the module docstring). Training features carry only tensors'
     inputs and the answer positions; evaluation features also carry ``_example`` (the example's
     index) and ``_context`` (``(token position, word index, starts a word, ends a word)`` of
@@ -118,9 +122,11 @@ def build_features(tokenizer, examples: list[dict], options: dict, training: boo
                 if gold:
                     break
         golds.append(gold)
-    keep = [i for i in range(len(examples)) if golds[i] is not None and contexts[i]] if training else [
-        i for i in range(len(examples)) if contexts[i]
-    ]
+    keep = (
+        [i for i in range(len(examples)) if golds[i] is not None and contexts[i]]
+        if training
+        else [i for i in range(len(examples)) if contexts[i]]
+    )
     if drops is not None:
         drops["no_answer_span" if training else "empty_context"] = len(examples) - len(keep)
     if not keep:
@@ -187,7 +193,9 @@ def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor, context, n_
     return best
 
 
-def predict_answers(model, features: list[dict], examples: list[dict], options: dict, batch_size: int, pad_token_id: int, device):
+def predict_answers(
+    model, features: list[dict], examples: list[dict], options: dict, batch_size: int, pad_token_id: int, device
+):
     """Predicted answer strings (one per example, ``""`` if no span qualified) and the mean loss over windows."""
     model.eval()
     best: list = [None] * len(examples)
@@ -201,7 +209,11 @@ def predict_answers(model, features: list[dict], examples: list[dict], options: 
             for row, i in enumerate(idx):
                 feature = features[i]
                 found = best_spans(
-                    start_logits[row], end_logits[row], feature["_context"], options["n_best"], options["max_answer_length"]
+                    start_logits[row],
+                    end_logits[row],
+                    feature["_context"],
+                    options["n_best"],
+                    options["max_answer_length"],
                 )
                 ex = feature["_example"]
                 if found and (best[ex] is None or found[0] > best[ex][0]):
@@ -217,7 +229,9 @@ def predict_answers(model, features: list[dict], examples: list[dict], options: 
 
 
 def score(examples: list[dict], predictions: list[str]) -> dict:
-    return qa_scores(predictions, [[a["text"] for a in ex["answers"]] for ex in examples], [ex["lang"] for ex in examples])
+    return qa_scores(
+        predictions, [[a["text"] for a in ex["answers"]] for ex in examples], [ex["lang"] for ex in examples]
+    )
 
 
 # --------------------------------------------------------------------------- the task
@@ -235,7 +249,9 @@ class MlqaTask(Task):
         text's nearest occurrence in the context (counted), or kept with offset -1 (scored, never
         trained on); a question without any answer is dropped (MLQA and SQuAD v1.1 have none)."""
         if lang not in MLQA_LANGUAGES:
-            raise ValueError(f"{where}: language {lang!r} has no MLQA answer normalisation; known: {list(MLQA_LANGUAGES)}")
+            raise ValueError(
+                f"{where}: language {lang!r} has no MLQA answer normalisation; known: {list(MLQA_LANGUAGES)}"
+            )
         for i, row in enumerate(rows):
             for key in ("context", "question", "answers"):
                 if key not in row:
@@ -291,16 +307,22 @@ class MlqaTask(Task):
         return self.new_model(model_dir, options)
 
     def predict(self, model, features, examples, options, hp, pad_id, device, scores=False):
-        predictions, loss = predict_answers(model, features, examples, options, int(hp["eval_batch_size"]), pad_id,
-                                            device)
+        predictions, loss = predict_answers(
+            model, features, examples, options, int(hp["eval_batch_size"]), pad_id, device
+        )
         return predictions, loss, None
 
     def score(self, examples, features, predictions, options) -> dict:
         return score(examples, predictions)
 
     def train_info(self, train, dev, train_features, train_drops, options) -> dict:
-        return {"n_train": len(train), "n_train_windows": len(train_features), "train_drops": train_drops,
-                "n_dev": len(dev), "qa_options": options}
+        return {
+            "n_train": len(train),
+            "n_train_windows": len(train_features),
+            "train_drops": train_drops,
+            "n_dev": len(dev),
+            "qa_options": options,
+        }
 
     def test_fields(self, examples, features, predictions, options, meta, info) -> dict:
         return {"windows": len(features)}
@@ -313,8 +335,14 @@ def _prediction_record(example: dict, prediction: str) -> dict:
     """One line of the predictions file (docs/architecture.md): ``correct`` = exact match; ``f1``
     and ``exact_match`` are the per-example values of the metrics (their means are the metrics)."""
     one = score([example], [prediction])
-    return {"id": str(example["id"]), "gold": [a["text"] for a in example["answers"]], "pred": prediction,
-            "correct": int(one["exact_match"] >= 1.0), "f1": one["f1"], "exact_match": one["exact_match"]}
+    return {
+        "id": str(example["id"]),
+        "gold": [a["text"] for a in example["answers"]],
+        "pred": prediction,
+        "correct": int(one["exact_match"] >= 1.0),
+        "f1": one["f1"],
+        "exact_match": one["exact_match"],
+    }
 
 
 def _occurrences(text: str, needle: str) -> Iterable[int]:

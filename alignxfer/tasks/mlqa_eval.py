@@ -37,12 +37,12 @@ from collections.abc import Iterable, Sequence
 MLQA_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
 
 
-
 @functools.lru_cache(maxsize=1)
 def punctuation() -> frozenset:
     """Every code point of a Unicode punctuation category (P*), plus ``string.punctuation``."""
     unicode_p = (chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)).startswith("P"))
     return frozenset(unicode_p) | frozenset(string.punctuation)
+
 
 _ARTICLES = {
     "en": ("a", "an", "the"),
@@ -57,7 +57,9 @@ _MIXED_SEGMENTATION_CHARS = re.compile("[\u4e00-\u9fa5]")
 
 def _check_language(lang: str) -> None:
     if lang not in MLQA_LANGUAGES:
-        raise ValueError(f"MLQA's evaluation defines no normalisation for language {lang!r}; known: {list(MLQA_LANGUAGES)}")
+        raise ValueError(
+            f"MLQA's evaluation defines no normalisation for language {lang!r}; known: {list(MLQA_LANGUAGES)}"
+        )
 
 
 def mixed_segmentation(text: str) -> list[str]:

@@ -34,8 +34,15 @@ def fit_logistic(x: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float, 
     not penalised), full-batch L-BFGS from zeros in float64: deterministic."""
     x = torch.cat([x.double(), torch.ones(len(x), 1, dtype=torch.float64)], dim=1)
     w = torch.zeros(x.shape[1], num_classes, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w], lr=1.0, max_iter=max_iter, tolerance_grad=1e-9, tolerance_change=1e-12,
-                            history_size=20, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [w],
+        lr=1.0,
+        max_iter=max_iter,
+        tolerance_grad=1e-9,
+        tolerance_change=1e-12,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+    )
 
     def closure():
         opt.zero_grad()
@@ -133,8 +140,13 @@ def run_probe(
         write_jsonl(
             predictions_path,
             (
-                {"id": ex["doc_id"], "gold": labels[g], "pred": labels[p], "correct": g == p,
-                 "scores": [round(float(s), 6) for s in row]}
+                {
+                    "id": ex["doc_id"],
+                    "gold": labels[g],
+                    "pred": labels[p],
+                    "correct": g == p,
+                    "scores": [round(float(s), 6) for s in row],
+                }
                 for ex, g, p, row in zip(examples, gold, preds, scores)
             ),
         )

@@ -93,11 +93,15 @@ def resolve_layer(layer: int, num_layers: int) -> int:
     """Index into ``hidden_states`` (length ``num_layers + 1``) for a possibly negative ``layer``."""
     index = layer if layer >= 0 else num_layers + 1 + layer
     if not 0 <= index <= num_layers:
-        raise ValueError(f"layer {layer} is out of range for a model with {num_layers} layers (-{num_layers + 1}..{num_layers})")
+        raise ValueError(
+            f"layer {layer} is out of range for a model with {num_layers} layers (-{num_layers + 1}..{num_layers})"
+        )
     return index
 
 
-def encode_layers(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64, device=None) -> torch.Tensor:
+def encode_layers(
+    model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64, device=None
+) -> torch.Tensor:
     """Mean-pooled (not normalised) vectors of ``texts`` at every layer: (layers + 1, texts, hidden)."""
     device = device or pick_device()
     enc = tokenizer(
@@ -108,7 +112,11 @@ def encode_layers(model, tokenizer, texts: list[str], max_length: int, batch_siz
         return_special_tokens_mask=True,
     )
     features = [
-        {"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i], "_special": enc["special_tokens_mask"][i]}
+        {
+            "input_ids": enc["input_ids"][i],
+            "attention_mask": enc["attention_mask"][i],
+            "_special": enc["special_tokens_mask"][i],
+        }
         for i in range(len(texts))
     ]
     for f in features:  # a padded position counts as special (excluded); real tokens are 1
@@ -128,7 +136,9 @@ def encode_layers(model, tokenizer, texts: list[str], max_length: int, batch_siz
     return out
 
 
-def encode_sentences(model, tokenizer, texts: list[str], layer: int, max_length: int, batch_size: int = 64, device=None) -> torch.Tensor:
+def encode_sentences(
+    model, tokenizer, texts: list[str], layer: int, max_length: int, batch_size: int = 64, device=None
+) -> torch.Tensor:
     """Mean-pooled, L2-normalised vectors of ``texts`` at one layer (rows in input order)."""
     index = resolve_layer(layer, model.config.num_hidden_layers)
     vectors = encode_layers(model, tokenizer, texts, max_length, batch_size, device)[index]
@@ -175,13 +185,22 @@ def _p(hits) -> float:
 
 def predictions_path_for(out_path) -> Path:
     out = Path(out_path)
-    return out.with_name(out.name[: -len(".json")] + ".predictions.jsonl" if out.name.endswith(".json") else out.name + ".predictions.jsonl")
+    return out.with_name(
+        out.name[: -len(".json")] + ".predictions.jsonl"
+        if out.name.endswith(".json")
+        else out.name + ".predictions.jsonl"
+    )
 
 
 def write_predictions(path, pool: list[dict], scored: dict) -> None:
     """One line per query pair: xx->en (raw) as ``pred``/``correct``, the rest as extra keys."""
     ids = [p["id"] for p in pool]
-    suffixes = {("raw", "xx_en"): "", ("raw", "en_xx"): "_en_xx", ("centred", "xx_en"): "_centred", ("centred", "en_xx"): "_en_xx_centred"}
+    suffixes = {
+        ("raw", "xx_en"): "",
+        ("raw", "en_xx"): "_en_xx",
+        ("centred", "xx_en"): "_centred",
+        ("centred", "en_xx"): "_en_xx_centred",
+    }
     rows = []
     for i, pair_id in enumerate(ids):
         row = {"id": pair_id, "gold": pair_id}
@@ -258,7 +277,9 @@ def evaluate_retrieval(
         },
         "layers": layers,
         "best_layer": {
-            space: max(layers, key=lambda r: (r[f"p@1_xx_en{'' if space == 'raw' else '_centred'}"], -r["layer"]))["layer"]
+            space: max(layers, key=lambda r: (r[f"p@1_xx_en{'' if space == 'raw' else '_centred'}"], -r["layer"]))[
+                "layer"
+            ]
             for space in ("raw", "centred")
         },
         "pairs_file": str(pairs_path),

@@ -12,8 +12,21 @@ import tempfile
 from pathlib import Path
 
 
-def zero_shot(task_name: str, model_dir, tests: list, labels, metrics: list, predictions: list, languages: list,
-              meta: dict, hparams: dict, threads, tracker, tags: dict, label: str) -> dict:
+def zero_shot(
+    task_name: str,
+    model_dir,
+    tests: list,
+    labels,
+    metrics: list,
+    predictions: list,
+    languages: list,
+    meta: dict,
+    hparams: dict,
+    threads,
+    tracker,
+    tags: dict,
+    label: str,
+) -> dict:
     """Score one English-fine-tuned model on every test language (``tests[i]`` is in ``languages[i]``,
     written to ``metrics[i]`` and ``predictions[i]``; ``meta``: the metric files' fields but ``lang``).
     Each language's scores go to a child run tagged ``tags``; returns their average (points)."""
@@ -33,9 +46,24 @@ def zero_shot(task_name: str, model_dir, tests: list, labels, metrics: list, pre
     return average
 
 
-def translate_train(task_name: str, seeds: list, models: dict, pretrain_seeds: dict, pretrain_runs: dict, train, dev,
-                    test, labels, outputs: dict, meta: dict, hparams: dict, threads, tracker, job: dict,
-                    label: str) -> dict | None:
+def translate_train(
+    task_name: str,
+    seeds: list,
+    models: dict,
+    pretrain_seeds: dict,
+    pretrain_runs: dict,
+    train,
+    dev,
+    test,
+    labels,
+    outputs: dict,
+    meta: dict,
+    hparams: dict,
+    threads,
+    tracker,
+    job: dict,
+    label: str,
+) -> dict | None:
     """For each fine-tuning seed: fine-tune ``models[seed]`` on the target language's ``train``
     (``dev`` selects the epoch), score it on ``test`` and delete it. ``outputs``: ``history``,
     ``dev``, ``metrics``, ``predictions``, each a list with one path per seed; ``meta``: the
@@ -65,14 +93,23 @@ def translate_train(task_name: str, seeds: list, models: dict, pretrain_seeds: d
             with tempfile.TemporaryDirectory(dir=model_tmpdir(Path(history).parent), prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
                 curves = CurveLogger(run)
-                files = FinetuneFiles(model=models[int(seed)], train=train, dev=dev, labels=labels, out_model=model_dir,
-                                      history=history, dev_metrics=dev_json)
+                files = FinetuneFiles(
+                    model=models[int(seed)],
+                    train=train,
+                    dev=dev,
+                    labels=labels,
+                    out_model=model_dir,
+                    history=history,
+                    dev_metrics=dev_json,
+                )
                 summary = task.finetune(files, hparams=hparams, seed=int(seed), threads=threads, callback=curves)
                 curves.summary(summary)
                 seed_meta = {**meta, "seed": int(seed), "pretrain_seed": int(pseed)}
                 result = task.evaluate(
                     EvalFiles(model=model_dir, test=test, labels=labels, metrics=metric_json, predictions=predictions),
-                    seed_meta, hparams, threads=threads,
+                    seed_meta,
+                    hparams,
+                    threads=threads,
                 )
             scores = points(result["metrics"])
             run.log_metrics({**scores, "n": result["n"]}, step=curves.last_step)

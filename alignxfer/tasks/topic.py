@@ -64,7 +64,9 @@ def encode_words(tokenizer, words: list[list[str]], examples: list[dict], max_le
     return features
 
 
-def predict(model, features: list[dict], batch_size: int, pad_token_id: int, device, scores: list | None = None) -> tuple[list[int], float]:
+def predict(
+    model, features: list[dict], batch_size: int, pad_token_id: int, device, scores: list | None = None
+) -> tuple[list[int], float]:
     """Predicted class ids (in input order) and the mean cross-entropy loss; with a list
     ``scores``, also fills it with each example's class probabilities (input order)."""
     model.eval()
@@ -149,8 +151,10 @@ class TopicTask(Task):
         gold = [f["labels"] for f in features]
         majority_label = meta.get("majority_label") or info.get("majority_label")
         if majority_label is not None:
-            return {"majority_baseline": M.majority_accuracy([labels[g] for g in gold], majority_label),
-                    "majority_baseline_source": "train"}
+            return {
+                "majority_baseline": M.majority_accuracy([labels[g] for g in gold], majority_label),
+                "majority_baseline_source": "train",
+            }
         return {"majority_baseline": M.majority_accuracy(gold), "majority_baseline_source": "test"}
 
     def provenance_fields(self, info, meta) -> dict:
@@ -160,14 +164,22 @@ class TopicTask(Task):
             if info.get(info_key) is not None:
                 out[key] = info[info_key]
         if info.get("hparams"):
-            out["stopping"] = {"epochs": info["hparams"].get("epochs"), "patience": info["hparams"].get("patience"),
-                               "selection": f"best dev epoch ({meta.get('train_lang') or 'training-language'} dev)"}
+            out["stopping"] = {
+                "epochs": info["hparams"].get("epochs"),
+                "patience": info["hparams"].get("patience"),
+                "selection": f"best dev epoch ({meta.get('train_lang') or 'training-language'} dev)",
+            }
         return out
 
     def prediction_records(self, examples, features, preds, probs, labels):
         gold = [f["labels"] for f in features]
         return (
-            {"id": str(ex["doc_id"]), "gold": labels[g], "pred": labels[p], "correct": int(g == p),
-             "scores": [round(float(v), 5) for v in probs[i]]}
+            {
+                "id": str(ex["doc_id"]),
+                "gold": labels[g],
+                "pred": labels[p],
+                "correct": int(g == p),
+                "scores": [round(float(v), 5) for v in probs[i]],
+            }
             for i, (ex, g, p) in enumerate(zip(examples, gold, preds))
         )

@@ -102,4 +102,9 @@ class XnliTask(TopicTask):
             if not premise or not hypothesis:
                 drops["empty_text"] += 1
                 continue
-            yield {"id": str(row.get("id") or f"{lang}-{i}"), "premise": premise, "hypothesis": hypothesis, "label": label}
+            yield {
+                "id": str(row.get("id") or f"{lang}-{i}"),
+                "premise": premise,
+                "hypothesis": hypothesis,
+                "label": label,
+            }

@@ -59,8 +59,9 @@ class _Window:
         return {"sums": self.sums, "steps": self.steps}
 
 
-def _micro_steps(model, objective, examples, batcher, group, *, seed, step, accumulation, device, use_bf16,
-                 names) -> tuple[dict, int]:
+def _micro_steps(
+    model, objective, examples, batcher, group, *, seed, step, accumulation, device, use_bf16, names
+) -> tuple[dict, int]:
     """Forward and backward of this process's micro-batches of one optimizer step; returns the
     step's loss components (means over the micro-batches) and its tokens."""
     values = {n: 0.0 for n in names}
@@ -127,12 +128,24 @@ def train(
     scheduler = linear_schedule(optimizer, steps, warmup_steps(steps, warmup_ratio))
     batcher = BucketBatcher([objective.length(e) for e in examples], batch_size, seed)
     params = [p for p in model.parameters() if p.requires_grad]
-    fingerprint = settings_fingerprint({
-        "settings": settings or {}, "objective": objective.name, "options": objective.options, "steps": steps,
-        "batch_size": batch_size, "learning_rate": learning_rate, "warmup_ratio": warmup_ratio,
-        "weight_decay": weight_decay, "gradient_accumulation": accumulation, "max_grad_norm": max_grad_norm,
-        "seed": seed, "bf16": use_bf16, "examples": len(examples), "parameters": count_parameters(model),
-    })
+    fingerprint = settings_fingerprint(
+        {
+            "settings": settings or {},
+            "objective": objective.name,
+            "options": objective.options,
+            "steps": steps,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "warmup_ratio": warmup_ratio,
+            "weight_decay": weight_decay,
+            "gradient_accumulation": accumulation,
+            "max_grad_norm": max_grad_norm,
+            "seed": seed,
+            "bf16": use_bf16,
+            "examples": len(examples),
+            "parameters": count_parameters(model),
+        }
+    )
     state = load_checkpoint(checkpoint_dir, fingerprint, device) if checkpoint_dir is not None else None
     step, history, elapsed_before, saved_window = _resume(state, model, optimizer, scheduler, batcher, group)
     resumed_from = step
@@ -149,8 +162,17 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         lr = scheduler.get_last_lr()[0]
         step_values, step_tokens = _micro_steps(
-            model, objective, examples, batcher, group, seed=seed, step=step, accumulation=accumulation,
-            device=device, use_bf16=use_bf16, names=names,
+            model,
+            objective,
+            examples,
+            batcher,
+            group,
+            seed=seed,
+            step=step,
+            accumulation=accumulation,
+            device=device,
+            use_bf16=use_bf16,
+            names=names,
         )
         *summed, step_tokens = group.reduce_step(params, [step_values[n] for n in names] + [step_tokens])
         step_values = dict(zip(names, summed))
@@ -163,9 +185,13 @@ def train(
         record = None
         if step % log_every == 0 or step == steps:
             now = time.perf_counter()
-            record = {"step": step, **window.means(), "lr": lr,
-                      "tokens_per_s": window.tokens / max(now - t_window, 1e-9),
-                      "elapsed_s": elapsed_before + now - t_run}
+            record = {
+                "step": step,
+                **window.means(),
+                "lr": lr,
+                "tokens_per_s": window.tokens / max(now - t_window, 1e-9),
+                "elapsed_s": elapsed_before + now - t_run,
+            }
             history.append(record)
             if group.main:
                 _print_record(label, record, names, steps, resumed_from, now - t_run)
@@ -173,8 +199,19 @@ def train(
             t_window = now
 
         if checkpoint_dir is not None and checkpoint_every and step % checkpoint_every == 0 and step < steps:
-            _save(checkpoint_dir, fingerprint, group, model, optimizer, scheduler, batcher, step=step,
-                  history=history, window=window, elapsed_s=elapsed_before + time.perf_counter() - t_run)
+            _save(
+                checkpoint_dir,
+                fingerprint,
+                group,
+                model,
+                optimizer,
+                scheduler,
+                batcher,
+                step=step,
+                history=history,
+                window=window,
+                elapsed_s=elapsed_before + time.perf_counter() - t_run,
+            )
 
         if record is not None and callback is not None and group.main:
             callback(step, dict(record))
@@ -182,8 +219,19 @@ def train(
     run_time = time.perf_counter() - t_run
     if history_path is not None and group.main:
         write_jsonl(history_path, history)
-    return _summary(objective, steps, resumed_from, examples, model, use_bf16, device, names, history,
-                    tokens_per_s=run_tokens / max(run_time, 1e-9), elapsed_s=elapsed_before + run_time)
+    return _summary(
+        objective,
+        steps,
+        resumed_from,
+        examples,
+        model,
+        use_bf16,
+        device,
+        names,
+        history,
+        tokens_per_s=run_tokens / max(run_time, 1e-9),
+        elapsed_s=elapsed_before + run_time,
+    )
 
 
 def _resume(state: dict | None, model, optimizer, scheduler, batcher, group) -> tuple[int, list, float, dict | None]:
@@ -200,8 +248,20 @@ def _resume(state: dict | None, model, optimizer, scheduler, batcher, group) -> 
     return int(state["step"]), list(state["history"]), float(state["elapsed_s"]), state["window"]
 
 
-def _save(checkpoint_dir, fingerprint: str, group, model, optimizer, scheduler, batcher, *, step: int, history: list,
-          window: _Window, elapsed_s: float) -> None:
+def _save(
+    checkpoint_dir,
+    fingerprint: str,
+    group,
+    model,
+    optimizer,
+    scheduler,
+    batcher,
+    *,
+    step: int,
+    history: list,
+    window: _Window,
+    elapsed_s: float,
+) -> None:
     """Write a checkpoint (the main process; every process's RNG state when there are several)."""
     rng = rng_state()
     rng_ranks = group.gather(rng)
@@ -223,7 +283,9 @@ def _save(checkpoint_dir, fingerprint: str, group, model, optimizer, scheduler, 
     save_checkpoint(checkpoint_dir, step, state, fingerprint)
 
 
-def _print_record(label: str, record: dict, names: list[str], steps: int, resumed_from: int, run_seconds: float) -> None:
+def _print_record(
+    label: str, record: dict, names: list[str], steps: int, resumed_from: int, run_seconds: float
+) -> None:
     parts_text = " ".join(f"{n} {record[n]:.4f}" for n in names)
     step = record["step"]
     print(
@@ -234,8 +296,20 @@ def _print_record(label: str, record: dict, names: list[str], steps: int, resume
     )
 
 
-def _summary(objective, steps, resumed_from, examples, model, use_bf16, device, names, history, *,
-             tokens_per_s: float, elapsed_s: float) -> dict:
+def _summary(
+    objective,
+    steps,
+    resumed_from,
+    examples,
+    model,
+    use_bf16,
+    device,
+    names,
+    history,
+    *,
+    tokens_per_s: float,
+    elapsed_s: float,
+) -> dict:
     summary = {
         "objective": objective.name,
         "steps": steps,

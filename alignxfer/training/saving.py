@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def save_model(model, tokenizer, out_dir, *, max_length: int | None, card: dict | None = None,
-               json_files: dict | None = None) -> None:
+def save_model(
+    model, tokenizer, out_dir, *, max_length: int | None, card: dict | None = None, json_files: dict | None = None
+) -> None:
     """``save_pretrained`` model and tokenizer into ``out_dir`` (atomic: a complete folder or none).
 
     The tokenizer gets the workflow's segmentation and ``model_max_length = max_length``
