@@ -1,6 +1,6 @@
 """What a job prints: the libraries' expected noise off, progress lines with the job's label and an ETA.
 
-* :func:`quiet_libraries` (called by :func:`alignxfer.jobs.job` before anything imports the
+* :func:`quiet_libraries` (called by :func:`workflow_scripts.snakemake_job.job` before anything imports the
   libraries): no progress bars from Hugging Face hub / datasets / transformers ("Loading weights",
   "Saving the dataset"), and transformers' *expected* load reports dropped: the report printed
   when an MLM checkpoint becomes a classifier (new ``classifier``/``pooler`` weights, unused
@@ -8,7 +8,7 @@
   (a real mismatch) is still printed, without ANSI colour codes.
 * :func:`eta` -- ``12s``, ``3m05s``, ``1h02m`` remaining from the progress so far.
 * :func:`label` -- the prefix of a job's progress lines (``[finetune topic/weam/seed1]``), set
-  by :func:`alignxfer.jobs.job` in ``ALIGNXFER_JOB_LABEL`` so the package's loops use it.
+  by :func:`workflow_scripts.snakemake_job.job` in ``ALIGNXFER_JOB_LABEL`` so the package's loops use it.
 """
 
 from __future__ import annotations

@@ -440,7 +440,7 @@ class JobTracker:
 
 
 class JobKilled(BaseException):
-    """Raised in a job by SIGTERM (alignxfer.jobs), so that its run is marked KILLED."""
+    """Raised in a job by SIGTERM (workflow_scripts.snakemake_job), so that its run is marked KILLED."""
 
 
 def _standard_tags(git: dict, rule: str) -> dict:

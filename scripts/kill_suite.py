@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from workflow_helpers import planned_jobs, smoke_config  # noqa: E402
 
 SCRIPT = re.compile(r"pickle\.loads\((b'(?:[^'\\]|\\.)*')\)")
-STARTED = "threads="  # alignxfer.jobs prints it when the job has begun its work
+STARTED = "threads="  # workflow_scripts.snakemake_job prints it when the job has begun its work
 
 
 SNAKEFILE = REPO / "Snakefile"  # tests/test_faults_kill.py points it at a two-rule workflow

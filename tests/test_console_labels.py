@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 from alignxfer import console as C
-from alignxfer.jobs import job
+from workflow_scripts.snakemake_job import job
 
 
 def test_pretraining_labels_name_the_pretraining_seed():

@@ -284,7 +284,7 @@ def test_several_gpu_slots_wait_without_deadlock(tmp_path):
 def test_job_devices(tmp_path):
     from types import SimpleNamespace
 
-    from alignxfer.jobs import job, parallel_devices
+    from workflow_scripts.snakemake_job import job, parallel_devices
 
     assert parallel_devices([]) is None and parallel_devices([3]) is None
     assert parallel_devices([1, 2]) == ["cuda:1", "cuda:2"]

@@ -117,7 +117,7 @@ FULL_DISK_JOB = textwrap.dedent(
     import sys
     from types import SimpleNamespace
     from alignxfer.io import write_json
-    from alignxfer.jobs import job
+    from workflow_scripts.snakemake_job import job
 
     class Named(list):
         def items(self):

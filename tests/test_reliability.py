@@ -20,8 +20,8 @@ from alignxfer import preflight
 from alignxfer.config import ConfigError, check_yaml_files, validate_config
 from alignxfer.config import main as config_main
 from alignxfer.io import atomic_dir, atomic_open, write_json
-from alignxfer.jobs import compute_threads, remove_leftovers
 from alignxfer.tracking import UNREACHABLE_ENV, JobTracker, limit_http_retries, server_unreachable
+from workflow_scripts.snakemake_job import compute_threads, remove_leftovers
 
 REPO = Path(__file__).resolve().parent.parent
 BITEXT = REPO / "tests" / "fixtures" / "bitext"
@@ -33,7 +33,7 @@ JOB_SCRIPT = textwrap.dedent(
     """
     import sys, time
     from types import SimpleNamespace
-    from alignxfer.jobs import job
+    from workflow_scripts.snakemake_job import job
 
     class Named(list):
         def items(self):

@@ -9,7 +9,7 @@ import os
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before the aligner loads: byte-identical output
 
-from alignxfer.jobs import job
+from workflow_scripts.snakemake_job import job
 
 with job(snakemake) as ctx:
     from alignxfer.alignment import align

@@ -9,7 +9,7 @@ import os
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before the aligner loads: byte-identical output, as rule align
 
-from alignxfer.jobs import job
+from workflow_scripts.snakemake_job import job
 
 with job(snakemake) as ctx:
     from alignxfer.alignment_quality import evaluate, flat_metrics, read_gold

@@ -5,7 +5,7 @@ from pathlib import Path
 # the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from alignxfer.jobs import job
+from workflow_scripts.snakemake_job import job
 
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot"}) as ctx:

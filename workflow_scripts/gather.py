@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 import time
 from pathlib import Path
 
-from alignxfer.jobs import job
+from workflow_scripts.snakemake_job import job
 
 with job(snakemake) as ctx:
     from alignxfer.claims import render_claims, write_claims

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 from alignxfer.io import write_jsonl
-from alignxfer.jobs import job
+from workflow_scripts.snakemake_job import job
 
 with job(snakemake, tags={"arm": "base"}) as ctx:
     from alignxfer.pretraining import load_base

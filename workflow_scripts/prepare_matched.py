@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from alignxfer.jobs import job
+from workflow_scripts.snakemake_job import job
 
 with job(snakemake, tags={"task": "topic", "setting": "zero_shot_matched"}) as ctx:
     from alignxfer.matched import matched_english

@@ -6,7 +6,7 @@ from pathlib import Path
 # the package of this checkout, also inside a conda env (--sdm conda) or on a cluster node
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from alignxfer.jobs import job
+from workflow_scripts.snakemake_job import job
 
 with job(snakemake, tags={"task": snakemake.wildcards.task}) as ctx:
     from alignxfer.tasks.hub import prepare_task_data

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from alignxfer.jobs import job
+from workflow_scripts.snakemake_job import job
 
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot_matched"}) as ctx:

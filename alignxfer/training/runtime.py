@@ -13,7 +13,7 @@ def select_device(device=None) -> torch.device:
 
 
 def set_threads(threads: int | None) -> None:
-    """torch's intra-op threads (``None``/0: leave them; :func:`alignxfer.jobs.set_threads` sets
+    """torch's intra-op threads (``None``/0: leave them; :func:`workflow_scripts.snakemake_job.set_threads` sets
     the math libraries' before torch is imported)."""
     if threads:
         torch.set_num_threads(int(threads))

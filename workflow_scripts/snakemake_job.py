@@ -2,7 +2,7 @@
 
 A workflow script does::
 
-    from alignxfer.jobs import job
+    from workflow_scripts.snakemake_job import job
     with job(snakemake) as ctx:
         summary = some_package_function(ctx.input..., ctx.output...)
         ctx.tracker.log_metrics(summary)
@@ -163,7 +163,7 @@ def remove_leftovers(outputs) -> list[Path]:
 
 
 def _sigterm(signum, frame):
-    from .tracking import JobKilled
+    from alignxfer.tracking import JobKilled
 
     raise JobKilled(f"stopped by signal {signal.Signals(signum).name}")
 
@@ -180,7 +180,7 @@ def _report_error(err: BaseException, rule: str, wildcards: dict, handle, log_pa
             logged = True
         except OSError:  # e.g. the disk that is full holds the log too
             pass
-    from .tracking import JobKilled
+    from alignxfer.tracking import JobKilled
 
     if isinstance(err, USER_ERRORS + (JobKilled,)):
         where = f" (traceback in {log_path})" if logged else ""
@@ -204,8 +204,8 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
     message and exit status 1, any other exception is re-raised. SIGTERM ends the job through
     :class:`alignxfer.tracking.JobKilled`, so that its MLflow run is marked KILLED.
     """
-    from .console import LABEL_ENV, job_label, quiet_libraries
-    from .tracking import limit_http_retries
+    from alignxfer.console import LABEL_ENV, job_label, quiet_libraries
+    from alignxfer.tracking import limit_http_retries
 
     threads = compute_threads(smk)
     set_threads(threads)
@@ -223,7 +223,7 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
         with _job(smk, tags, project_dir, threads, log_path, wildcards) as ctx:
             yield ctx
     except BaseException as err:
-        from .tracking import JobKilled
+        from alignxfer.tracking import JobKilled
 
         if isinstance(err, (SystemExit, GeneratorExit)):
             raise
@@ -247,8 +247,8 @@ def job(smk, tags: dict | None = None, project_dir: str | Path | None = None):
 
 @contextlib.contextmanager
 def _job(smk, tags, project_dir, threads, log_path, wildcards):
-    from . import console
-    from .tracking import UNREACHABLE_ENV, JobTracker
+    from alignxfer import console
+    from alignxfer.tracking import UNREACHABLE_ENV, JobTracker
 
     with contextlib.ExitStack() as stack:
         handle = None
@@ -259,12 +259,12 @@ def _job(smk, tags, project_dir, threads, log_path, wildcards):
             stack.enter_context(contextlib.redirect_stderr(_Tee(sys.__stderr__, handle)))
         for leftover in remove_leftovers(list(smk.output)):
             print(f"[{smk.rule}] removed {leftover}, left by an interrupted run", flush=True)
-        from .registry import load_plugins
+        from alignxfer.registry import load_plugins
 
         load_plugins(smk.config.get("plugins"))  # objectives and tasks of one's own, before any name is resolved
         gpus, wanted = [], _gpus(smk)
         if wanted >= 1:  # free GPUs of this machine (alignxfer.devices); several: data-parallel pre-training
-            from .devices import claim_gpus
+            from alignxfer.devices import claim_gpus
 
             gpus = stack.enter_context(claim_gpus(project_dir / "resources" / "gpu-slots", wanted))
         tracking = smk.config.get("tracking", {})
