@@ -452,82 +452,11 @@ def prepare_pair(
     _check_out(out, PAIR_OUT)
     opts = _options(options)
     reads = collections.Counter()
-    drops = collections.Counter({reason: 0 for reason in DROP_REASONS})
     doc_drops = collections.Counter()
-
-    # -- read and normalise
-    docs: list[dict] = []
-    seen_ids = set()
-    for lineno, doc in _read_jsonl(pair_jsonl, opts["invalid_utf8"], reads):
-        doc_id = str(doc["doc_id"])
-        en, xx = doc.get("en") or [], doc.get("xx") or []
-        if len(en) != len(xx):
-            raise ValueError(
-                f"{pair_jsonl}:{lineno}: document {doc_id} has {len(en)} English and {len(xx)} "
-                f"{lang} units; a pair file must hold unit-aligned documents"
-            )
-        if doc_id in seen_ids:
-            doc_drops["duplicate_doc_id"] += 1
-            continue
-        seen_ids.add(doc_id)
-        en = [normalize(u) for u in en]
-        xx = [normalize(u) for u in xx]
-        docs.append(
-            {
-                "doc_id": doc_id,
-                "en": en,
-                "xx": xx,
-                "n_en": [len(segment(u)) for u in en],
-                "n_xx": [len(segment(u)) for u in xx],
-                "label": doc.get("label"),
-                "source": doc.get("source"),
-                "pool": pool_of(doc, seed, opts["split"]),
-                "order": order_key(seed, doc_id),
-            }
-        )
-    docs.sort(key=lambda d: (POOL_ORDER[d["pool"]], d["order"]))
+    docs = _read_pair_docs(pair_jsonl, lang, opts, seed, reads, doc_drops)
     median_ratio = _median_ratio(docs)
-    median = median_ratio if opts["length_ratio_by_median"] else 1.0
-
-    # -- every unit and sentence of a test document, on either side and of every English test
-    # document (english_docs: also those not translated into lang), is kept out of pre-training,
-    # translate-train and dev text
-    index = LeakIndex()
-    test_docs_units = []  # per test document: its units (both sides), for the final check
-    for d in docs:
-        if d["pool"] == "test":
-            for u in d["en"] + d["xx"]:
-                index.add(u)
-            test_docs_units.append([u for u in d["en"] + d["xx"] if u])
-    test_texts = {_doc_text(d["xx"]) for d in docs if d["pool"] == "test"}
-    if english_docs is not None:
-        pair_ids = {d["doc_id"] for d in docs}
-        for _, doc in _read_jsonl(english_docs, opts["invalid_utf8"], collections.Counter()):
-            if pool_of(doc, seed, opts["split"]) == "test":
-                en_units = [u for u in (normalize(x) for x in doc.get("units", [])) if u]
-                for u in en_units:
-                    index.add(u)
-                if str(doc["doc_id"]) not in pair_ids:
-                    test_docs_units.append(en_units)
-
-    # -- clean unit pairs
-    kept: dict[str, list[tuple[str, int, str, str]]] = {name: [] for name in SPLITS}
-    units = collections.Counter()
-    seen_pairs = set()
-    for d in docs:
-        pool = d["pool"]
-        for i, (en, xx, n_en, n_xx) in enumerate(zip(d["en"], d["xx"], d["n_en"], d["n_xx"])):
-            units[pool] += 1
-            reason = _length_reason(en, xx, n_en, n_xx, opts, median)
-            if reason is None and pool == "pretrain" and (index.leaks(en) or index.leaks(xx)):
-                reason = "test_overlap"
-            if reason is None and (en, xx) in seen_pairs:
-                reason = "duplicate"
-            if reason is not None:
-                drops[reason] += 1
-                continue
-            seen_pairs.add((en, xx))
-            kept[pool].append((d["doc_id"], i, en, xx))
+    index, test_docs_units, test_texts = _test_index(docs, english_docs, opts, seed)
+    kept, units, drops = _clean_pairs(docs, index, opts, median_ratio if opts["length_ratio_by_median"] else 1.0)
 
     # -- pre-training bitext (already in document-hash order, units in document order)
     pretrain = kept["pretrain"][: opts["max_pretrain_pairs"]]
@@ -535,62 +464,22 @@ def prepare_pair(
     write_lines(out["pretrain_xx"], (xx for _, _, _, xx in pretrain))
     write_lines(out["pretrain_ids"], (doc_id for doc_id, _, _, _ in pretrain))
 
-    # -- retrieval: test-pool pairs in a per-unit hash order; each side's text once
-    retrieval, r_en, r_xx = [], set(), set()
-    ambiguous = 0
-    for doc_id, _i, en, xx in sorted(kept["test"], key=lambda p: order_key(seed, p[0], p[1])):
-        if len(retrieval) >= opts["max_retrieval_pairs"]:
-            break
-        if en in r_en or xx in r_xx:
-            ambiguous += 1
-            continue
-        r_en.add(en)
-        r_xx.add(xx)
-        retrieval.append({"doc_id": doc_id, "en": en, "xx": xx})
+    retrieval, ambiguous = _retrieval_pairs(kept["test"], opts, seed)
     write_jsonl(out["retrieval"], retrieval)
 
-    # -- topic task
-    by_id = {d["doc_id"]: d for d in docs}
-    test_docs = []
+    # -- topic task: the test documents, then the translations of the English train/dev selection
     english_test_ids = {str(r["doc_id"]) for r in _read_english_selection(english_test, "test", seed, opts["split"])}
-    for d in sorted(docs, key=lambda d: d["doc_id"] not in english_test_ids):  # stable: hash order within
-        if d["pool"] != "test" or d["label"] is None:
-            continue
-        text = _doc_text(d["xx"])
-        if not text:
-            doc_drops["empty_text"] += 1
-            continue
-        test_docs.append({"doc_id": d["doc_id"], "text": text, "label": d["label"]})
-        if len(test_docs) >= opts["max_test_docs"]:
-            break
+    test_docs = _topic_test_docs(docs, english_test_ids, opts, doc_drops)
     write_jsonl(out["test"], test_docs)
-
     topic = {"test": len(test_docs), "test_in_english_test": sum(r["doc_id"] in english_test_ids for r in test_docs)}
     written = {"pretrain": [u for _, _, en, xx in pretrain for u in (en, xx)]}
     units_removed = collections.Counter()
+    by_id = {d["doc_id"]: d for d in docs}
     for split, path in (("train", english_train), ("dev", english_dev)):
         selection = _read_english_selection(path, split, seed, opts["split"])
-        records, missing = [], 0
-        written[split] = []
-        for rec in selection:
-            d = by_id.get(str(rec["doc_id"]))
-            if d is None or not _doc_text(d["xx"]):
-                missing += 1
-                continue
-            # a unit pair leaks when either side holds test text (its translation then does too)
-            clean = [x for e, x in zip(d["en"], d["xx"]) if x and not (index.leaks(e) or index.leaks(x))]
-            units_removed[split] += sum(1 for x in d["xx"] if x) - len(clean)
-            text = _doc_text(clean)
-            if not text:
-                doc_drops["all_units_in_test"] += 1
-                continue
-            if text in test_texts:
-                doc_drops["text_in_test"] += 1
-                continue
-            written[split].extend(clean)
-            records.append({"doc_id": d["doc_id"], "text": text, "label": rec["label"]})
-            if split == "train" and len(records) >= opts["max_translate_train_docs"]:
-                break
+        records, written[split], missing, units_removed[split] = _translated_topic_docs(
+            selection, split, by_id, index, test_texts, opts, doc_drops
+        )
         write_jsonl(out[split], records)
         topic[split] = len(records)
         topic[f"{split}_english"] = len(selection)
@@ -636,3 +525,147 @@ def prepare_pair(
     }
     write_json(out["summary"], summary)
     return summary
+
+
+def _read_pair_docs(pair_jsonl, lang: str, opts: dict, seed: int, reads, doc_drops) -> list[dict]:
+    """The pair file's documents, normalised, with their pool and hash order, sorted by pool then hash."""
+    docs: list[dict] = []
+    seen_ids = set()
+    for lineno, doc in _read_jsonl(pair_jsonl, opts["invalid_utf8"], reads):
+        doc_id = str(doc["doc_id"])
+        en, xx = doc.get("en") or [], doc.get("xx") or []
+        if len(en) != len(xx):
+            raise ValueError(
+                f"{pair_jsonl}:{lineno}: document {doc_id} has {len(en)} English and {len(xx)} "
+                f"{lang} units; a pair file must hold unit-aligned documents"
+            )
+        if doc_id in seen_ids:
+            doc_drops["duplicate_doc_id"] += 1
+            continue
+        seen_ids.add(doc_id)
+        en = [normalize(u) for u in en]
+        xx = [normalize(u) for u in xx]
+        docs.append(
+            {
+                "doc_id": doc_id,
+                "en": en,
+                "xx": xx,
+                "n_en": [len(segment(u)) for u in en],
+                "n_xx": [len(segment(u)) for u in xx],
+                "label": doc.get("label"),
+                "source": doc.get("source"),
+                "pool": pool_of(doc, seed, opts["split"]),
+                "order": order_key(seed, doc_id),
+            }
+        )
+    docs.sort(key=lambda d: (POOL_ORDER[d["pool"]], d["order"]))
+    return docs
+
+
+def _test_index(docs: list[dict], english_docs, opts: dict, seed: int):
+    """Every unit and sentence of a test document, on either side and of every English test document
+    (``english_docs``: also those not translated into this language), which is kept out of
+    pre-training, translate-train and dev text. Returns (the index, each test document's units for
+    the final check, the test documents' texts)."""
+    index = LeakIndex()
+    test_docs_units = []
+    for d in docs:
+        if d["pool"] == "test":
+            for u in d["en"] + d["xx"]:
+                index.add(u)
+            test_docs_units.append([u for u in d["en"] + d["xx"] if u])
+    test_texts = {_doc_text(d["xx"]) for d in docs if d["pool"] == "test"}
+    if english_docs is not None:
+        pair_ids = {d["doc_id"] for d in docs}
+        for _, doc in _read_jsonl(english_docs, opts["invalid_utf8"], collections.Counter()):
+            if pool_of(doc, seed, opts["split"]) == "test":
+                en_units = [u for u in (normalize(x) for x in doc.get("units", [])) if u]
+                for u in en_units:
+                    index.add(u)
+                if str(doc["doc_id"]) not in pair_ids:
+                    test_docs_units.append(en_units)
+    return index, test_docs_units, test_texts
+
+
+def _clean_pairs(docs: list[dict], index, opts: dict, median: float):
+    """The clean unit pairs of every pool (length filters, no test text in pre-training, no
+    repeated pair); returns (kept pairs per pool, units per pool, drops per reason)."""
+    kept: dict[str, list[tuple[str, int, str, str]]] = {name: [] for name in SPLITS}
+    units = collections.Counter()
+    drops = collections.Counter({reason: 0 for reason in DROP_REASONS})
+    seen_pairs = set()
+    for d in docs:
+        pool = d["pool"]
+        for i, (en, xx, n_en, n_xx) in enumerate(zip(d["en"], d["xx"], d["n_en"], d["n_xx"])):
+            units[pool] += 1
+            reason = _length_reason(en, xx, n_en, n_xx, opts, median)
+            if reason is None and pool == "pretrain" and (index.leaks(en) or index.leaks(xx)):
+                reason = "test_overlap"
+            if reason is None and (en, xx) in seen_pairs:
+                reason = "duplicate"
+            if reason is not None:
+                drops[reason] += 1
+                continue
+            seen_pairs.add((en, xx))
+            kept[pool].append((d["doc_id"], i, en, xx))
+    return kept, units, drops
+
+
+def _retrieval_pairs(test_pairs: list, opts: dict, seed: int) -> tuple[list[dict], int]:
+    """Retrieval: test-pool pairs in a per-unit hash order, each side's text once; returns
+    (the pairs, how many were skipped for a repeated text)."""
+    retrieval, r_en, r_xx = [], set(), set()
+    ambiguous = 0
+    for doc_id, _i, en, xx in sorted(test_pairs, key=lambda p: order_key(seed, p[0], p[1])):
+        if len(retrieval) >= opts["max_retrieval_pairs"]:
+            break
+        if en in r_en or xx in r_xx:
+            ambiguous += 1
+            continue
+        r_en.add(en)
+        r_xx.add(xx)
+        retrieval.append({"doc_id": doc_id, "en": en, "xx": xx})
+    return retrieval, ambiguous
+
+
+def _topic_test_docs(docs: list[dict], english_test_ids: set, opts: dict, doc_drops) -> list[dict]:
+    """The labelled test documents of this language: those of the English test set first, then the
+    other test-pool documents in hash order, at most ``max_test_docs``."""
+    test_docs = []
+    for d in sorted(docs, key=lambda d: d["doc_id"] not in english_test_ids):  # stable: hash order within
+        if d["pool"] != "test" or d["label"] is None:
+            continue
+        text = _doc_text(d["xx"])
+        if not text:
+            doc_drops["empty_text"] += 1
+            continue
+        test_docs.append({"doc_id": d["doc_id"], "text": text, "label": d["label"]})
+        if len(test_docs) >= opts["max_test_docs"]:
+            break
+    return test_docs
+
+
+def _translated_topic_docs(selection, split: str, by_id: dict, index, test_texts: set, opts: dict, doc_drops):
+    """The translations of the English ``split`` documents, without any unit that holds test text;
+    returns (records, the units written, English documents without a translation, units removed)."""
+    records, written, missing, removed = [], [], 0, 0
+    for rec in selection:
+        d = by_id.get(str(rec["doc_id"]))
+        if d is None or not _doc_text(d["xx"]):
+            missing += 1
+            continue
+        # a unit pair leaks when either side holds test text (its translation then does too)
+        clean = [x for e, x in zip(d["en"], d["xx"]) if x and not (index.leaks(e) or index.leaks(x))]
+        removed += sum(1 for x in d["xx"] if x) - len(clean)
+        text = _doc_text(clean)
+        if not text:
+            doc_drops["all_units_in_test"] += 1
+            continue
+        if text in test_texts:
+            doc_drops["text_in_test"] += 1
+            continue
+        written.extend(clean)
+        records.append({"doc_id": d["doc_id"], "text": text, "label": rec["label"]})
+        if split == "train" and len(records) >= opts["max_translate_train_docs"]:
+            break
+    return records, written, missing, removed
