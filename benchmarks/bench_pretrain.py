@@ -18,7 +18,7 @@ config's ``threads``, the workflow's per-job thread count):
 
 1. 2048x2048 matmuls in bf16 and fp32 (the FLOP/s references; this child's RSS is the floor:
    torch + transformers + alignxfer imported, no data);
-2. the project's loop: ``alignxfer.pretraining.train`` with ``SentenceMLM``, exactly what
+2. the project's loop: ``alignxfer.training.loop.train`` with ``SentenceMLM``, exactly what
    ``pretrain_base`` runs (bucketed batches, stateless BERT masking, bf16 autocast when the CPU has
    native bf16, the MLM head on masked positions only, AdamW, linear schedule, clipping);
 3. ``transformers.Trainer`` + ``DataCollatorForLanguageModeling`` (mlm_probability = mask_prob),
@@ -192,7 +192,7 @@ def child_project(args) -> dict:
     from alignxfer import data as D
     from alignxfer.modeling import build_scratch_model, resolve_bf16
     from alignxfer.objectives import SentenceMLM
-    from alignxfer.pretraining import train
+    from alignxfer.training.loop import train
 
     torch.set_num_threads(args.threads)
     cfg = json.loads(args.cfg)
@@ -454,7 +454,7 @@ def main() -> None:
     max_length = int(training["max_length"])
 
     C.header(
-        "pre-training throughput: alignxfer.pretraining.train vs transformers.Trainer (same model, data, hyperparameters)"
+        "pre-training throughput: alignxfer.training.loop.train vs transformers.Trainer (same model, data, hyperparameters)"
     )
     import torch
     import transformers

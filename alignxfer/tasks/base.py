@@ -24,9 +24,8 @@ import torch
 
 from alignxfer import console, registry
 from alignxfer.io import atomic_open, write_json, write_jsonl
-from alignxfer.training.batching import length_bucketed_batches, sorted_batches
-from alignxfer.training.optim import linear_schedule, make_optimizer, optimizer_step, warmup_steps
-from alignxfer.training.precision import autocast, resolve_bf16
+from alignxfer.training.batching import EpochBatches, sorted_batches
+from alignxfer.training.precision import resolve_bf16
 from alignxfer.training.runtime import select_device, set_threads
 from alignxfer.training.saving import save_model
 
@@ -329,6 +328,36 @@ def is_better(candidate: dict, best: dict | None, primary_metric: str) -> bool:
 # --------------------------------------------------------------------------- the loop
 
 
+class TaskLoss:
+    """Fine-tuning as an objective of the shared training loop (:func:`alignxfer.training.loop.train`):
+    a batch is the task's features padded by :func:`collate`, its loss the model's own ``loss``."""
+
+    name = "finetune"
+    options: dict = {}
+    components: tuple = ()
+
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def length(self, feature: dict) -> int:
+        return len(feature["input_ids"])
+
+    def collate(self, features, generator=None) -> dict:
+        return collate(features, self.pad_id)
+
+    def tokens(self, batch: dict) -> int:
+        return int(batch["input_ids"].numel())
+
+    def loss(self, model, batch: dict):
+        return model(**batch).loss, {}
+
+    def check_model(self, model) -> None:
+        pass
+
+    def setup(self, model, device) -> None:
+        pass
+
+
 def train_with_dev_selection(
     model: torch.nn.Module,
     tokenizer,
@@ -354,54 +383,51 @@ def train_with_dev_selection(
     goes to ``history_path``; the selected epoch's dev metrics to ``dev_metrics_path``.
     Returns a flat summary of numbers (for tracking).
     """
+    from alignxfer.training.loop import train
+
     hp = resolve_hparams(hparams)
     device = device or select_device()
     use_bf16 = resolve_bf16(hp["bf16"], device)
     if not train_features:
         raise ValueError("no training examples")
-    model.to(device)
-    generator = torch.Generator().manual_seed(int(seed))
-    lengths = [len(f["input_ids"]) for f in train_features]
+    epochs = int(hp["epochs"])
     batch_size = int(hp["batch_size"])
     steps_per_epoch = math.ceil(len(train_features) / batch_size)
-    total_steps = steps_per_epoch * int(hp["epochs"])
-    optimizer = make_optimizer(model, float(hp["learning_rate"]), float(hp["weight_decay"]))
-    scheduler = linear_schedule(optimizer, total_steps, warmup_steps(total_steps, float(hp["warmup_ratio"])))
+    batches = EpochBatches(
+        [len(f["input_ids"]) for f in train_features], batch_size, torch.Generator().manual_seed(int(seed))
+    )
     pad_id = _pad_id(tokenizer)
 
     history, best, best_state, stopped_at = [], None, None, None
-    step, start = 0, time.perf_counter()
+    start = time.perf_counter()
+    epoch_sums = {"loss": 0.0, "examples": 0, "start": start}
     print(
-        f"{console.label('fine-tuning')} {len(train_features)} examples, {int(hp['epochs'])} epochs x {steps_per_epoch} steps, "
+        f"{console.label('fine-tuning')} {len(train_features)} examples, {epochs} epochs x {steps_per_epoch} steps, "
         f"batch {batch_size}, lr {hp['learning_rate']}, bf16 {use_bf16}, device {device}, "
         f"threads {torch.get_num_threads()}",
         flush=True,
     )
-    for epoch in range(1, int(hp["epochs"]) + 1):
-        epoch_start = time.perf_counter()
-        loss_sum, seen, step = _train_epoch(
-            model,
-            train_features,
-            lengths,
-            generator,
-            optimizer,
-            scheduler,
-            hp,
-            pad_id,
-            device,
-            use_bf16,
-            step,
-            callback,
-        )
-        train_seconds = time.perf_counter() - epoch_start
+
+    def end_of_step(step: int, values: dict, examples: int, lr: float) -> bool:
+        """Sum the epoch's loss; at the end of an epoch score dev, keep the best, maybe stop."""
+        nonlocal best, best_state, stopped_at
+        epoch_sums["loss"] += values["loss"] * examples
+        epoch_sums["examples"] += examples
+        if callback and hp["log_every"] and step % int(hp["log_every"]) == 0:
+            callback(step, {"train_loss": values["loss"], "lr": lr})
+        if not batches.epoch_done:
+            return False
+        epoch = batches.epoch
+        train_seconds = time.perf_counter() - epoch_sums["start"]
         model.eval()
         with torch.no_grad():
             dev = evaluate_dev(model)
+        seen = epoch_sums["examples"]
         record = {
             "epoch": epoch,
             "step": step,
-            "train_loss": loss_sum / seen,
-            "lr": scheduler.get_last_lr()[0],
+            "train_loss": epoch_sums["loss"] / seen,
+            "lr": lr,
             "epoch_seconds": train_seconds,
             "examples_per_s": seen / train_seconds if train_seconds else None,
             "elapsed_s": time.perf_counter() - start,
@@ -414,21 +440,43 @@ def train_with_dev_selection(
         record["selected"] = selected
         history.append(record)
         print(
-            f"{console.label('fine-tuning')} epoch {epoch}/{int(hp['epochs'])}: train loss {record['train_loss']:.4f}, "
+            f"{console.label('fine-tuning')} epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}, "
             f"dev {primary_metric} {100 * dev[primary_metric]:.1f}, dev loss {dev.get('loss', float('nan')):.4f}, "
-            f"{train_seconds:.1f}s, ETA {console.eta(epoch, int(hp['epochs']), record['elapsed_s'])}"
+            f"{train_seconds:.1f}s, ETA {console.eta(epoch, epochs, record['elapsed_s'])}"
             f"{' (best so far)' if selected else ''}",
             flush=True,
         )
         if callback:
             callback(step, {k: v for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
-        if hp.get("patience") and epoch - best["epoch"] >= int(hp["patience"]) and epoch < int(hp["epochs"]):
+        if hp.get("patience") and epoch - best["epoch"] >= int(hp["patience"]) and epoch < epochs:
             stopped_at = epoch
             print(
                 f"early stopping after epoch {epoch}: no better dev {primary_metric} for {hp['patience']} epochs",
                 flush=True,
             )
-            break
+            return True
+        model.train()
+        epoch_sums.update(loss=0.0, examples=0, start=time.perf_counter())
+        return False
+
+    train(
+        model,
+        TaskLoss(pad_id),
+        train_features,
+        steps=steps_per_epoch * epochs,
+        batch_size=batch_size,
+        learning_rate=float(hp["learning_rate"]),
+        warmup_ratio=float(hp["warmup_ratio"]),
+        weight_decay=float(hp["weight_decay"]),
+        max_grad_norm=hp["max_grad_norm"],
+        seed=int(seed),
+        bf16=hp["bf16"],
+        device=device,
+        log_every=0,
+        batcher=batches,
+        on_step=end_of_step,
+    )
+    step = history[-1]["step"]
 
     model.load_state_dict(best_state)
     info = dict(info or {})
@@ -453,38 +501,6 @@ def train_with_dev_selection(
         "train_seconds": time.perf_counter() - start,
         **{f"dev_{k}": v for k, v in best.items() if k not in ("epoch", "step") and isinstance(v, (int, float))},
     }
-
-
-def _train_epoch(
-    model,
-    train_features,
-    lengths,
-    generator,
-    optimizer,
-    scheduler,
-    hp: dict,
-    pad_id: int,
-    device,
-    use_bf16: bool,
-    step: int,
-    callback,
-) -> tuple[float, int, int]:
-    """One epoch of length-bucketed batches; returns (summed loss x examples, examples, step)."""
-    model.train()
-    loss_sum, seen, batch_size = 0.0, 0, int(hp["batch_size"])
-    for idx in length_bucketed_batches(lengths, batch_size, generator):
-        batch = {k: v.to(device) for k, v in collate([train_features[i] for i in idx], pad_id).items()}
-        with autocast(device, use_bf16):
-            loss = model(**batch).loss
-        loss.backward()
-        optimizer_step(model.parameters(), optimizer, scheduler, hp["max_grad_norm"])
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        loss_sum += float(loss.detach()) * len(idx)
-        seen += len(idx)
-        if callback and hp["log_every"] and step % int(hp["log_every"]) == 0:
-            callback(step, {"train_loss": float(loss.detach()), "lr": scheduler.get_last_lr()[0]})
-    return loss_sum, seen, step
 
 
 def _write_outputs(

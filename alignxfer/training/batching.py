@@ -8,6 +8,7 @@ batches, hence every number downstream):
   a full batch.
 * :func:`length_bucketed_batches` (fine-tuning): one epoch at a time from a torch generator the
   caller carries across epochs; every example is used every epoch (the last batch may be short).
+  :class:`EpochBatches` serves it to the training loop as a step stream that knows its epochs.
 
 :func:`sorted_batches`: evaluation batches in length order.
 """
@@ -93,6 +94,33 @@ def length_bucketed_batches(
         batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     perm = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in perm]
+
+
+class EpochBatches:
+    """:func:`length_bucketed_batches` as the training loop's step stream (fine-tuning): epoch after
+    epoch from one torch generator, each epoch's batches drawn when its first batch is asked for.
+    ``epoch`` is the epoch of the last batch served (1-based); ``epoch_done`` says whether it was
+    that epoch's last. Not resumable (fine-tuning keeps no checkpoints)."""
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, generator: torch.Generator):
+        if len(lengths) == 0:
+            raise ValueError("no training examples")
+        self.lengths = list(lengths)
+        self.batch_size = int(batch_size)
+        self.generator = generator
+        self.epoch, self.index, self._batches = 0, 0, []
+
+    def next(self) -> list:
+        if self.index >= len(self._batches):
+            self._batches = length_bucketed_batches(self.lengths, self.batch_size, self.generator)
+            self.epoch, self.index = self.epoch + 1, 0
+        batch = self._batches[self.index]
+        self.index += 1
+        return batch
+
+    @property
+    def epoch_done(self) -> bool:
+        return self.index >= len(self._batches)
 
 
 def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

@@ -1,12 +1,15 @@
-"""The step loop of pre-training: one function for one process or many.
+"""The training loop of every stage: one function for pre-training and fine-tuning, one process or many.
 
-:func:`train` runs ``steps`` optimizer steps of an objective (:class:`alignxfer.objectives.base.Objective`):
+:func:`train` runs ``steps`` optimizer steps of an objective (:class:`alignxfer.objectives.base.Objective`,
+or fine-tuning's task loss, :class:`alignxfer.tasks.base.TaskLoss`):
 AdamW with linear warmup and decay (:mod:`.optim`), gradient accumulation (``batch_size`` is the
 micro-batch of one forward pass; a step consumes ``gradient_accumulation`` of them), gradient-norm
 clipping, bf16 autocast where native (:mod:`.precision`), the length-bucketed step stream
 (:class:`.batching.BucketBatcher`), resumable checkpoints (:mod:`.checkpoints`) and a history of
 windowed means. The ``group`` (:mod:`.group`) decides which micro-batches this process computes
 and sums gradients and logged values across processes; its one-process form does neither.
+Fine-tuning passes its own step stream (``batcher``: :class:`.batching.EpochBatches`) and an
+``on_step`` hook that scores dev at the end of each epoch, keeps the best epoch and may stop early.
 
 Reproducibility: the data order and every masking decision derive statelessly from
 ``(seed, epoch)`` / ``(seed, step, micro-batch)``; dropout draws from torch's global generator,
@@ -63,9 +66,9 @@ def _micro_steps(
     model, objective, examples, batcher, group, *, seed, step, accumulation, device, use_bf16, names
 ) -> tuple[dict, int]:
     """Forward and backward of this process's micro-batches of one optimizer step; returns the
-    step's loss components (means over the micro-batches) and its tokens."""
+    step's loss components (means over the micro-batches), its tokens and its examples."""
     values = {n: 0.0 for n in names}
-    tokens = 0
+    tokens = examples_seen = 0
     for micro in range(accumulation):
         indices = batcher.next()
         if not group.owns(micro):
@@ -80,7 +83,8 @@ def _micro_steps(
         for c in objective.components:
             values[f"loss_{c}"] += float(parts[c]) / accumulation
         tokens += n_tokens
-    return values, tokens
+        examples_seen += len(indices)
+    return values, tokens, examples_seen
 
 
 def train(
@@ -106,6 +110,8 @@ def train(
     callback=None,
     label: str = "",
     group=None,
+    batcher=None,
+    on_step=None,
 ) -> dict:
     """Train ``model`` in place on ``objective`` for ``steps`` optimizer steps; returns a summary.
 
@@ -113,7 +119,10 @@ def train(
     ``callback(step, metrics)`` receives every history record. ``group``: this process's
     :class:`~.group.Group` in a data-parallel run (started by :func:`alignxfer.parallel.run`);
     only its main process prints, calls ``callback`` and writes the history and checkpoints.
-    None: :class:`~.group.SingleProcess`.
+    None: :class:`~.group.SingleProcess`. ``batcher``: the step stream (None: a
+    :class:`~.batching.BucketBatcher` of ``batch_size`` seeded by ``seed``). ``log_every`` 0: no
+    history records. ``on_step(step, values, examples, lr)``, after every optimizer step with the
+    step's loss components, its examples and the learning rate of the next step: True stops the run.
     """
     group = group or SingleProcess()
     device = select_device(device)
@@ -126,7 +135,7 @@ def train(
     model.train()
     optimizer = make_optimizer(model, learning_rate, weight_decay)
     scheduler = linear_schedule(optimizer, steps, warmup_steps(steps, warmup_ratio))
-    batcher = BucketBatcher([objective.length(e) for e in examples], batch_size, seed)
+    batcher = batcher or BucketBatcher([objective.length(e) for e in examples], batch_size, seed)
     params = [p for p in model.parameters() if p.requires_grad]
     fingerprint = settings_fingerprint(
         {
@@ -161,7 +170,7 @@ def train(
     while step < steps:
         optimizer.zero_grad(set_to_none=True)
         lr = scheduler.get_last_lr()[0]
-        step_values, step_tokens = _micro_steps(
+        step_values, step_tokens, step_examples = _micro_steps(
             model,
             objective,
             examples,
@@ -183,7 +192,7 @@ def train(
         window.add(step_values, step_tokens)
 
         record = None
-        if step % log_every == 0 or step == steps:
+        if log_every and (step % log_every == 0 or step == steps):
             now = time.perf_counter()
             record = {
                 "step": step,
@@ -215,6 +224,8 @@ def train(
 
         if record is not None and callback is not None and group.main:
             callback(step, dict(record))
+        if on_step is not None and on_step(step, step_values, step_examples, scheduler.get_last_lr()[0]):
+            break
 
     run_time = time.perf_counter() - t_run
     if history_path is not None and group.main:
