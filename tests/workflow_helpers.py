@@ -34,7 +34,8 @@ def smoke_config(workdir: Path, **overrides) -> Path:
     return path
 
 
-def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 2400) -> subprocess.CompletedProcess:
+    # the smoke study takes about 9 minutes on 2 idle cores; 40 leaves room for a loaded machine
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}", "PYTHONUNBUFFERED": "1"}
     cmd = [
         sys.executable,
