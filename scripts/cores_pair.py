@@ -17,7 +17,6 @@ identical.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,23 +25,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from kill_suite import compare, env_for, snakemake_cmd, timing_only  # noqa: E402
-from workflow_helpers import smoke_config  # noqa: E402
+from kill_suite import compare, run_reference, timing_only  # noqa: E402
 
 
 def run_study(workdir: Path, cores: int) -> float:
+    """A fresh smoke study in ``workdir`` with ``--cores cores`` (the kill suite's reference run)."""
     workdir.mkdir(parents=True, exist_ok=False)
-    configfile = smoke_config(workdir)
     started = time.monotonic()
-    with open(workdir / "run.log", "w") as log:
-        rc = subprocess.call(
-            snakemake_cmd(workdir, configfile, "--cores", str(cores)),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env_for(workdir),
-        )
-    if rc != 0:
-        sys.exit(f"the smoke study with --cores {cores} failed (rc {rc}); see {workdir / 'run.log'}")
+    run_reference(workdir, cores)
     (workdir / "cores.txt").write_text(f"{cores}\n")
     return time.monotonic() - started
 
