@@ -25,6 +25,7 @@ import torch
 from alignxfer import console, registry
 from alignxfer.io import atomic_open, write_json, write_jsonl
 from alignxfer.training.batching import EpochBatches, sorted_batches
+from alignxfer.training.loop import train as run_training_loop
 from alignxfer.training.precision import resolve_bf16
 from alignxfer.training.runtime import select_device, set_threads
 from alignxfer.training.saving import save_model
@@ -383,8 +384,6 @@ def train_with_dev_selection(
     goes to ``history_path``; the selected epoch's dev metrics to ``dev_metrics_path``.
     Returns a flat summary of numbers (for tracking).
     """
-    from alignxfer.training.loop import train
-
     hp = resolve_hparams(hparams)
     device = device or select_device()
     use_bf16 = resolve_bf16(hp["bf16"], device)
@@ -459,7 +458,7 @@ def train_with_dev_selection(
         epoch_sums.update(loss=0.0, examples=0, start=time.perf_counter())
         return False
 
-    train(
+    run_training_loop(
         model,
         TaskLoss(pad_id),
         train_features,
