@@ -1,6 +1,7 @@
 """Determinism across core counts: two fresh smoke studies, one per ``--cores``, compared byte for byte.
 
     PYTHONPATH=. python scripts/cores_pair.py --workdir DIR [--cores 1,2] [--reuse REF]
+    PYTHONPATH=. python scripts/cores_pair.py --compare STUDY_A STUDY_B     # two finished studies, any config
 
 Each study is ``tests/workflow_helpers.smoke_config`` in ``DIR/cores<N>`` (an empty folder, its own
 MLflow database), run with ``snakemake --cores N`` to its end. ``--reuse REF`` takes a finished
@@ -60,11 +61,16 @@ def other_files(a: Path, b: Path) -> tuple[int, int, list[str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path, help="where the two smoke studies are run (not with --compare)")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar="STUDY", help="only compare two finished studies")
     parser.add_argument("--cores", default="1,2", help="the two core counts")
     parser.add_argument("--reuse", type=Path, help="a finished smoke study to take as one of the two")
     parser.add_argument("--reuse-cores", type=int, help="the --cores of --reuse (default: its cores.txt)")
     args = parser.parse_args()
+    if args.compare:
+        return report(*(study.resolve() for study in args.compare))
+    if args.workdir is None:
+        parser.error("--workdir is required (or --compare two finished studies)")
     cores = [int(c) for c in args.cores.split(",")]
     if len(cores) != 2:
         parser.error("--cores takes two core counts, e.g. 1,2")
@@ -85,7 +91,11 @@ def main() -> int:
             studies[n] = args.workdir.resolve() / f"cores{n}"
             print(f"--cores {n}: {studies[n]} ...", flush=True)
             print(f"--cores {n}: done in {run_study(studies[n], n):.0f} s", flush=True)
-    a, b = studies[cores[0]], studies[cores[1]]
+    return report(studies[cores[0]], studies[cores[1]])
+
+
+def report(a: Path, b: Path) -> int:
+    """Print how the results of two studies compare; 0 when their metric files and tables are identical."""
     compared, differences = compare(a, b)
     print(f"metric files and tables: {compared} compared, {len(differences)} differ")
     for line in differences:
