@@ -392,10 +392,10 @@ def train_with_dev_selection(
     epochs = int(hp["epochs"])
     batch_size = int(hp["batch_size"])
     steps_per_epoch = math.ceil(len(train_features) / batch_size)
+    objective = TaskLoss(_pad_id(tokenizer))
     batches = EpochBatches(
-        [len(f["input_ids"]) for f in train_features], batch_size, torch.Generator().manual_seed(int(seed))
+        [objective.length(f) for f in train_features], batch_size, torch.Generator().manual_seed(int(seed))
     )
-    pad_id = _pad_id(tokenizer)
 
     history, best, best_state, stopped_at = [], None, None, None
     start = time.perf_counter()
@@ -460,7 +460,7 @@ def train_with_dev_selection(
 
     run_training_loop(
         model,
-        TaskLoss(pad_id),
+        objective,
         train_features,
         steps=steps_per_epoch * epochs,
         batch_size=batch_size,
