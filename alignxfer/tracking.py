@@ -379,25 +379,6 @@ class JobTracker:
         else:
             self._safe("log_artifact", self._client.log_artifact, self.run_id, str(path), artifact_path)
 
-    def find_run(self, rule: str, wildcards: dict) -> str | None:
-        """The id of the newest finished run of another job (e.g. the pre-training a fine-tuning started from)."""
-        if self.run_id is None:
-            return None
-        inner = ",".join(f"{k}={v}" for k, v in sorted(wildcards.items()))
-        key = f"{rule}[{inner}]" if inner else rule
-
-        def _find():
-            exp = self._client.get_experiment_by_name(self.experiment)
-            runs = self._client.search_runs(
-                [exp.experiment_id],
-                filter_string=f"tags.job = '{key}' and attributes.status = 'FINISHED'",
-                order_by=["attributes.start_time DESC"],
-                max_results=1,
-            )
-            return runs[0].info.run_id if runs else None
-
-        return self._safe("search_runs", _find)
-
     def child(self, wildcards: dict, tags: dict | None = None) -> JobTracker:
         """A run nested under this one (MLflow tag ``mlflow.parentRunId``) for one part of the job,
         e.g. one seed of a job that loops over seeds: its wildcards are this job's plus
@@ -455,8 +436,54 @@ def _standard_tags(git: dict, rule: str) -> dict:
         return {}
 
 
-def pretraining_job(objective: str, config: dict) -> tuple[str, dict]:
-    """The (rule, wildcards) of the job that produced the pre-trained model of ``objective``."""
-    if objective != "base":
-        return "pretrain", {"objective": objective}
-    return ("pretrain_base" if config["base"]["source"] == "scratch" else "load_base"), {}
+#: the file a tracked job leaves in a model folder it made: its MLflow run, and the runs it came from
+RUN_RECORD = "mlflow_run.json"
+#: the run id a job tags when the run that made its input is not known (tracking was off, or the
+#: input was made before run records existed)
+UNKNOWN_RUN = "unknown"
+
+
+def write_run_record(folder, tracker: JobTracker, links: dict | None = None) -> Path | None:
+    """Leave ``tracker``'s run in the model folder ``folder`` (:data:`RUN_RECORD`), with ``links``
+    (e.g. ``{"pretrain_run_id": ...}``, the runs of the models it was made from), so that the jobs
+    that read the folder tag the run that made it without searching MLflow. Nothing is written
+    when the job has no run (tracking off or failed). Returns the file written."""
+    if tracker.run_id is None:
+        return None
+    from .io import write_json
+
+    path = Path(folder) / RUN_RECORD
+    write_json(
+        path,
+        {
+            "run_id": tracker.run_id,
+            "experiment": tracker.experiment,
+            "job": tracker.job_key,
+            "links": {k: str(v) for k, v in sorted((links or {}).items())},
+        },
+    )
+    return path
+
+
+def read_run_record(folder) -> dict:
+    """The run record of the model folder ``folder`` (:func:`write_run_record`); ``{}`` when it has
+    none or it cannot be read (a run id is a tag, never a reason for a job to fail)."""
+    import json
+
+    try:
+        record = json.loads((Path(folder) / RUN_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def run_of(folder) -> str:
+    """The id of the MLflow run that made the model folder ``folder``, or :data:`UNKNOWN_RUN`."""
+    return str(read_run_record(folder).get("run_id") or UNKNOWN_RUN)
+
+
+def link_of(folder, key: str) -> str:
+    """The run ``key`` (e.g. ``pretrain_run_id``) the model folder ``folder``'s run came from, or
+    :data:`UNKNOWN_RUN`."""
+    links = read_run_record(folder).get("links")
+    return str((links or {}).get(key) or UNKNOWN_RUN) if isinstance(links, dict) else UNKNOWN_RUN

@@ -28,6 +28,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from kill_suite import compare, run_reference, timing_only  # noqa: E402
 
+from alignxfer.tracking import RUN_RECORD  # noqa: E402
+
 
 def run_study(workdir: Path, cores: int) -> float:
     """A fresh smoke study in ``workdir`` with ``--cores cores`` (the kill suite's reference run)."""
@@ -38,9 +40,11 @@ def run_study(workdir: Path, cores: int) -> float:
     return time.monotonic() - started
 
 
-def other_files(a: Path, b: Path) -> tuple[int, int, list[str]]:
-    """(identical, timing-only, differing) among the files under results/ outside metrics and tables."""
-    same = timing = 0
+def other_files(a: Path, b: Path) -> tuple[int, int, int, list[str]]:
+    """(identical, timing-only, run records, differing) among the files under results/ outside
+    metrics and tables; a run record (alignxfer.tracking.RUN_RECORD) names MLflow runs, which differ
+    between any two studies."""
+    same = timing = records = 0
     differ = []
     skip = ("metrics", "tables", "logs", "benchmarks")
     files_a = {p.relative_to(a) for p in (a / "results").rglob("*") if p.is_file()}
@@ -54,9 +58,11 @@ def other_files(a: Path, b: Path) -> tuple[int, int, list[str]]:
             same += 1
         elif timing_only(a / rel, b / rel):
             timing += 1
+        elif rel.name == RUN_RECORD:
+            records += 1
         else:
             differ.append(f"differs: {rel}")
-    return same, timing, differ
+    return same, timing, records, differ
 
 
 def main() -> int:
@@ -100,8 +106,11 @@ def report(a: Path, b: Path) -> int:
     print(f"metric files and tables: {compared} compared, {len(differences)} differ")
     for line in differences:
         print(f"  {line}")
-    same, timing, differ = other_files(a, b)
-    print(f"other results files: {same} identical, {timing} differ only in timing fields, {len(differ)} differ")
+    same, timing, records, differ = other_files(a, b)
+    print(
+        f"other results files: {same} identical, {timing} differ only in timing fields, {records} are MLflow "
+        f"run records (run ids differ by nature), {len(differ)} differ"
+    )
     for line in differ:
         print(f"  {line}")
     return 0 if not differences else 1

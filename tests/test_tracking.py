@@ -2,7 +2,16 @@ import multiprocessing as mp
 import sqlite3
 
 from alignxfer.config import validate_config
-from alignxfer.tracking import JobTracker, flatten
+from alignxfer.tracking import (
+    RUN_RECORD,
+    UNKNOWN_RUN,
+    JobTracker,
+    flatten,
+    link_of,
+    read_run_record,
+    run_of,
+    write_run_record,
+)
 
 
 def _job(args):
@@ -55,24 +64,38 @@ def test_tracking_failure_never_fails_the_job(tmp_path, capsys):
     assert "tracking is off for this job (gather)" in capsys.readouterr().err
 
 
-def test_failed_job_is_marked_failed_and_linked_runs_are_found(tmp_path):
+def test_failed_job_is_marked_failed_and_runs_are_linked_through_run_records(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     cfg = validate_config({"study": "links"})
+    model = tmp_path / "model"
+    model.mkdir()
+    assert run_of(model) == UNKNOWN_RUN  # a folder made without tracking (or before run records)
     with JobTracker(
         rule="pretrain", wildcards={"objective": "weam"}, params={}, config=cfg, project_dir=tmp_path, uri=uri
     ) as pre:
-        pass
+        write_run_record(model, pre, {"base_run_id": "b0"})
+    record = read_run_record(model)
+    assert record["job"] == "pretrain[objective=weam]" and record["experiment"] == "links"
     try:
         with JobTracker(
             rule="finetune", wildcards={"seed": 1}, params={}, config=cfg, project_dir=tmp_path, uri=uri
         ) as ft:
-            assert ft.find_run("pretrain", {"objective": "weam"}) == pre.run_id
-            assert ft.find_run("pretrain", {"objective": "tlm"}) is None
+            assert run_of(model) == pre.run_id
+            assert link_of(model, "base_run_id") == "b0"
+            assert link_of(model, "pretrain_run_id") == UNKNOWN_RUN
             raise RuntimeError("boom")
     except RuntimeError:
         pass
     rows = sqlite3.connect(tmp_path / "mlflow.db").execute("select name, status from runs").fetchall()
     assert sorted(rows) == [("finetune[seed=1]", "FAILED"), ("pretrain[objective=weam]", "FINISHED")]
+    assert ft.run_id != pre.run_id
+    # a job without a run leaves no record; a broken record reads as unknown
+    off = JobTracker(rule="finetune", wildcards={}, params={}, config=cfg, project_dir=tmp_path, enabled=False)
+    with off:
+        assert write_run_record(tmp_path, off) is None
+    assert not (tmp_path / RUN_RECORD).exists()
+    (model / RUN_RECORD).write_text("{not json")
+    assert run_of(model) == UNKNOWN_RUN and link_of(model, "base_run_id") == UNKNOWN_RUN
 
 
 def test_flatten():

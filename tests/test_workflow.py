@@ -163,7 +163,15 @@ def test_every_job_is_an_mlflow_run_with_tags(study):
         "pretrain[objective=tlm,pseed=14]"
     )
     assert tags["finetune_run_id"] not in ("", "unknown")
+    assert db.execute("select name from runs where run_uuid = ?", (tags["finetune_run_id"],)).fetchone()[0] == (
+        "finetune[objective=tlm,seed=2,task=topic]"
+    )
     assert {"git_commit", "config_hash", "rule"} <= set(tags)
+    # the links come from the run records the jobs left in their model folders (no search by rule name)
+    record = json.loads((workdir / "results/models/tlm/p14/model/mlflow_run.json").read_text())
+    assert record["run_id"] == tags["pretrain_run_id"] and record["job"] == "pretrain[objective=tlm,pseed=14]"
+    base = db.execute("select run_uuid from runs where name = 'pretrain_base'").fetchone()[0]
+    assert record["links"] == {"base_run_id": base}
 
 
 def test_nothing_to_do_after_a_complete_run(study):

@@ -11,16 +11,12 @@ from workflow_scripts.snakemake_job import job
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot"}) as ctx:
     from alignxfer.tasks.runs import zero_shot
-    from alignxfer.tracking import pretraining_job
+    from alignxfer.tracking import link_of, run_of
 
-    rule, wildcards = pretraining_job(wc.objective, ctx.config)
-    if rule == "pretrain":  # the arm's pre-training run of this fine-tuning seed
-        wildcards = {**wildcards, "pseed": str(ctx.params.pretrain_seed)}
     ctx.tracker.set_tags({"pretrain_seed": str(ctx.params.pretrain_seed)})
-    finetune_wc = {"task": wc.task, "objective": wc.objective, "seed": wc.seed}
-    links = {
-        "finetune_run_id": ctx.tracker.find_run("finetune", finetune_wc) or "unknown",
-        "pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown",
+    links = {  # from the run record the fine-tuning job left in the model's folder
+        "finetune_run_id": run_of(ctx.input.model),
+        "pretrain_run_id": link_of(ctx.input.model, "pretrain_run_id"),
     }
     ctx.tracker.set_tags(links)
     zero_shot(

@@ -12,17 +12,10 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
     from alignxfer.mlflow_tools import CurveLogger
     from alignxfer.tasks import get_task
     from alignxfer.tasks.base import FinetuneFiles
-    from alignxfer.tracking import pretraining_job
+    from alignxfer.tracking import run_of, write_run_record
 
-    rule, wildcards = pretraining_job(wc.objective, ctx.config)
-    if rule == "pretrain":  # the arm's pre-training run of this fine-tuning seed
-        wildcards = {**wildcards, "pseed": str(ctx.params.pretrain_seed)}
-    ctx.tracker.set_tags(
-        {
-            "pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown",
-            "pretrain_seed": str(ctx.params.pretrain_seed),
-        }
-    )
+    links = {"pretrain_run_id": run_of(ctx.input.model)}  # the run that made the pre-trained model
+    ctx.tracker.set_tags({**links, "pretrain_seed": str(ctx.params.pretrain_seed)})
     curves = CurveLogger(ctx.tracker)  # points; the summary at the last step, dev_* -> best_dev_*
     files = FinetuneFiles(
         model=ctx.input.model,
@@ -41,3 +34,4 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
         callback=curves,
     )
     curves.summary(summary)
+    write_run_record(ctx.output.model, ctx.tracker, links)  # evaluations tag both runs

@@ -10,6 +10,8 @@ from workflow_scripts.snakemake_job import job
 
 with job(snakemake, tags={"arm": "base"}) as ctx:
     from alignxfer.pretraining import load_base
+    from alignxfer.tracking import write_run_record
 
     ctx.tracker.log_metrics(load_base(ctx.params.name, ctx.output.model, revision=ctx.params.revision))
     write_jsonl(ctx.output.history, [])  # no pre-training happened in this workflow
+    write_run_record(ctx.output.model, ctx.tracker)  # the arms tag it as base_run_id

@@ -10,14 +10,13 @@ from workflow_scripts.snakemake_job import job
 with job(snakemake, tags={"arm": snakemake.wildcards.objective}) as ctx:
     from alignxfer.mlflow_tools import CurveLogger, log_pretraining_summary
     from alignxfer.pretraining import continue_pretraining
+    from alignxfer.tracking import run_of, write_run_record
 
     langs = ctx.params.languages
     tokenized = dict(zip(langs, ctx.input.tokenized))
     alignments = dict(zip(langs, ctx.input.alignments)) if len(ctx.input.alignments) else None
-    ctx.tracker.set_tags({"pretrain_seed": str(ctx.params.seed)})
-    base_run = ctx.tracker.find_run("pretrain_base", {}) or ctx.tracker.find_run("load_base", {})
-    if base_run:
-        ctx.tracker.set_tags({"base_run_id": base_run})
+    base_run = run_of(ctx.input.base)  # the run record the base's job left in its folder
+    ctx.tracker.set_tags({"pretrain_seed": str(ctx.params.seed), "base_run_id": base_run})
     summary = continue_pretraining(
         ctx.wildcards.objective,
         ctx.input.base,
@@ -45,3 +44,4 @@ with job(snakemake, tags={"arm": snakemake.wildcards.objective}) as ctx:
     log_pretraining_summary(ctx.tracker, curves, summary, ctx.output.heldout)  # heldout_mlm_loss, mechanism_*
     ctx.tracker.log_artifact(ctx.output.history)
     ctx.tracker.log_artifact(ctx.output.heldout)
+    write_run_record(ctx.output.model, ctx.tracker, {"base_run_id": base_run})

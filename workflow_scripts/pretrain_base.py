@@ -10,6 +10,7 @@ from workflow_scripts.snakemake_job import job
 with job(snakemake, tags={"arm": "base"}) as ctx:
     from alignxfer.mlflow_tools import CurveLogger, log_pretraining_summary
     from alignxfer.pretraining import pretrain_base
+    from alignxfer.tracking import write_run_record
 
     summary = pretrain_base(
         list(ctx.input.tokenized),
@@ -32,3 +33,4 @@ with job(snakemake, tags={"arm": "base"}) as ctx:
     log_pretraining_summary(ctx.tracker, curves, summary, ctx.output.heldout)  # heldout_mlm_loss, mechanism_*
     ctx.tracker.log_artifact(ctx.output.history)
     ctx.tracker.log_artifact(ctx.output.heldout)
+    write_run_record(ctx.output.model, ctx.tracker)  # the arms tag it as base_run_id

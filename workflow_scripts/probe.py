@@ -10,7 +10,9 @@ from workflow_scripts.snakemake_job import job
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "probe"}) as ctx:
     from alignxfer.tasks.probe import run_probe
+    from alignxfer.tracking import run_of
 
+    ctx.tracker.set_tags({"pretrain_run_id": run_of(ctx.input.model)})
     langs = ctx.params.languages
     results = run_probe(
         ctx.input.model,

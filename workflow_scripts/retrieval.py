@@ -11,10 +11,9 @@ from workflow_scripts.snakemake_job import job
 wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "task": "retrieval"}) as ctx:
     from alignxfer.tasks.retrieval import evaluate_retrieval, load_pairs, pool_size_for
-    from alignxfer.tracking import pretraining_job
+    from alignxfer.tracking import run_of
 
-    rule, wildcards = pretraining_job(wc.objective, ctx.config)
-    ctx.tracker.set_tags({"pretrain_run_id": ctx.tracker.find_run(rule, wildcards) or "unknown"})
+    ctx.tracker.set_tags({"pretrain_run_id": run_of(ctx.input.model)})
     counts = {lang: len(load_pairs(pairs)) for lang, pairs in zip(ctx.params.languages, ctx.input.pairs)}
     pool_size = pool_size_for(counts, ctx.params.pool_size)
     print(f"[retrieval {wc.objective}] pool of {pool_size} pairs per language (available: {counts})", flush=True)

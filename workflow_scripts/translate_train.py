@@ -14,13 +14,10 @@ wc = snakemake.wildcards
 tags = {"arm": wc.objective, "train_lang": wc.lang, "setting": "translate_train"}
 with job(snakemake, tags=tags) as ctx:
     from alignxfer.tasks.runs import translate_train
-    from alignxfer.tracking import pretraining_job
+    from alignxfer.tracking import run_of
 
-    rule, wildcards = pretraining_job(wc.objective, ctx.config)
-    pretrain_runs = {}
-    for seed, pseed in ctx.params.pretrain_seeds.items():  # nested: each seed's own pre-training run
-        found = wildcards if rule != "pretrain" else {**wildcards, "pseed": str(pseed)}
-        pretrain_runs[int(seed)] = ctx.tracker.find_run(rule, found) or "unknown"
+    # nested: each seed's own pre-training run, from the run record in its model's folder
+    pretrain_runs = {int(seed): run_of(model) for seed, model in ctx.params.models.items()}
     # one path per seed; without group_seeds each named output is a single path (a str), not a list
     outputs = {
         name: [p] if isinstance(p, str) else list(p)

@@ -13,16 +13,15 @@ wc = snakemake.wildcards
 with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "zero_shot_matched"}) as ctx:
     from alignxfer.tasks import get_task
     from alignxfer.tasks.base import EvalFiles, FinetuneFiles
-    from alignxfer.tracking import pretraining_job
+    from alignxfer.tracking import run_of
 
-    rule, wildcards = pretraining_job(wc.objective, ctx.config)
-    pretrain_run = ctx.tracker.find_run(rule, wildcards) or "unknown"
-    ctx.tracker.set_tags({"pretrain_run_id": pretrain_run})
     task = get_task(wc.task)
     outputs = zip(ctx.params.seeds, ctx.output.history, ctx.output.dev, ctx.output.metrics, ctx.output.predictions)
     for seed, history, dev, metrics, predictions in outputs:
         print(f"[zero_shot_matched] seed {seed}", flush=True)
-        with ctx.tracker.child({"seed": seed}, tags={"pretrain_run_id": pretrain_run}) as run:
+        pretrain_run = run_of(ctx.params.models[int(seed)])  # each seed's own pre-training run
+        tags = {"pretrain_run_id": pretrain_run, "pretrain_seed": str(ctx.params.pretrain_seeds[int(seed)])}
+        with ctx.tracker.child({"seed": seed}, tags=tags) as run:
             Path(history).parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=Path(history).parent, prefix=".model-") as tmp:
                 model_dir = Path(tmp) / "model"
