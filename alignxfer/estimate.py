@@ -187,6 +187,8 @@ class Model:
         tokens = self.task_tokens(task)
         seq = tokens / (self.a["squad_windows_per_question"] if task == "mlqa" else 1)
         epochs = ft["epochs"]
+        if translated and ft.get("translate_train_epochs"):  # translate-train's own epochs (rules/common.smk)
+            epochs = ft["translate_train_epochs"]
         flops = epochs * train * tokens * train_flops_per_token(self.m, seq)
         flops += epochs * dev * tokens * infer_flops_per_token(self.m, seq)  # dev selection each epoch
         if translated:

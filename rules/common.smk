@@ -78,7 +78,9 @@ GROUP_SEEDS = config["finetuning"]["group_seeds"]  # translate-train: one job fo
 QUALITY = config["alignment"]["enabled"] and config["alignment"]["quality"]["enabled"]
 GOLD = {lang: spec for lang, spec in gold_sets(config).items() if lang in LANGS} if QUALITY else {}
 TRANSLATE_TRAIN_JOB = "translate_train/{task}/{objective}/{lang}" + ("" if GROUP_SEEDS else ".seed{seed}")
-FINETUNE_HPARAMS = {k: v for k, v in config["finetuning"].items() if k not in ("seeds", "group_seeds")}
+FINETUNE_HPARAMS = {
+    k: v for k, v in config["finetuning"].items() if k not in ("seeds", "group_seeds", "translate_train_epochs")
+}
 
 
 def _alternatives(values):
@@ -172,6 +174,14 @@ def task_hparams(task):
         return FINETUNE_HPARAMS
     own = {k: v for k, v in config["tasks"][task].items() if k in keys and v is not None}
     return {**FINETUNE_HPARAMS, **own}
+
+
+def translate_train_hparams(task):
+    """task_hparams of ``task`` with finetuning.translate_train_epochs (when set) as its epochs:
+    translate-train and zero_shot_matched train on a few hundred documents."""
+    epochs = config["finetuning"]["translate_train_epochs"]
+    hparams = task_hparams(task)
+    return hparams if epochs is None else {**hparams, "epochs": epochs}
 
 
 def task_data(name):

@@ -104,7 +104,7 @@ rule translate_train:
     resources:
         gpu=min(GPUS, 1),  # fine-tuning, evaluation and retrieval use one device
     params:
-        hparams=lambda wc: task_hparams(wc.task),
+        hparams=lambda wc: translate_train_hparams(wc.task),
         seeds=job_seeds,
         models=seed_models,
         pretrain_seeds=seed_pretrain_seeds,

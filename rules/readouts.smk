@@ -149,7 +149,7 @@ rule zero_shot_matched:
     resources:
         gpu=min(GPUS, 1),
     params:
-        hparams=lambda wc: task_hparams(wc.task),
+        hparams=lambda wc: translate_train_hparams(wc.task),  # as translate_train's
         seeds=job_seeds,
         models=seed_models,
         pretrain_seeds=seed_pretrain_seeds,
