@@ -174,3 +174,33 @@ def test_a_phase_from_a_reference_forces_kills_and_rebuilds_one_job(tmp_path, mo
     assert suite.problems == []
     assert suite.killed_outputs_vs_reference() == (1, [])
     assert (work / "results" / "b.txt").stat().st_mtime == copy_mtime  # not an allowed rule: left alone
+
+
+def test_a_job_script_whose_pickle_snakemake_writes_in_double_quotes_is_read(tmp_path):
+    """Snakemake writes `pickle.loads(<repr of the bytes>)`: b"…" when the bytes hold a ' and no "
+    (finetune and alignment_gold jobs of the smoke study); the suite reads both quotings."""
+    import pickle
+    import types
+
+    smk = types.SimpleNamespace(rule="it's", wildcards={"lang": "de"}, log=["results/logs/x.log"], output=["o"])
+    data = pickle.dumps(smk, protocol=4)
+    assert b"'" in data and b'"' not in data and str(data).startswith('b"')
+    script = tmp_path / ".snakemake" / "scripts" / "tmpabc.x.py"
+    script.parent.mkdir(parents=True)
+    script.write_text(f"import pickle; snakemake = pickle.loads({data});\n")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(script)])
+    try:
+        job, deadline = None, time.monotonic() + 30
+        while job is None and time.monotonic() < deadline:  # until the child has exec'd the script's line
+            job = kill_suite.job_of(proc.pid, tmp_path)
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert job is not None
+    assert (job["rule"], job["wildcards"], job["log"], job["output"]) == (
+        "it's",
+        {"lang": "de"},
+        "results/logs/x.log",
+        ["o"],
+    )
