@@ -54,6 +54,9 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from workflow_helpers import planned_jobs, smoke_config  # noqa: E402
 
+sys.path.insert(0, str(REPO))
+from alignxfer.tracking import RUN_RECORD  # noqa: E402
+
 #: Snakemake writes the pickled job as the repr of a bytes object: b'…', or b"…" when the bytes hold
 #: a ' (0x27) and no " (0x22), which depends on the job's params and paths (an alignment_gold job
 #: of the smoke study, for one); matching only b'…' left such jobs unrecognised, never killed
@@ -559,14 +562,17 @@ class Suite:
 
     def killed_outputs_vs_reference(self, kills: list[dict] | None = None) -> tuple[int, list[str]]:
         """(identical files, differing files) of the killed jobs' outputs; a JSON/JSONL file that
-        differs only in timing fields (TIMING) is listed as 'PATH (timing fields only)'."""
+        differs only in timing fields (TIMING) is listed as 'PATH (timing fields only)', a model
+        folder's MLflow run record (its run ids differ between any two runs) as 'PATH (run record)'."""
         same, differ = self._killed_outputs(kills)
-        return same, [
-            d
-            if not timing_only(self.workdir / d.split(": ", 1)[1], self.reference / d.split(": ", 1)[1])
-            else f"{d} (timing fields only)"
-            for d in differ
-        ]
+
+        def why(line: str) -> str:
+            rel = line.split(": ", 1)[1]
+            if Path(rel).name == RUN_RECORD:
+                return f"{line} (run record)"
+            return f"{line} (timing fields only)" if timing_only(self.workdir / rel, self.reference / rel) else line
+
+        return same, [why(d) for d in differ]
 
     def _killed_outputs(self, kills: list[dict] | None = None) -> tuple[int, list[str]]:
         """Every file of every killed job's outputs, compared with the reference's."""
