@@ -39,6 +39,6 @@ with job(snakemake, tags={"arm": wc.objective, "train_lang": "en", "setting": "z
         hparams=ctx.params.hparams,
         threads=ctx.threads,
         tracker=ctx.tracker,
-        tags=links,
+        tags={**links, "pretrain_seed": str(ctx.params.pretrain_seed)},  # each language's nested run
         label=f"evaluate_zero_shot {wc.task}/{wc.objective}/seed{wc.seed}",
     )
