@@ -486,4 +486,4 @@ def link_of(folder, key: str) -> str:
     """The run ``key`` (e.g. ``pretrain_run_id``) the model folder ``folder``'s run came from, or
     :data:`UNKNOWN_RUN`."""
     links = read_run_record(folder).get("links")
-    return str((links or {}).get(key) or UNKNOWN_RUN) if isinstance(links, dict) else UNKNOWN_RUN
+    return str(links.get(key) or UNKNOWN_RUN) if isinstance(links, dict) else UNKNOWN_RUN
