@@ -26,9 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from kill_suite import compare, run_reference, timing_only  # noqa: E402
-
-from alignxfer.tracking import RUN_RECORD  # noqa: E402
+from kill_suite import compare, known_difference, run_reference  # noqa: E402
 
 
 def run_study(workdir: Path, cores: int) -> float:
@@ -42,8 +40,7 @@ def run_study(workdir: Path, cores: int) -> float:
 
 def other_files(a: Path, b: Path) -> tuple[int, int, int, list[str]]:
     """(identical, timing-only, run records, differing) among the files under results/ outside
-    metrics and tables; a run record (alignxfer.tracking.RUN_RECORD) names MLflow runs, which differ
-    between any two studies."""
+    metrics and tables (kill_suite.known_difference)."""
     same = timing = records = 0
     differ = []
     skip = ("metrics", "tables", "logs", "benchmarks")
@@ -56,10 +53,10 @@ def other_files(a: Path, b: Path) -> tuple[int, int, int, list[str]]:
             differ.append(f"only in one study: {rel}")
         elif (a / rel).read_bytes() == (b / rel).read_bytes():
             same += 1
-        elif timing_only(a / rel, b / rel):
-            timing += 1
-        elif rel.name == RUN_RECORD:
+        elif (known := known_difference(a / rel, b / rel)) == "run record":
             records += 1
+        elif known == "timing fields only":
+            timing += 1
         else:
             differ.append(f"differs: {rel}")
     return same, timing, records, differ

@@ -20,9 +20,9 @@ counts of --cores in turn). While it runs, the script watches its job processes 
 from the pickled `snakemake` object of that script). The first job of a rule kind not yet killed
 (`pretrain`: one per arm) is SIGKILLed, with its child processes, once its log shows that the job
 has started its work (`threads=` line) and a delay has passed (a seeded fraction of what the same
-job took in REF, from its benchmark file, or for a rule without one the "done in" time of its REF log). Once, when two or more jobs are running, Snakemake's
-whole process group is SIGKILLed instead (Snakemake and all its jobs at once, as a crash or OOM
-kill would); the lock it leaves is removed with `snakemake --unlock`, as a user would.
+job took in REF: its benchmark file, or for a rule without one the "done in" time of its REF log).
+Once, when two or more jobs are running, Snakemake's whole process group is SIGKILLed instead
+(Snakemake and all its jobs at once, as a crash or OOM kill would); the lock it leaves is removed with `snakemake --unlock`, as a user would.
 
 Checks: after each kill, the killed job's outputs must not be left (Snakemake removes a failed
 job's outputs; after the group kill they are marked incomplete) and each killed job must run again
@@ -260,6 +260,15 @@ def timing_only(mine: Path, theirs: Path) -> bool:
         return load(mine) == load(theirs)
     except (ValueError, OSError):
         return False
+
+
+def known_difference(mine: Path, theirs: Path) -> str | None:
+    """Why two differing result files may differ by nature: 'run record' (a model folder's MLflow
+    run record, alignxfer.tracking.RUN_RECORD: run ids differ between any two runs), 'timing fields
+    only' (:func:`timing_only`), or None (a real difference)."""
+    if mine.name == RUN_RECORD:
+        return "run record"
+    return "timing fields only" if timing_only(mine, theirs) else None
 
 
 def leftovers(workdir: Path) -> list[Path]:
@@ -568,9 +577,8 @@ class Suite:
 
         def why(line: str) -> str:
             rel = line.split(": ", 1)[1]
-            if Path(rel).name == RUN_RECORD:
-                return f"{line} (run record)"
-            return f"{line} (timing fields only)" if timing_only(self.workdir / rel, self.reference / rel) else line
+            known = known_difference(self.workdir / rel, self.reference / rel)
+            return f"{line} ({known})" if known else line
 
         return same, [why(d) for d in differ]
 
